@@ -1,0 +1,58 @@
+//! A bounded, lock-free (see [Progress](Queue#guarantees)) multi-producer multi-consumer queue,
+//! model-checked with [loom](https://docs.rs/loom) and property-tested against a sequential
+//! reference model.
+//!
+//! This is the Rust counterpart of the queue in Python's `multiprocessing` chapter, with one
+//! deliberate difference: it is always **bounded**. `multiprocessing.Queue()` grows without limit
+//! (the chapter warns that this "can be dangerous"); [`Queue::new`] takes a capacity, allocates
+//! once, and [`Queue::try_push`] hands the value back when the queue is full.
+//!
+//! | Python | Rust |
+//! |---|---|
+//! | `Queue(maxsize)` | [`Queue::new`] (`maxsize <= 0` is [`CapacityError::Zero`] here) |
+//! | `q.put_nowait(v)`, raising `queue.Full` | [`Queue::try_push`], `Err(TryPushError::Full(v))` |
+//! | `q.get_nowait()`, raising `queue.Empty` | [`Queue::try_pop`], `Err(TryPopError::Empty)` |
+//! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::len`], [`Queue::is_empty`], [`Queue::is_full`] |
+//!
+//! The guarantees (FIFO, exactly once, happens-before, linearizability of every answer
+//! including `Full` and `Empty`, and the exact progress promise) are stated on [`Queue`].
+//!
+//! # Example
+//!
+//! ```
+//! use queue_core::Queue;
+//! use std::thread;
+//!
+//! let queue = Queue::new(64)?;
+//! thread::scope(|s| {
+//!     s.spawn(|| {
+//!         for n in 0..1000 {
+//!             let mut value = n;
+//!             // Retry until there is room; the value is never lost.
+//!             while let Err(full) = queue.try_push(value) {
+//!                 value = full.into_inner();
+//!                 thread::yield_now();
+//!             }
+//!         }
+//!     });
+//!     s.spawn(|| {
+//!         let mut expected = 0;
+//!         while expected < 1000 {
+//!             if let Ok(n) = queue.try_pop() {
+//!                 assert_eq!(n, expected); // one producer: its order is kept
+//!                 expected += 1;
+//!             }
+//!         }
+//!     });
+//! });
+//! # Ok::<(), queue_core::CapacityError>(())
+//! ```
+
+mod error;
+mod mutant;
+mod queue;
+mod ring;
+mod sync;
+
+pub use error::{CapacityError, TryPopError, TryPushError};
+pub use queue::Queue;

@@ -1,0 +1,32 @@
+//! Deliberately broken variants of the ring ("mutants"), used to show that the model checks and
+//! property suites can fail.
+//!
+//! A mutant is compiled in only with `RUSTFLAGS='--cfg queue_mutant="NAME"'`; in every other
+//! build each knob below is a constant that leaves the algorithm exactly as written, and the
+//! optimiser removes it. The knobs are named here, once, so that the algorithm carries no
+//! `cfg` attributes of its own.
+//!
+//! | `queue_mutant` | what breaks |
+//! |---|---|
+//! | `relaxed_publish` | the stamp store that publishes a pushed value is `Relaxed` instead of `Release` |
+//! | `full_off_by_one` | the full check is off by one lap: a slot still holding last lap's value is taken as free |
+//! | `no_empty_fence` | the `SeqCst` fences on the Full/Empty paths are left out |
+
+use crate::sync::Ordering;
+
+/// The ordering of the stamp store that publishes a pushed value: `correct` unless the
+/// `relaxed_publish` mutant is on.
+pub(crate) const fn publish_ordering(correct: Ordering) -> Ordering {
+    if cfg!(queue_mutant = "relaxed_publish") {
+        Ordering::Relaxed
+    } else {
+        correct
+    }
+}
+
+/// Whether a push takes a slot that still holds the value pushed one lap ago (the
+/// `full_off_by_one` mutant); `false` in every normal build.
+pub(crate) const TAKES_OCCUPIED_SLOT: bool = cfg!(queue_mutant = "full_off_by_one");
+
+/// Whether the Full/Empty paths issue their `SeqCst` fence; `true` in every normal build.
+pub(crate) const FENCES_FULL_AND_EMPTY: bool = !cfg!(queue_mutant = "no_empty_fence");

@@ -1,0 +1,275 @@
+//! [`Queue`]: the ring on the heap, for any `T: Send` within one process.
+
+use core::fmt;
+
+use crate::error::{CapacityError, TryPopError, TryPushError};
+use crate::ring::{Cursors, Ring, Shape, Slot};
+
+/// A bounded multi-producer multi-consumer FIFO queue.
+///
+/// Python's `multiprocessing.Queue` and `queue.Queue` for Rust threads, but always bounded: it
+/// holds at most [`capacity`](Self::capacity) values, allocated once in [`new`](Self::new), and
+/// never allocates again. Share it between threads with an [`Arc`](std::sync::Arc) or a scoped
+/// thread's borrow.
+///
+/// # Guarantees
+///
+/// - **FIFO, exactly once.** Every pushed value is popped at most once, values are popped in the
+///   order their pushes took effect, and so each producer's values come out in the order it
+///   pushed them. Values still inside when the queue is dropped are dropped, once each.
+/// - **Happens-before.** A successful push happens-before the pop that returns its value: all
+///   the producer did before the push is visible to the consumer after the pop.
+/// - **Linearizable, with one stated exception for failures.** Every completed operation takes
+///   effect at one instant between its call and its return (a push at the instant it claims its
+///   slot), and its answer is that of a plain FIFO queue of the same capacity at that instant,
+///   except in the window where another thread is mid-operation on the slot needed:
+///   - [`try_pop`](Self::try_pop) answers `Empty` only if, at some instant during the call, the
+///     queue was empty, or the push of its oldest value had claimed its slot but not yet
+///     returned;
+///   - [`try_push`](Self::try_push) answers `Full` only if, at some instant during the call,
+///     the queue was full, or the pop that took the value last held in the slot needed had not
+///     yet returned.
+///
+///   Histories are ordered by happens-before, so the exception never applies to operations
+///   that returned before the call started (in happens-before): once a push returns, a pop
+///   that starts after it (in happens-before) will find that value or an older one. The loom
+///   suite checks exactly this specification on every execution it explores.
+/// - **Progress: lock-free, and no call ever waits for another thread.** A call retries only
+///   after another operation succeeded. The price of never waiting is the exception above: a
+///   thread stalled between claiming a slot and finishing with it makes the operations that
+///   need that slot answer `Empty`/`Full` until it resumes (FIFO forbids overtaking it); it
+///   blocks no thread and loses nothing.
+///
+/// # Model checking
+///
+/// Built with `RUSTFLAGS="--cfg loom"`, the queue's atomics and cells are
+/// [loom](https://docs.rs/loom)'s, so a downstream crate's own loom models explore our queue's
+/// interleavings too, with no feature flag.
+///
+/// # Examples
+///
+/// The chapter's `Queue_Iftry_Put` and `Queue_Iftry_Get` are plain `Result` combinators:
+///
+/// ```
+/// use queue_core::Queue;
+/// use std::sync::Arc;
+/// use std::thread;
+///
+/// let queue = Arc::new(Queue::new(8).unwrap());
+///
+/// let producer = {
+///     let queue = Arc::clone(&queue);
+///     thread::spawn(move || {
+///         for n in 0..8 {
+///             // `Queue_Iftry_Put`: true if the value went in.
+///             let put = queue.try_push(n).is_ok();
+///             assert!(put);
+///         }
+///     })
+/// };
+/// producer.join().unwrap();
+///
+/// // `Queue_Iftry_Get` with a default when empty:
+/// assert_eq!(queue.try_pop().unwrap_or(-1), 0);
+/// // ... with a function applied to the value:
+/// assert_eq!(queue.try_pop().map(|n| n * 10).ok(), Some(10));
+/// // `Queue_Iftry_Put` returning False on a full queue, losing nothing:
+/// let small = Queue::new(1).unwrap();
+/// small.try_push('a').unwrap();
+/// assert_eq!(small.try_push('b').map_err(|e| e.into_inner()), Err('b'));
+/// ```
+pub struct Queue<T> {
+    cursors: Cursors,
+    slots: Box<[Slot<T>]>,
+    shape: Shape,
+}
+
+// SAFETY: a `Queue<T>` moves its values between threads and nothing else: every value is
+// written by one push and read out by one pop (see `Ring`), so sharing the queue sends `T`s
+// between threads, which `T: Send` allows; `T: Sync` is not needed because no `&T` is ever
+// handed out.
+unsafe impl<T: Send> Sync for Queue<T> {}
+
+// SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows.
+unsafe impl<T: Send> Send for Queue<T> {}
+
+impl<T> Queue<T> {
+    /// Creates an empty queue that holds at most `capacity` values.
+    ///
+    /// Allocates the whole ring here; no later operation allocates.
+    ///
+    /// # Errors
+    ///
+    /// [`CapacityError::Zero`] for a capacity of 0, and [`CapacityError::TooLarge`] when the ring
+    /// for `capacity` values does not fit in the address space or cannot be allocated. Neither
+    /// panics nor aborts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use queue_core::Queue;
+    ///
+    /// let queue = Queue::<String>::new(16)?;
+    /// assert_eq!(queue.capacity(), 16);
+    /// assert!(queue.is_empty());
+    /// # Ok::<(), queue_core::CapacityError>(())
+    /// ```
+    #[doc(alias = "Queue(maxsize)")]
+    pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+        Self::starting_at_lap(capacity, 0)
+    }
+
+    /// Like [`new`](Self::new), but with both cursors starting at lap `lap` instead of 0, so
+    /// that tests reach the wrap-around of positions at `usize::MAX` within a few operations.
+    /// Behaves exactly like a new queue otherwise. Not part of the stable API.
+    #[doc(hidden)]
+    pub fn starting_at_lap(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
+        let too_large = CapacityError::TooLarge { capacity };
+        let shape = Shape::new(capacity).ok_or(if capacity == 0 {
+            CapacityError::Zero
+        } else {
+            too_large
+        })?;
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| too_large)?;
+        let start = shape.lap_start(lap);
+        slots.extend((0..capacity).map(|index| Slot::new(start + index)));
+        Ok(Self {
+            cursors: Cursors::new(start),
+            slots: slots.into_boxed_slice(),
+            shape,
+        })
+    }
+
+    fn ring(&self) -> Ring<'_, T> {
+        // SAFETY: `slots` has `shape.capacity` slots, made with the cursors from one start
+        // position in `starting_at_lap`, and this queue reaches them only through rings of
+        // this shape.
+        unsafe { Ring::new(&self.cursors, &self.slots, self.shape) }
+    }
+
+    /// Pushes `value` at the back of the queue if there is room, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryPushError::Full`], holding `value`, if the queue was full, or the slot needed was
+    /// still being emptied by another thread's pop (see the [guarantees](Self#guarantees)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use queue_core::Queue;
+    ///
+    /// let queue = Queue::new(2).unwrap();
+    /// assert!(queue.try_push(1).is_ok());
+    /// assert!(queue.try_push(2).is_ok());
+    /// assert_eq!(queue.try_push(3).unwrap_err().into_inner(), 3);
+    /// ```
+    #[doc(alias = "put_nowait")]
+    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+        self.ring().try_push(value).map_err(TryPushError::Full)
+    }
+
+    /// Pops the value at the front of the queue, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryPopError::Empty`] if the queue was empty, or its oldest value was still being
+    /// pushed by another thread (see the [guarantees](Self#guarantees)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use queue_core::{Queue, TryPopError};
+    ///
+    /// let queue = Queue::new(2).unwrap();
+    /// queue.try_push("a").unwrap();
+    /// assert_eq!(queue.try_pop(), Ok("a"));
+    /// assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
+    /// ```
+    #[doc(alias = "get_nowait")]
+    pub fn try_pop(&self) -> Result<T, TryPopError> {
+        self.ring().try_pop().ok_or(TryPopError::Empty)
+    }
+
+    /// How many values the queue held at one instant during the call.
+    ///
+    /// Other threads may push or pop before the answer is read: use it for monitoring, and
+    /// [`try_push`](Self::try_push)/[`try_pop`](Self::try_pop) (never "check, then act") to move
+    /// values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use queue_core::Queue;
+    ///
+    /// let queue = Queue::new(4).unwrap();
+    /// queue.try_push(7).unwrap();
+    /// assert_eq!(queue.len(), 1);
+    /// ```
+    #[doc(alias = "qsize")]
+    pub fn len(&self) -> usize {
+        self.ring().len()
+    }
+
+    /// Whether the queue held no value at one instant during the call; see [`len`](Self::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use queue_core::Queue;
+    ///
+    /// let queue = Queue::<u8>::new(4).unwrap();
+    /// assert!(queue.is_empty());
+    /// ```
+    #[doc(alias = "empty")]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the queue held `capacity` values at one instant during the call; see
+    /// [`len`](Self::len).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use queue_core::Queue;
+    ///
+    /// let queue = Queue::new(1).unwrap();
+    /// queue.try_push(()).unwrap();
+    /// assert!(queue.is_full());
+    /// ```
+    #[doc(alias = "full")]
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// The most values the queue holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use queue_core::Queue;
+    ///
+    /// assert_eq!(Queue::<u8>::new(3).unwrap().capacity(), 3);
+    /// ```
+    #[doc(alias = "maxsize")]
+    pub fn capacity(&self) -> usize {
+        self.shape.capacity
+    }
+}
+
+impl<T> Drop for Queue<T> {
+    fn drop(&mut self) {
+        self.ring().drain();
+    }
+}
+
+impl<T> fmt::Debug for Queue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
+    }
+}

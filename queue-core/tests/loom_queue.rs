@@ -1,0 +1,305 @@
+//! loom models of `Queue`: every interleaving and every weak-memory outcome loom can produce,
+//! exhaustively where the name says so and up to the stated preemption bound otherwise.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release` (the whole workspace) or
+//! `RUSTFLAGS="--cfg loom" cargo test --release -p queue-core --test loom_queue`.
+//!
+//! Every model checks, in every execution:
+//! - the history of completed operations (Full and Empty answers included) is linearizable
+//!   with respect to happens-before, against the sequential reference model;
+//! - every value pushed is popped exactly once (the main thread drains the queue at the end),
+//!   and each producer's values come out in its order;
+//! - a value handed back by a `Full` push is the value that was pushed.
+//!
+//! Each model prints the number of executions loom explored; with `QUEUE_CORE_MODEL_RESULTS`
+//! naming a file, it also appends one JSON line per model there.
+#![cfg(loom)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use common::history::{Answer, Call, Event, Message, Recorded, ThreadLog};
+use common::linearizability::{Spec, linearize};
+use queue_core::Queue;
+
+const fn push(id: u32) -> Call {
+    Call::Push(id)
+}
+const POP: Call = Call::Pop;
+
+/// How a model is explored.
+#[derive(Clone, Copy, Debug)]
+enum Bound {
+    /// No preemption bound: loom explores every execution.
+    Exhaustive,
+    /// At most this many preemptions per execution.
+    Preemptions(usize),
+}
+
+/// Runs `body` as a loom model called `name`, counts its executions, and reports them.
+fn explore(name: &str, bound: Bound, body: impl Fn() + Sync + Send + 'static) {
+    let executions = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&executions);
+    let mut builder = loom::model::Builder::new();
+    if let Bound::Preemptions(n) = bound {
+        builder.preemption_bound = Some(n);
+    }
+    let started = Instant::now();
+    builder.check(move || {
+        // A std atomic: loom runs every model thread on this OS thread and does not see it.
+        counter.fetch_add(1, Ordering::Relaxed);
+        body();
+    });
+    let executions = executions.load(Ordering::Relaxed);
+    let seconds = started.elapsed().as_secs_f64();
+    let bound_text = match bound {
+        Bound::Exhaustive => "exhaustive".to_string(),
+        Bound::Preemptions(n) => format!("preemption bound {n}"),
+    };
+    println!("loom model {name}: {executions} executions, {bound_text}, {seconds:.2} s");
+    if let Ok(path) = std::env::var("QUEUE_CORE_MODEL_RESULTS") {
+        let bound_json = match bound {
+            Bound::Exhaustive => "null".to_string(),
+            Bound::Preemptions(n) => n.to_string(),
+        };
+        let line = format!(
+            "{{\"model\":\"{name}\",\"executions\":{executions},\"preemption_bound\":{bound_json},\"seconds\":{seconds:.3}}}\n"
+        );
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(line.as_bytes()))
+            .expect("QUEUE_CORE_MODEL_RESULTS names a writable file");
+    }
+}
+
+/// Shared state is behind a `std::sync::Arc`, not loom's: loom would make every clone and
+/// drop of its reference count a scheduling point, multiplying the executions to explore
+/// without touching the queue. The main thread holds the last reference, after the joins.
+///
+/// A scenario: a queue of `capacity` whose cursors start at `start_lap`, and one thread per
+/// script. The main thread (thread 0) spawns them, joins them, drains the queue, and checks
+/// the whole history.
+fn run_scenario(capacity: usize, start_lap: usize, scripts: &[&[Call]]) {
+    let queue = Arc::new(Queue::starting_at_lap(capacity, start_lap).unwrap());
+    let mut main = ThreadLog::main();
+    let handles: Vec<_> = scripts
+        .iter()
+        .enumerate()
+        .map(|(i, script)| {
+            let queue = Arc::clone(&queue);
+            let mut log = main.fork(i + 1);
+            let script = script.to_vec();
+            loom::thread::spawn(move || {
+                for call in script {
+                    run_call(&mut log, &queue, call);
+                }
+                log
+            })
+        })
+        .collect();
+    let mut events: Vec<Event> = Vec::new();
+    for handle in handles {
+        events.extend(main.join(handle.join().unwrap()));
+    }
+    while main.pop(&queue) != Answer::Empty {}
+    events.extend(main.events.iter().copied());
+    check_history(capacity, &events);
+}
+
+fn run_call(log: &mut ThreadLog, queue: &Queue<Message>, call: Call) {
+    match call {
+        Call::Push(id) => {
+            log.push(queue, id);
+        }
+        Call::Pop => {
+            log.pop(queue);
+        }
+    }
+}
+
+fn check_history(capacity: usize, events: &[Event]) {
+    // Exactly once: every pushed id is popped once (the drain empties the queue), no other id.
+    let mut popped: HashMap<u32, usize> = HashMap::new();
+    for event in events {
+        if let Answer::Popped(id) = event.answer {
+            *popped.entry(id).or_default() += 1;
+        }
+    }
+    for event in events {
+        if let (Call::Push(id), Answer::Pushed) = (event.call, event.answer) {
+            assert_eq!(popped.remove(&id), Some(1), "value {id} must be popped exactly once");
+        }
+    }
+    assert!(popped.is_empty(), "popped values nobody pushed: {popped:?}");
+    // Each producer's order, as each consumer sees it: ids are `producer * 100 + n`, pushed in
+    // increasing `n`. (Across consumers, the linearizability check below covers it.)
+    let mut last_seen: HashMap<(usize, u32), u32> = HashMap::new();
+    for event in events {
+        if let Answer::Popped(id) = event.answer {
+            if let Some(previous) = last_seen.insert((event.thread, id / 100), id) {
+                assert!(previous < id, "thread {} popped {id} after {previous}", event.thread);
+            }
+        }
+    }
+    if let Err(explanation) = linearize(capacity, Spec::InFlightExempt, events) {
+        panic!("{explanation}");
+    }
+}
+
+/// Positions start this many laps before `usize` wraps, so the models cross the wrap.
+fn lap_before_wrap(capacity: usize, laps: usize) -> usize {
+    let one_lap = (capacity + 1).next_power_of_two();
+    (usize::MAX / one_lap).wrapping_sub(laps - 1)
+}
+
+// 1. One producer, one consumer, three items: FIFO, nothing lost or duplicated.
+
+#[test]
+fn spsc_capacity_1_three_items_exhaustive() {
+    explore("spsc_capacity_1_three_items", Bound::Exhaustive, || {
+        run_scenario(1, 0, &[&[push(101), push(102), push(103)], &[POP, POP, POP]]);
+    });
+}
+
+#[test]
+fn spsc_capacity_2_three_items_exhaustive() {
+    explore("spsc_capacity_2_three_items", Bound::Exhaustive, || {
+        run_scenario(2, 0, &[&[push(101), push(102), push(103)], &[POP, POP, POP]]);
+    });
+}
+
+// 2. Two producers / one consumer and one producer / two consumers, capacity 2.
+
+#[test]
+fn two_producers_one_consumer_capacity_2_bound_3() {
+    explore(
+        "two_producers_one_consumer_capacity_2",
+        Bound::Preemptions(3),
+        || {
+            run_scenario(
+                2,
+                0,
+                &[&[push(101), push(102)], &[push(201), push(202)], &[POP, POP, POP]],
+            );
+        },
+    );
+}
+
+#[test]
+fn two_producers_one_consumer_capacity_2_small_exhaustive() {
+    explore(
+        "two_producers_one_consumer_capacity_2_small",
+        Bound::Exhaustive,
+        || {
+            run_scenario(2, 0, &[&[push(101)], &[push(201)], &[POP, POP]]);
+        },
+    );
+}
+
+#[test]
+fn one_producer_two_consumers_capacity_2_bound_3() {
+    explore(
+        "one_producer_two_consumers_capacity_2",
+        Bound::Preemptions(3),
+        || {
+            run_scenario(2, 0, &[&[push(101), push(102), push(103)], &[POP, POP], &[POP, POP]]);
+        },
+    );
+}
+
+// 3. Two producers / two consumers at capacity 1: full and empty races and wrap-around.
+
+#[test]
+fn two_producers_two_consumers_capacity_1_bound_3() {
+    explore(
+        "two_producers_two_consumers_capacity_1",
+        Bound::Preemptions(3),
+        || {
+            run_scenario(1, 0, &[&[push(101)], &[push(201)], &[POP], &[POP]]);
+        },
+    );
+}
+
+// 4. At least three laps of the ring, crossing the wrap of positions at `usize::MAX`.
+
+#[test]
+fn spsc_capacity_1_four_laps_across_usize_wrap_exhaustive() {
+    explore("spsc_capacity_1_four_laps_across_usize_wrap", Bound::Exhaustive, || {
+        run_scenario(
+            1,
+            lap_before_wrap(1, 2),
+            &[&[push(101), push(102), push(103), push(104)], &[POP, POP, POP, POP]],
+        );
+    });
+}
+
+#[test]
+fn spsc_capacity_2_three_laps_across_usize_wrap_bound_3() {
+    explore("spsc_capacity_2_three_laps_across_usize_wrap", Bound::Preemptions(3), || {
+        run_scenario(
+            2,
+            lap_before_wrap(2, 2),
+            &[
+                &[push(101), push(102), push(103), push(104), push(105), push(106)],
+                &[POP, POP, POP, POP, POP, POP],
+            ],
+        );
+    });
+}
+
+// 5. Values left inside are dropped exactly once when the queue goes.
+
+#[test]
+fn drops_each_value_exactly_once_exhaustive() {
+    explore("drops_each_value_exactly_once", Bound::Exhaustive, || {
+        drop_scenario();
+    });
+}
+
+/// A value that counts its drops in a shared table, by id.
+struct Counted {
+    id: usize,
+    drops: Arc<[AtomicUsize; 3]>,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A producer pushes three values into a queue of 2 while a consumer pops one; then the queue
+/// is dropped. Every value, popped, handed back or left inside, is dropped exactly once.
+fn drop_scenario() {
+    let drops: Arc<[AtomicUsize; 3]> = Arc::new(Default::default());
+    let queue = Arc::new(Queue::new(2).unwrap());
+    let producer = {
+        let queue = Arc::clone(&queue);
+        let drops = Arc::clone(&drops);
+        loom::thread::spawn(move || {
+            for id in 0..3 {
+                let value = Counted { id, drops: Arc::clone(&drops) };
+                if let Err(full) = queue.try_push(value) {
+                    assert_eq!(full.into_inner().id, id, "a Full push hands back its own value");
+                }
+            }
+        })
+    };
+    let consumer = {
+        let queue = Arc::clone(&queue);
+        loom::thread::spawn(move || drop(queue.try_pop()))
+    };
+    producer.join().unwrap();
+    consumer.join().unwrap();
+    drop(queue);
+    for (id, count) in drops.iter().enumerate() {
+        assert_eq!(count.load(Ordering::Relaxed), 1, "value {id} dropped once");
+    }
+}
