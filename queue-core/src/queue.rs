@@ -40,6 +40,15 @@ use crate::ring::{Cursors, Ring, Shape, Slot};
 ///   need that slot answer `Empty`/`Full` until it resumes (FIFO forbids overtaking it); it
 ///   blocks no thread and loses nothing.
 ///
+/// - **Thread safety.** `Queue<T>` is `Send` and `Sync` exactly when `T: Send` (values move
+///   between threads; none is ever shared), so a queue of `Rc`s cannot cross threads:
+///
+/// ```compile_fail
+/// fn shareable<T: Sync>(_: &T) {}
+/// let queue = queue_core::Queue::<std::rc::Rc<u8>>::new(1).unwrap();
+/// shareable(&queue); // error: `Rc<u8>` cannot be sent between threads safely
+/// ```
+///
 /// # Model checking
 ///
 /// Built with `RUSTFLAGS="--cfg loom"`, the queue's atomics and cells are
@@ -261,7 +270,9 @@ impl<T> Queue<T> {
 
 impl<T> Drop for Queue<T> {
     fn drop(&mut self) {
-        self.ring().drain();
+        // SAFETY: `&mut self` is exclusive access: every operation on the queue has returned
+        // and happens-before the drop.
+        unsafe { self.ring().drop_values() }
     }
 }
 

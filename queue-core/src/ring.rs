@@ -340,8 +340,24 @@ impl<'a, T> Ring<'a, T> {
         }
     }
 
-    /// Drops every value still in the ring.
-    pub(crate) fn drain(&self) {
-        while self.try_pop().is_some() {}
+    /// Drops every value still in the ring, without touching the stamps.
+    ///
+    /// # Safety
+    ///
+    /// The caller has exclusive access to the storage: every operation on it has returned and
+    /// happens-before this call, and no operation runs during or after it.
+    pub(crate) unsafe fn drop_values(&self) {
+        // Relaxed: the caller's exclusive access already orders every operation before us.
+        let tail = self.cursors.tail.load(Ordering::Relaxed);
+        let mut position = self.cursors.head.load(Ordering::Relaxed);
+        while position != tail {
+            let slot = &self.slots[self.shape.index(position)];
+            slot.value.with_mut(|value_ptr| {
+                // SAFETY: every push returned, so each position from head to tail holds a
+                // published value, and no pop took it; we drop each position's value once.
+                unsafe { (*value_ptr).assume_init_drop() }
+            });
+            position = self.shape.next(position);
+        }
     }
 }

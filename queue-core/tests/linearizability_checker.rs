@@ -25,7 +25,10 @@ fn accepts_a_sequential_fifo_history() {
     op(&mut main, Call::Pop, Answer::Popped(1), None);
     op(&mut main, Call::Pop, Answer::Popped(2), None);
     op(&mut main, Call::Pop, Answer::Empty, None);
-    assert_eq!(linearize(2, Spec::Strict, &events(vec![main])), Ok(vec![0, 1, 2, 3, 4, 5]));
+    assert_eq!(
+        linearize(2, Spec::Strict, &events(vec![main])),
+        Ok(vec![0, 1, 2, 3, 4, 5])
+    );
 }
 
 #[test]
@@ -42,13 +45,19 @@ fn rejects_a_lost_value_and_a_duplicate() {
     let mut main = ThreadLog::main();
     op(&mut main, Call::Push(1), Answer::Pushed, None);
     op(&mut main, Call::Pop, Answer::Empty, None);
-    assert!(linearize(1, Spec::Strict, &events(vec![main])).is_err(), "lost");
+    assert!(
+        linearize(1, Spec::Strict, &events(vec![main])).is_err(),
+        "lost"
+    );
 
     let mut main = ThreadLog::main();
     op(&mut main, Call::Push(1), Answer::Pushed, None);
     op(&mut main, Call::Pop, Answer::Popped(1), None);
     op(&mut main, Call::Pop, Answer::Popped(1), None);
-    assert!(linearize(1, Spec::Strict, &events(vec![main])).is_err(), "duplicated");
+    assert!(
+        linearize(1, Spec::Strict, &events(vec![main])).is_err(),
+        "duplicated"
+    );
 }
 
 #[test]
@@ -99,10 +108,19 @@ fn a_popped_message_carries_its_producers_clock() {
     op(&mut producer, Call::Push(0), Answer::Pushed, None);
     let at_second_push = producer.clock;
     op(&mut producer, Call::Push(1), Answer::Pushed, None);
-    op(&mut consumer, Call::Pop, Answer::Popped(0), Some(at_second_push));
-    let (first_push, second_push, pop) = (producer.events[0], producer.events[1], consumer.events[0]);
+    op(
+        &mut consumer,
+        Call::Pop,
+        Answer::Popped(0),
+        Some(at_second_push),
+    );
+    let (first_push, second_push, pop) =
+        (producer.events[0], producer.events[1], consumer.events[0]);
     assert!(first_push.precedes(&second_push));
-    assert!(!first_push.precedes(&pop), "the pop learns only when its thread's next op starts");
+    assert!(
+        !first_push.precedes(&pop),
+        "the pop learns only when its thread's next op starts"
+    );
     op(&mut consumer, Call::Pop, Answer::Popped(1), None);
     assert!(first_push.precedes(&consumer.events[1]));
     assert!(!second_push.precedes(&consumer.events[1]));
@@ -119,7 +137,12 @@ fn happens_before_rules_out_an_order_that_interleaving_alone_allows() {
     let before_push = producer.clock;
     op(&mut producer, Call::Push(5), Answer::Pushed, None);
     op(&mut producer, Call::Push(6), Answer::Pushed, None);
-    op(&mut consumer, Call::Pop, Answer::Popped(5), Some(before_push));
+    op(
+        &mut consumer,
+        Call::Pop,
+        Answer::Popped(5),
+        Some(before_push),
+    );
     op(&mut consumer, Call::Pop, Answer::Empty, None);
     let history = events(vec![main.clone(), producer.clone(), consumer.clone()]);
     assert!(linearize(2, Spec::Strict, &history).is_ok());

@@ -99,7 +99,11 @@ impl ThreadLog {
 
     /// Records one operation: `run` gets the message to push (if any) and returns the answer
     /// plus the clock a popped message carried.
-    pub fn record(&mut self, call: Call, run: impl FnOnce(Option<Message>) -> (Answer, Option<Clock>)) -> Answer {
+    pub fn record(
+        &mut self,
+        call: Call,
+        run: impl FnOnce(Option<Message>) -> (Answer, Option<Clock>),
+    ) -> Answer {
         let start = self.clock;
         let message = match call {
             Call::Push(id) => Some(Message { id, clock: start }),

@@ -44,7 +44,9 @@ pub fn linearize(capacity: usize, spec: Spec, events: &[Event]) -> Result<Vec<us
     let mut popper = HashMap::new();
     for (i, event) in events.iter().enumerate() {
         match (event.call, event.answer) {
-            (Call::Push(id), Answer::Pushed) => assert!(pusher.insert(id, i).is_none(), "id {id} pushed twice"),
+            (Call::Push(id), Answer::Pushed) => {
+                assert!(pusher.insert(id, i).is_none(), "id {id} pushed twice")
+            }
             (Call::Pop, Answer::Popped(id)) => {
                 popper.insert(id, i);
             }
@@ -153,7 +155,10 @@ impl Search<'_> {
             (Call::Pop, Answer::Empty) => {
                 state.queue.is_empty()
                     || (self.spec == Spec::InFlightExempt
-                        && self.in_flight(state.queue.front().and_then(|id| self.pusher.get(id)), event))
+                        && self.in_flight(
+                            state.queue.front().and_then(|id| self.pusher.get(id)),
+                            event,
+                        ))
             }
             _ => false,
         };

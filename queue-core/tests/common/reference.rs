@@ -11,7 +11,10 @@ pub struct ReferenceQueue<T> {
 
 impl<T> ReferenceQueue<T> {
     pub fn new(capacity: usize) -> Self {
-        assert!(capacity > 0, "the reference model has no zero capacity either");
+        assert!(
+            capacity > 0,
+            "the reference model has no zero capacity either"
+        );
         Self {
             items: VecDeque::with_capacity(capacity),
             capacity,
