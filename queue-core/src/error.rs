@@ -7,10 +7,13 @@ use core::fmt;
 /// # Examples
 ///
 /// ```
+/// # #[cfg(not(loom))] fn main() {
 /// use queue_core::{CapacityError, Queue};
 ///
 /// assert_eq!(Queue::<u64>::new(0).unwrap_err(), CapacityError::Zero);
 /// assert!(matches!(Queue::<u64>::new(usize::MAX), Err(CapacityError::TooLarge { .. })));
+/// # }
+/// # #[cfg(loom)] fn main() {}
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -46,6 +49,7 @@ impl std::error::Error for CapacityError {}
 /// # Examples
 ///
 /// ```
+/// # #[cfg(not(loom))] fn main() {
 /// use queue_core::{Queue, TryPushError};
 ///
 /// let queue = Queue::new(1).unwrap();
@@ -53,6 +57,8 @@ impl std::error::Error for CapacityError {}
 /// let err = queue.try_push("second").unwrap_err();
 /// assert!(err.is_full());
 /// assert_eq!(err.into_inner(), "second"); // nothing is lost
+/// # }
+/// # #[cfg(loom)] fn main() {}
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -101,10 +107,13 @@ impl<T> std::error::Error for TryPushError<T> {}
 /// # Examples
 ///
 /// ```
+/// # #[cfg(not(loom))] fn main() {
 /// use queue_core::{Queue, TryPopError};
 ///
 /// let queue = Queue::<u32>::new(4).unwrap();
 /// assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
+/// # }
+/// # #[cfg(loom)] fn main() {}
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]

@@ -20,6 +20,7 @@
 //! # Example
 //!
 //! ```
+//! # #[cfg(not(loom))] fn main() -> Result<(), queue_core::CapacityError> {
 //! use queue_core::Queue;
 //! use std::thread;
 //!
@@ -46,6 +47,8 @@
 //!     });
 //! });
 //! # Ok::<(), queue_core::CapacityError>(())
+//! # }
+//! # #[cfg(loom)] fn main() {}
 //! ```
 
 mod error;

@@ -60,6 +60,7 @@ use crate::ring::{Cursors, Ring, Shape, Slot};
 /// The chapter's `Queue_Iftry_Put` and `Queue_Iftry_Get` are plain `Result` combinators:
 ///
 /// ```
+/// # #[cfg(not(loom))] fn main() {
 /// use queue_core::Queue;
 /// use std::sync::Arc;
 /// use std::thread;
@@ -86,6 +87,8 @@ use crate::ring::{Cursors, Ring, Shape, Slot};
 /// let small = Queue::new(1).unwrap();
 /// small.try_push('a').unwrap();
 /// assert_eq!(small.try_push('b').map_err(|e| e.into_inner()), Err('b'));
+/// # }
+/// # #[cfg(loom)] fn main() {}
 /// ```
 pub struct Queue<T> {
     cursors: Cursors,
@@ -116,12 +119,15 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(not(loom))] fn main() -> Result<(), queue_core::CapacityError> {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::<String>::new(16)?;
     /// assert_eq!(queue.capacity(), 16);
     /// assert!(queue.is_empty());
     /// # Ok::<(), queue_core::CapacityError>(())
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "Queue(maxsize)")]
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
@@ -167,12 +173,15 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(not(loom))] fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(2).unwrap();
     /// assert!(queue.try_push(1).is_ok());
     /// assert!(queue.try_push(2).is_ok());
     /// assert_eq!(queue.try_push(3).unwrap_err().into_inner(), 3);
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "put_nowait")]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
@@ -189,12 +198,15 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(not(loom))] fn main() {
     /// use queue_core::{Queue, TryPopError};
     ///
     /// let queue = Queue::new(2).unwrap();
     /// queue.try_push("a").unwrap();
     /// assert_eq!(queue.try_pop(), Ok("a"));
     /// assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "get_nowait")]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
@@ -210,11 +222,14 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(not(loom))] fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(4).unwrap();
     /// queue.try_push(7).unwrap();
     /// assert_eq!(queue.len(), 1);
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "qsize")]
     pub fn len(&self) -> usize {
@@ -226,10 +241,13 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(not(loom))] fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::<u8>::new(4).unwrap();
     /// assert!(queue.is_empty());
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "empty")]
     pub fn is_empty(&self) -> bool {
@@ -242,11 +260,14 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(not(loom))] fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(1).unwrap();
     /// queue.try_push(()).unwrap();
     /// assert!(queue.is_full());
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "full")]
     pub fn is_full(&self) -> bool {
@@ -258,9 +279,12 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
+    /// # #[cfg(not(loom))] fn main() {
     /// use queue_core::Queue;
     ///
     /// assert_eq!(Queue::<u8>::new(3).unwrap().capacity(), 3);
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "maxsize")]
     pub fn capacity(&self) -> usize {

@@ -195,6 +195,17 @@ impl<'a, T> Ring<'a, T> {
         }
     }
 
+    /// The slot of `position`.
+    #[inline(always)]
+    fn slot(&self, position: usize) -> &'a Slot<T> {
+        let index = self.shape.index(position);
+        debug_assert!(index < self.slots.len());
+        // SAFETY: every position comes from a cursor or a stamp, which start at a lap's first
+        // position and only ever advance through `Shape::next`, so its index is below
+        // `capacity`, which is `slots.len()` (the invariant of `Ring::new`).
+        unsafe { self.slots.get_unchecked(index) }
+    }
+
     /// Pushes `value`, or hands it back if the slot it needs is not free (see [`Queue`]'s
     /// guarantees for exactly when that is).
     ///
@@ -206,7 +217,7 @@ impl<'a, T> Ring<'a, T> {
         // `tail` read, so the stamp below is at least one lap behind `tail`, never older.
         let mut tail = self.cursors.tail.load(Ordering::Acquire);
         loop {
-            let slot = &self.slots[self.shape.index(tail)];
+            let slot = self.slot(tail);
             // ORDERING: Acquire pairs with the Release stamp store at the end of `try_pop`, so
             // the pop's read of the old value happens-before our write of the new one.
             let stamp = slot.stamp.load(Ordering::Acquire);
@@ -257,7 +268,7 @@ impl<'a, T> Ring<'a, T> {
         // stamp below is at least that of the pop one lap before `head`.
         let mut head = self.cursors.head.load(Ordering::Acquire);
         loop {
-            let slot = &self.slots[self.shape.index(head)];
+            let slot = self.slot(head);
             // ORDERING: Acquire pairs with the Release stamp store that publishes a value in
             // `try_push`, so the push's write happens-before our read.
             let stamp = slot.stamp.load(Ordering::Acquire);
@@ -351,7 +362,7 @@ impl<'a, T> Ring<'a, T> {
         let tail = self.cursors.tail.load(Ordering::Relaxed);
         let mut position = self.cursors.head.load(Ordering::Relaxed);
         while position != tail {
-            let slot = &self.slots[self.shape.index(position)];
+            let slot = self.slot(position);
             slot.value.with_mut(|value_ptr| {
                 // SAFETY: every push returned, so each position from head to tail holds a
                 // published value, and no pop took it; we drop each position's value once.
