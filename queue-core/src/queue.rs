@@ -96,10 +96,9 @@ pub struct Queue<T> {
     shape: Shape,
 }
 
-// SAFETY: a `Queue<T>` moves its values between threads and nothing else: every value is
-// written by one push and read out by one pop (see `Ring`), so sharing the queue sends `T`s
-// between threads, which `T: Send` allows; `T: Sync` is not needed because no `&T` is ever
-// handed out.
+// A `Queue<T>` moves its values between threads and nothing else: each value is written by
+// one push and read out by one pop (see `Ring`); no `&T` is ever handed out.
+// SAFETY: sharing the queue only sends `T`s between threads, which `T: Send` allows.
 unsafe impl<T: Send> Sync for Queue<T> {}
 
 // SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows.

@@ -282,10 +282,9 @@ impl<'a, T> Ring<'a, T> {
                 ) {
                     Ok(_) => {
                         let value = slot.value.with(|value_ptr| {
-                            // SAFETY: the stamp `head + 1` says the push at `head` initialised
-                            // the value (its Release store pairs with our Acquire load), and
-                            // winning the CAS from `head` makes this pop its only reader. The
-                            // stamp store below marks it uninitialised again.
+                            // The stamp store below marks the value uninitialised again.
+                            // SAFETY: stamp `head + 1` says the push at `head` initialised it
+                            // (Release/Acquire on the stamp); winning the CAS makes us its only reader.
                             unsafe { value_ptr.read().assume_init() }
                         });
                         // ORDERING: Release pairs with the Acquire stamp load in `try_push`: our
