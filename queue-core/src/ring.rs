@@ -200,9 +200,9 @@ impl<'a, T> Ring<'a, T> {
     fn slot(&self, position: usize) -> &'a Slot<T> {
         let index = self.shape.index(position);
         debug_assert!(index < self.slots.len());
-        // SAFETY: every position comes from a cursor or a stamp, which start at a lap's first
-        // position and only ever advance through `Shape::next`, so its index is below
-        // `capacity`, which is `slots.len()` (the invariant of `Ring::new`).
+        // Positions are read from the cursors (loads and CAS results) or made by `Shape::next`;
+        // cursors start at a lap's first position and only advance through `Shape::next`.
+        // SAFETY: so `index < capacity == slots.len()` (the invariant of `Ring::new`).
         unsafe { self.slots.get_unchecked(index) }
     }
 
