@@ -43,8 +43,9 @@ impl std::error::Error for CapacityError {}
 
 /// A value could not be pushed without waiting; the value is handed back.
 ///
-/// Returned by [`Queue::try_push`](crate::Queue::try_push). More variants may be added (a closed
-/// queue, for one), so match with a wildcard arm or use [`into_inner`](Self::into_inner).
+/// Returned by [`Queue::try_push`](crate::Queue::try_push) and
+/// [`BlockingQueue::try_push`](crate::BlockingQueue::try_push). More variants may be added, so
+/// match with a wildcard arm or use [`into_inner`](Self::into_inner).
 ///
 /// # Examples
 ///
@@ -65,13 +66,15 @@ impl std::error::Error for CapacityError {}
 pub enum TryPushError<T> {
     /// The queue held `capacity` values when the push looked.
     Full(T),
+    /// The queue was closed: no push will ever succeed.
+    Closed(T),
 }
 
 impl<T> TryPushError<T> {
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Full(value) => value,
+            Self::Full(value) | Self::Closed(value) => value,
         }
     }
 
@@ -79,12 +82,18 @@ impl<T> TryPushError<T> {
     pub fn is_full(&self) -> bool {
         matches!(self, Self::Full(_))
     }
+
+    /// Whether the push failed because the queue was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed(_))
+    }
 }
 
 impl<T> fmt::Debug for TryPushError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Full(_) => f.pad("Full(..)"),
+            Self::Closed(_) => f.pad("Closed(..)"),
         }
     }
 }
@@ -93,6 +102,7 @@ impl<T> fmt::Display for TryPushError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Full(_) => f.pad("pushing into a full queue"),
+            Self::Closed(_) => f.pad("pushing into a closed queue"),
         }
     }
 }
@@ -101,8 +111,9 @@ impl<T> std::error::Error for TryPushError<T> {}
 
 /// No value could be popped without waiting.
 ///
-/// Returned by [`Queue::try_pop`](crate::Queue::try_pop). More variants may be added (a closed
-/// and drained queue, for one), so match with a wildcard arm.
+/// Returned by [`Queue::try_pop`](crate::Queue::try_pop) and
+/// [`BlockingQueue::try_pop`](crate::BlockingQueue::try_pop). More variants may be added, so
+/// match with a wildcard arm.
 ///
 /// # Examples
 ///
@@ -120,6 +131,8 @@ impl<T> std::error::Error for TryPushError<T> {}
 pub enum TryPopError {
     /// The queue held no value when the pop looked.
     Empty,
+    /// The queue was closed and held no value: no pop will ever succeed.
+    Closed,
 }
 
 impl TryPopError {
@@ -127,14 +140,148 @@ impl TryPopError {
     pub fn is_empty(&self) -> bool {
         matches!(self, Self::Empty)
     }
+
+    /// Whether the pop failed because the queue was closed and drained.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
 }
 
 impl fmt::Display for TryPopError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Empty => f.pad("popping from an empty queue"),
+            Self::Closed => f.pad("popping from a closed and empty queue"),
         }
     }
 }
 
 impl std::error::Error for TryPopError {}
+
+/// A blocking push found the queue closed; the value is handed back.
+///
+/// Returned by [`BlockingQueue::push`](crate::BlockingQueue::push).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PushError<T>(pub T);
+
+impl<T> PushError<T> {
+    /// Returns the value that could not be pushed.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("PushError(..)")
+    }
+}
+
+impl<T> fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("pushing into a closed queue")
+    }
+}
+
+impl<T> std::error::Error for PushError<T> {}
+
+/// The queue is closed (and, for pops, drained): the operation can never succeed.
+///
+/// Returned by the blocking pops and by the slice operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClosedError;
+
+impl fmt::Display for ClosedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("the queue is closed")
+    }
+}
+
+impl std::error::Error for ClosedError {}
+
+/// A timed push did not go in before its timeout, or found the queue closed; the value is
+/// handed back.
+///
+/// Returned by [`BlockingQueue::push_timeout`](crate::BlockingQueue::push_timeout).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PushTimeoutError<T> {
+    /// The queue stayed full until the timeout.
+    Timeout(T),
+    /// The queue was closed.
+    Closed(T),
+}
+
+impl<T> PushTimeoutError<T> {
+    /// Returns the value that could not be pushed.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Timeout(value) | Self::Closed(value) => value,
+        }
+    }
+
+    /// Whether the push timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+
+    /// Whether the push failed because the queue was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed(_))
+    }
+}
+
+impl<T> fmt::Debug for PushTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout(_) => f.pad("Timeout(..)"),
+            Self::Closed(_) => f.pad("Closed(..)"),
+        }
+    }
+}
+
+impl<T> fmt::Display for PushTimeoutError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout(_) => f.pad("timed out pushing into a full queue"),
+            Self::Closed(_) => f.pad("pushing into a closed queue"),
+        }
+    }
+}
+
+impl<T> std::error::Error for PushTimeoutError<T> {}
+
+/// A timed pop got no value before its timeout, or found the queue closed and drained.
+///
+/// Returned by [`BlockingQueue::pop_timeout`](crate::BlockingQueue::pop_timeout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PopTimeoutError {
+    /// The queue stayed empty until the timeout.
+    Timeout,
+    /// The queue was closed and drained.
+    Closed,
+}
+
+impl PopTimeoutError {
+    /// Whether the pop timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout)
+    }
+
+    /// Whether the pop failed because the queue was closed and drained.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+}
+
+impl fmt::Display for PopTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Timeout => f.pad("timed out popping from an empty queue"),
+            Self::Closed => f.pad("popping from a closed and empty queue"),
+        }
+    }
+}
+
+impl std::error::Error for PopTimeoutError {}

@@ -51,11 +51,20 @@
 //! # #[cfg(loom)] fn main() {}
 //! ```
 
+mod blocking;
 mod error;
+mod heap;
 mod mutant;
 mod queue;
 mod ring;
+mod shared;
 mod sync;
+mod wait;
 
-pub use error::{CapacityError, TryPopError, TryPushError};
+pub use blocking::BlockingQueue;
+pub use error::{
+    CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
+    TryPushError,
+};
 pub use queue::Queue;
+pub use shared::{ElementType, Frame, MappingError, Plain};

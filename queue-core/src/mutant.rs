@@ -11,6 +11,7 @@
 //! | `relaxed_publish` | the stamp store that publishes a pushed value is `Relaxed` instead of `Release` |
 //! | `full_off_by_one` | the full check is off by one lap: a slot still holding last lap's value is taken as free |
 //! | `no_empty_fence` | the `SeqCst` fences on the Full/Empty paths are left out |
+//! | `check_then_sleep` | a blocking call reads the futex word after its last check instead of before it, so a wake between the two is slept through |
 
 use crate::sync::Ordering;
 
@@ -30,3 +31,7 @@ pub(crate) const TAKES_OCCUPIED_SLOT: bool = cfg!(queue_mutant = "full_off_by_on
 
 /// Whether the Full/Empty paths issue their `SeqCst` fence; `true` in every normal build.
 pub(crate) const FENCES_FULL_AND_EMPTY: bool = !cfg!(queue_mutant = "no_empty_fence");
+
+/// Whether a blocking call reads the futex word before its last check of the ring (`true` in
+/// every normal build); the `check_then_sleep` mutant reads it afterwards.
+pub(crate) const READS_EPOCH_BEFORE_CHECK: bool = !cfg!(queue_mutant = "check_then_sleep");

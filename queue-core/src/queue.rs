@@ -2,8 +2,9 @@
 
 use core::fmt;
 
-use crate::error::{CapacityError, TryPopError, TryPushError};
-use crate::ring::{Cursors, Ring, Shape, Slot};
+use crate::error::{CapacityError, ClosedError, TryPopError, TryPushError};
+use crate::heap::HeapRing;
+use crate::ring::Refusal;
 
 /// A bounded multi-producer multi-consumer FIFO queue.
 ///
@@ -91,9 +92,7 @@ use crate::ring::{Cursors, Ring, Shape, Slot};
 /// # #[cfg(loom)] fn main() {}
 /// ```
 pub struct Queue<T> {
-    cursors: Cursors,
-    slots: Box<[Slot<T>]>,
-    shape: Shape,
+    storage: HeapRing<T>,
 }
 
 // A `Queue<T>` moves its values between threads and nothing else: each value is written by
@@ -138,28 +137,9 @@ impl<T> Queue<T> {
     /// Behaves exactly like a new queue otherwise. Not part of the stable API.
     #[doc(hidden)]
     pub fn starting_at_lap(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
-        let too_large = CapacityError::TooLarge { capacity };
-        let shape = Shape::new(capacity).ok_or(if capacity == 0 {
-            CapacityError::Zero
-        } else {
-            too_large
-        })?;
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(capacity).map_err(|_| too_large)?;
-        let start = shape.lap_start(lap);
-        slots.extend((0..capacity).map(|index| Slot::new(start + index)));
         Ok(Self {
-            cursors: Cursors::new(start),
-            slots: slots.into_boxed_slice(),
-            shape,
+            storage: HeapRing::new(capacity, lap)?,
         })
-    }
-
-    fn ring(&self) -> Ring<'_, T> {
-        // SAFETY: `slots` has `shape.capacity` slots, made with the cursors from one start
-        // position in `starting_at_lap`, and this queue reaches them only through rings of
-        // this shape.
-        unsafe { Ring::new(&self.cursors, &self.slots, self.shape) }
     }
 
     /// Pushes `value` at the back of the queue if there is room, without waiting.
@@ -167,7 +147,8 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`TryPushError::Full`], holding `value`, if the queue was full, or the slot needed was
-    /// still being emptied by another thread's pop (see the [guarantees](Self#guarantees)).
+    /// still being emptied by another thread's pop (see the [guarantees](Self#guarantees));
+    /// [`TryPushError::Closed`], holding `value`, once the queue is [closed](Self::close).
     ///
     /// # Examples
     ///
@@ -184,7 +165,13 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "put_nowait")]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
-        self.ring().try_push(value).map_err(TryPushError::Full)
+        self.storage
+            .ring()
+            .try_push(value)
+            .map_err(|(value, refusal)| match refusal {
+                Refusal::NotReady => TryPushError::Full(value),
+                Refusal::Closed => TryPushError::Closed(value),
+            })
     }
 
     /// Pops the value at the front of the queue, without waiting.
@@ -192,7 +179,8 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`TryPopError::Empty`] if the queue was empty, or its oldest value was still being
-    /// pushed by another thread (see the [guarantees](Self#guarantees)).
+    /// pushed by another thread (see the [guarantees](Self#guarantees));
+    /// [`TryPopError::Closed`] if the queue was [closed](Self::close) and held no value.
     ///
     /// # Examples
     ///
@@ -209,7 +197,99 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "get_nowait")]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
-        self.ring().try_pop().ok_or(TryPopError::Empty)
+        self.storage.ring().try_pop().map_err(|refusal| match refusal {
+            Refusal::NotReady => TryPopError::Empty,
+            Refusal::Closed => TryPopError::Closed,
+        })
+    }
+
+    /// Pushes as many values from the front of `values` as there is room for, claiming their
+    /// slots with one atomic step, and returns how many went in (0 if the queue was full).
+    ///
+    /// The values that went in are a prefix of `values`, pushed in order, and they take effect
+    /// at one instant: no other push's value lands between them.
+    ///
+    /// # Errors
+    ///
+    /// [`ClosedError`] if the queue was [closed](Self::close); nothing was pushed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() {
+    /// use queue_core::Queue;
+    ///
+    /// let queue = Queue::new(4).unwrap();
+    /// assert_eq!(queue.try_push_slice(&[1, 2, 3, 4, 5, 6]), Ok(4));
+    /// assert_eq!(queue.try_push_slice(&[5, 6]), Ok(0));
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    pub fn try_push_slice(&self, values: &[T]) -> Result<usize, ClosedError>
+    where
+        T: Copy,
+    {
+        slice_answer(self.storage.ring().try_push_slice(values))
+    }
+
+    /// Pops as many values as are ready, up to `buffer.len()`, into the front of `buffer`,
+    /// claiming their slots with one atomic step, and returns how many (0 if the queue was
+    /// empty).
+    ///
+    /// # Errors
+    ///
+    /// [`ClosedError`] if the queue was [closed](Self::close) and held no value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() {
+    /// use queue_core::Queue;
+    ///
+    /// let queue = Queue::new(4).unwrap();
+    /// queue.try_push_slice(&[1, 2, 3]).unwrap();
+    /// let mut buffer = [0; 8];
+    /// assert_eq!(queue.try_pop_slice(&mut buffer), Ok(3));
+    /// assert_eq!(buffer[..3], [1, 2, 3]);
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, ClosedError>
+    where
+        T: Copy,
+    {
+        slice_answer(self.storage.ring().try_pop_slice(buffer))
+    }
+
+    /// Closes the queue: every later push fails with [`TryPushError::Closed`] (handing its
+    /// value back), and pops take the values still inside, then fail with
+    /// [`TryPopError::Closed`]. Returns `false` if the queue was already closed.
+    ///
+    /// The close takes effect at one instant: every push either went in before it (and its
+    /// value will be popped) or fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() {
+    /// use queue_core::{Queue, TryPopError};
+    ///
+    /// let queue = Queue::new(4).unwrap();
+    /// queue.try_push(1).unwrap();
+    /// assert!(queue.close());
+    /// assert!(queue.try_push(2).unwrap_err().is_closed());
+    /// assert_eq!(queue.try_pop(), Ok(1));
+    /// assert_eq!(queue.try_pop(), Err(TryPopError::Closed));
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    pub fn close(&self) -> bool {
+        self.storage.ring().close()
+    }
+
+    /// Whether the queue has been [closed](Self::close).
+    pub fn is_closed(&self) -> bool {
+        self.storage.ring().is_closed()
     }
 
     /// How many values the queue held at one instant during the call.
@@ -232,7 +312,7 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "qsize")]
     pub fn len(&self) -> usize {
-        self.ring().len()
+        self.storage.ring().len()
     }
 
     /// Whether the queue held no value at one instant during the call; see [`len`](Self::len).
@@ -287,15 +367,16 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "maxsize")]
     pub fn capacity(&self) -> usize {
-        self.shape.capacity
+        self.storage.capacity()
     }
 }
 
-impl<T> Drop for Queue<T> {
-    fn drop(&mut self) {
-        // SAFETY: `&mut self` is exclusive access: every operation on the queue has returned
-        // and happens-before the drop.
-        unsafe { self.ring().drop_values() }
+/// The answer of a slice operation: how many values moved (0 when full or empty), or closed.
+pub(crate) fn slice_answer(result: Result<usize, Refusal>) -> Result<usize, ClosedError> {
+    match result {
+        Ok(count) => Ok(count),
+        Err(Refusal::NotReady) => Ok(0),
+        Err(Refusal::Closed) => Err(ClosedError),
     }
 }
 

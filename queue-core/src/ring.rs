@@ -7,10 +7,11 @@
 //! # Positions and stamps
 //!
 //! A *position* packs a lap and an index: `position = lap + index`, where `lap` is a multiple of
-//! `one_lap = (capacity + 1).next_power_of_two()` and `index < capacity`. Advancing a position
-//! moves to `index + 1`, or to index 0 of the next lap after the last slot. Laps wrap around
-//! `usize` with wrapping arithmetic; every comparison is an equality, never an ordering, so the
-//! wrap is harmless.
+//! `one_lap` and `index < capacity`. `one_lap = 2 * mark`, with `mark = (capacity +
+//! 1).next_power_of_two()`: the bit between the index and the lap is the *close mark*, set in
+//! `tail` (and nowhere else) when the ring is closed. Advancing a position moves to `index + 1`,
+//! or to index 0 of the next lap after the last slot. Laps wrap around `usize` with wrapping
+//! arithmetic; every comparison is an equality, never an ordering, so the wrap is harmless.
 //!
 //! Each slot carries a stamp, the one position it is ready for:
 //!
@@ -20,17 +21,32 @@
 //! | `p + 1` | holds the value of the push at `p`, ready for the pop at `p` |
 //! | `p + one_lap` | popped, free for the push one lap later |
 //!
-//! Because `index + 1 < one_lap`, "ready for the pop at `p`" (`p + 1`) never equals "free for the
-//! push at the next lap" (`p + one_lap`), even at capacity 1. Plain `p`/`p + 1` stamps without a
-//! separate lap would collide there and hang.
+//! Because `index + 1 < mark < one_lap`, "ready for the pop at `p`" (`p + 1`) never equals
+//! "free for the push at the next lap" (`p + one_lap`), even at capacity 1, and no stamp ever
+//! carries the close mark.
+//!
+//! # Claims
+//!
+//! A push claims positions by moving `tail` forward with one compare-and-swap, then writes a
+//! value into each claimed slot and publishes it with a store to the slot's stamp; a pop does
+//! the same with `head`. A claim covers one position or, for the batch operations, every
+//! consecutive position whose slot was ready when it looked: one atomic step for the batch.
+//! Between claiming and publishing, a slot belongs to its claimer alone (a later version may
+//! record the claimer's identity there, to recover from a process killed in that window).
+//!
+//! # Closing
+//!
+//! [`Ring::close`] sets the mark in `tail` with one atomic read-modify-write. Every push's
+//! compare-and-swap on `tail` expects an unmarked value, so no push can claim after the close:
+//! the pushes that succeeded are exactly those ordered before it on `tail`. A pop that finds its
+//! slot empty and `tail` marked at its own position knows that no value will ever come.
 //!
 //! # Progress
 //!
-//! A push claims a position with one compare-and-swap on `tail` and then publishes its value
-//! with a store to the slot's stamp; a pop does the same with `head`. No operation ever waits
-//! for another: if the slot at its position is not ready, it answers Full or Empty; if its
-//! cursor was stale, or its compare-and-swap failed, another operation has just succeeded and
-//! it retries. So every retry means system-wide progress: the ring is lock-free.
+//! No operation ever waits for another: if the slot at its position is not ready, it answers
+//! Full or Empty; if its cursor was stale, or its compare-and-swap failed, another operation has
+//! just succeeded and it retries. So every retry means system-wide progress: the ring is
+//! lock-free.
 //!
 //! The price is FIFO's: a push that has claimed its slot and not yet published it (a thread
 //! preempted in that window) makes pops answer Empty until it publishes, even if later pushes
@@ -59,7 +75,7 @@ pub(crate) struct Slot<T> {
 pub(crate) struct Cursors {
     /// The position of the next pop.
     head: CachePadded<AtomicUsize>,
-    /// The position of the next push.
+    /// The position of the next push, with the close mark once the ring is closed.
     tail: CachePadded<AtomicUsize>,
 }
 
@@ -68,8 +84,10 @@ pub(crate) struct Cursors {
 pub(crate) struct Shape {
     /// How many slots the ring has.
     pub(crate) capacity: usize,
-    /// The distance between two laps: `(capacity + 1).next_power_of_two()`.
-    pub(crate) one_lap: usize,
+    /// The close mark: `(capacity + 1).next_power_of_two()`.
+    mark: usize,
+    /// The distance between two laps: `2 * mark`.
+    one_lap: usize,
 }
 
 impl Shape {
@@ -79,8 +97,13 @@ impl Shape {
         if capacity == 0 {
             return None;
         }
-        let one_lap = capacity.checked_add(1)?.checked_next_power_of_two()?;
-        Some(Self { capacity, one_lap })
+        let mark = capacity.checked_add(1)?.checked_next_power_of_two()?;
+        let one_lap = mark.checked_mul(2)?;
+        Some(Self {
+            capacity,
+            mark,
+            one_lap,
+        })
     }
 
     /// The first position of lap number `lap` (wrapping).
@@ -88,8 +111,9 @@ impl Shape {
         lap.wrapping_mul(self.one_lap)
     }
 
-    fn index(self, position: usize) -> usize {
-        position & (self.one_lap - 1)
+    /// The slot index of `position` (the close mark, if any, is ignored).
+    pub(crate) fn index(self, position: usize) -> usize {
+        position & (self.mark - 1)
     }
 
     /// The position after `position`.
@@ -99,6 +123,14 @@ impl Shape {
         } else {
             (position & !(self.one_lap - 1)).wrapping_add(self.one_lap)
         }
+    }
+
+    fn is_closed(self, tail: usize) -> bool {
+        tail & self.mark != 0
+    }
+
+    fn without_mark(self, tail: usize) -> usize {
+        tail & !self.mark
     }
 }
 
@@ -163,6 +195,24 @@ impl<T> Slot<T> {
     }
 }
 
+/// Why a ring operation claimed nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Full (for a push) or empty (for a pop) when it looked; see [`Queue`]'s guarantees.
+    ///
+    /// [`Queue`]: crate::Queue
+    NotReady,
+    /// The ring is closed: no push can succeed, and (for a pop) no value is left.
+    Closed,
+}
+
+/// Consecutive positions that one operation has claimed: `count >= 1` positions from `first`.
+#[derive(Clone, Copy, Debug)]
+struct Claim {
+    first: usize,
+    count: usize,
+}
+
 /// The algorithm, over storage borrowed for `'a`.
 ///
 /// # Invariants
@@ -200,53 +250,115 @@ impl<'a, T> Ring<'a, T> {
     fn slot(&self, position: usize) -> &'a Slot<T> {
         let index = self.shape.index(position);
         debug_assert!(index < self.slots.len());
-        // Positions are read from the cursors (loads and CAS results) or made by `Shape::next`;
-        // cursors start at a lap's first position and only advance through `Shape::next`.
+        // Positions are read from the cursors (loads and CAS results, close mark ignored by
+        // `index`) or made by `Shape::next`; cursors start at a lap's first position and only
+        // advance through `Shape::next`.
         // SAFETY: so `index < capacity == slots.len()` (the invariant of `Ring::new`).
         unsafe { self.slots.get_unchecked(index) }
     }
 
-    /// Pushes `value`, or hands it back if the slot it needs is not free (see [`Queue`]'s
-    /// guarantees for exactly when that is).
+    /// Pushes `value`, or hands it back with the reason (see [`Queue`]'s guarantees for exactly
+    /// when the ring counts as full).
     ///
     /// [`Queue`]: crate::Queue
-    pub(crate) fn try_push(&self, value: T) -> Result<(), T> {
+    #[inline]
+    pub(crate) fn try_push(&self, value: T) -> Result<(), (T, Refusal)> {
+        match self.claim_for_push(1) {
+            Ok(claim) => {
+                // SAFETY: `claim.first` is claimed by this push and not yet published.
+                unsafe { self.write_and_publish(claim.first, value) };
+                Ok(())
+            }
+            Err(refusal) => Err((value, refusal)),
+        }
+    }
+
+    /// Pops the oldest value, or says why there is none to take (see [`Queue`]'s guarantees
+    /// for exactly when the ring counts as empty).
+    ///
+    /// [`Queue`]: crate::Queue
+    #[inline]
+    pub(crate) fn try_pop(&self) -> Result<T, Refusal> {
+        let claim = self.claim_for_pop(1)?;
+        // SAFETY: `claim.first` is claimed by this pop and holds a published value.
+        Ok(unsafe { self.take_and_release(claim.first) })
+    }
+
+    /// Pushes as many values from the front of `values` as there are free slots, claiming them
+    /// all with one atomic step, and returns how many went in (at least 1).
+    pub(crate) fn try_push_slice(&self, values: &[T]) -> Result<usize, Refusal>
+    where
+        T: Copy,
+    {
+        if values.is_empty() {
+            return Ok(0);
+        }
+        let claim = self.claim_for_push(values.len())?;
+        let mut position = claim.first;
+        for &value in &values[..claim.count] {
+            // SAFETY: each of the `claim.count` positions from `claim.first` is claimed by this
+            // push and not yet published.
+            unsafe { self.write_and_publish(position, value) };
+            position = self.shape.next(position);
+        }
+        Ok(claim.count)
+    }
+
+    /// Pops as many values as are ready into the front of `buffer`, claiming them all with one
+    /// atomic step, and returns how many (at least 1).
+    pub(crate) fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, Refusal>
+    where
+        T: Copy,
+    {
+        if buffer.is_empty() {
+            return Ok(0);
+        }
+        let claim = self.claim_for_pop(buffer.len())?;
+        let mut position = claim.first;
+        for value in &mut buffer[..claim.count] {
+            // SAFETY: each of the `claim.count` positions from `claim.first` is claimed by this
+            // pop and holds a published value.
+            *value = unsafe { self.take_and_release(position) };
+            position = self.shape.next(position);
+        }
+        Ok(claim.count)
+    }
+
+    /// Claims up to `wanted >= 1` consecutive positions for pushes, starting at `tail`: as many
+    /// as have free slots, with one compare-and-swap.
+    #[inline(always)]
+    fn claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
         // ORDERING: Acquire pairs with the Release CASes on `tail` (every one of them, as each
         // CAS continues the release sequence): we then see every stamp that a push before
-        // `tail` read, so the stamp below is at least one lap behind `tail`, never older.
+        // `tail` read, so the stamps below are at least one lap behind `tail`, never older.
         let mut tail = self.cursors.tail.load(Ordering::Acquire);
         loop {
-            let slot = self.slot(tail);
-            // ORDERING: Acquire pairs with the Release stamp store at the end of `try_pop`, so
-            // the pop's read of the old value happens-before our write of the new one.
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            if self.shape.is_closed(tail) {
+                return Err(Refusal::Closed);
+            }
+            let first = self.slot(tail);
+            // ORDERING: Acquire pairs with the Release stamp store at the end of
+            // `take_and_release`, so the pop's read of the old value happens-before our write.
+            let stamp = first.stamp.load(Ordering::Acquire);
             match self.shape.classify_for_push(stamp, tail) {
-                Readiness::Ready => match self.cursors.tail.compare_exchange_weak(
-                    tail,
-                    self.shape.next(tail),
-                    // ORDERING: Release on success pairs with the Acquire loads of `tail`
-                    // (here and in `len`); Acquire on failure, for the same reason as the load
-                    // above, since the current value becomes our new `tail`.
-                    Ordering::Release,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => {
-                        slot.value.with_mut(|value_ptr| {
-                            // SAFETY: winning the CAS from `tail` while the stamp said "free for
-                            // `tail`" makes this push the slot's only writer until it stores
-                            // the stamp below, and no pop reads the slot before that store.
-                            unsafe { value_ptr.write(MaybeUninit::new(value)) }
-                        });
-                        // ORDERING: Release publishes the value written above; pairs with the
-                        // Acquire stamp load in `try_pop`.
-                        let publish = mutant::publish_ordering(Ordering::Release);
-                        slot.stamp.store(tail + 1, publish);
-                        return Ok(());
+                Readiness::Ready => {
+                    let (count, end) = self.count_ready(tail, wanted, Shape::classify_for_push);
+                    match self.cursors.tail.compare_exchange_weak(
+                        tail,
+                        end,
+                        // ORDERING: Release on success pairs with the Acquire loads of `tail`
+                        // (here and in `len`); Acquire on failure, for the same reason as the
+                        // load above, since the current value becomes our new `tail`. A marked
+                        // (closed) `tail` never equals the unmarked one we expect.
+                        Ordering::Release,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return Ok(Claim { first: tail, count }),
+                        Err(current) => tail = current,
                     }
-                    Err(current) => tail = current,
-                },
-                Readiness::NotYet if self.recheck(slot, tail) => return Err(value),
+                }
+                Readiness::NotYet if self.recheck(first, tail) => return Err(Refusal::NotReady),
                 Readiness::NotYet => {}
                 Readiness::Stale => {
                     // ORDERING: Acquire, as above. The stamp we read was stored by an operation
@@ -258,44 +370,36 @@ impl<'a, T> Ring<'a, T> {
         }
     }
 
-    /// Pops the oldest value, or `None` if it is not there to take (see [`Queue`]'s
-    /// guarantees for exactly when that is).
-    ///
-    /// [`Queue`]: crate::Queue
-    pub(crate) fn try_pop(&self) -> Option<T> {
+    /// Claims up to `wanted >= 1` consecutive positions for pops, starting at `head`: as many
+    /// as hold published values, with one compare-and-swap.
+    #[inline(always)]
+    fn claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
-        // ORDERING: Acquire pairs with the Release CASes on `head` (see `try_push`), so the
-        // stamp below is at least that of the pop one lap before `head`.
+        // ORDERING: Acquire pairs with the Release CASes on `head` (see `claim_for_push`), so
+        // the stamps below are at least those of the pops one lap before `head`.
         let mut head = self.cursors.head.load(Ordering::Acquire);
         loop {
-            let slot = self.slot(head);
-            // ORDERING: Acquire pairs with the Release stamp store that publishes a value in
-            // `try_push`, so the push's write happens-before our read.
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            let first = self.slot(head);
+            // ORDERING: Acquire pairs with the Release stamp store in `write_and_publish`, so
+            // the push's write happens-before our read.
+            let stamp = first.stamp.load(Ordering::Acquire);
             match self.shape.classify_for_pop(stamp, head) {
-                Readiness::Ready => match self.cursors.head.compare_exchange_weak(
-                    head,
-                    self.shape.next(head),
-                    // ORDERING: as in `try_push`.
-                    Ordering::Release,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => {
-                        let value = slot.value.with(|value_ptr| {
-                            // The stamp store below marks the value uninitialised again.
-                            // SAFETY: stamp `head + 1` says the push at `head` initialised it
-                            // (Release/Acquire on the stamp); winning the CAS makes us its only reader.
-                            unsafe { value_ptr.read().assume_init() }
-                        });
-                        // ORDERING: Release pairs with the Acquire stamp load in `try_push`: our
-                        // read happens-before the next lap's write.
-                        slot.stamp
-                            .store(head.wrapping_add(self.shape.one_lap), Ordering::Release);
-                        return Some(value);
+                Readiness::Ready => {
+                    let (count, end) = self.count_ready(head, wanted, Shape::classify_for_pop);
+                    match self.cursors.head.compare_exchange_weak(
+                        head,
+                        end,
+                        // ORDERING: as in `claim_for_push`.
+                        Ordering::Release,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return Ok(Claim { first: head, count }),
+                        Err(current) => head = current,
                     }
-                    Err(current) => head = current,
-                },
-                Readiness::NotYet if self.recheck(slot, head + 1) => return None,
+                }
+                Readiness::NotYet if self.recheck(first, head + 1) => {
+                    return Err(self.empty_or_closed(head));
+                }
                 Readiness::NotYet => {}
                 Readiness::Stale => {
                     // ORDERING: Acquire, as above; the stamp we read proves `head` moved on.
@@ -306,6 +410,74 @@ impl<'a, T> Ring<'a, T> {
         }
     }
 
+    /// How many consecutive positions from `first` (whose slot is ready) are ready, up to
+    /// `wanted`, and the position after the last of them.
+    ///
+    /// A slot counted here stays ready until its position is claimed, and claiming any of
+    /// them moves the cursor past `first`, so the caller's compare-and-swap from `first` fails
+    /// unless every counted slot is still ready.
+    #[inline(always)]
+    fn count_ready(
+        &self,
+        first: usize,
+        wanted: usize,
+        classify: fn(Shape, usize, usize) -> Readiness,
+    ) -> (usize, usize) {
+        let mut count = 1;
+        let mut end = self.shape.next(first);
+        while count < wanted.min(self.shape.capacity) {
+            // ORDERING: Acquire, as for the first slot's stamp (the pairing is the same).
+            let stamp = self.slot(end).stamp.load(Ordering::Acquire);
+            if classify(self.shape, stamp, end) != Readiness::Ready {
+                break;
+            }
+            count += 1;
+            end = self.shape.next(end);
+        }
+        (count, end)
+    }
+
+    /// Writes `value` into the slot of `position` and publishes it to the pop at `position`.
+    ///
+    /// # Safety
+    ///
+    /// `position` is claimed by the caller's push, which has not published it yet.
+    #[inline(always)]
+    unsafe fn write_and_publish(&self, position: usize, value: T) {
+        let slot = self.slot(position);
+        slot.value.with_mut(|value_ptr| {
+            // SAFETY: the claim made this push the slot's only writer until the stamp store
+            // below (the caller's contract), and no pop reads the slot before that store.
+            unsafe { value_ptr.write(MaybeUninit::new(value)) }
+        });
+        // ORDERING: Release publishes the value written above; pairs with the Acquire stamp
+        // loads in `claim_for_pop` and `count_ready`.
+        let publish = mutant::publish_ordering(Ordering::Release);
+        slot.stamp.store(position + 1, publish);
+    }
+
+    /// Reads the value out of the slot of `position` and frees the slot for the push one lap
+    /// later.
+    ///
+    /// # Safety
+    ///
+    /// `position` is claimed by the caller's pop, and its value was published.
+    #[inline(always)]
+    unsafe fn take_and_release(&self, position: usize) -> T {
+        let slot = self.slot(position);
+        let value = slot.value.with(|value_ptr| {
+            // The stamp store below marks the value uninitialised again.
+            // SAFETY: stamp `position + 1` said the push at `position` initialised it
+            // (Release/Acquire on the stamp); the claim makes us its only reader.
+            unsafe { value_ptr.read().assume_init() }
+        });
+        // ORDERING: Release pairs with the Acquire stamp loads in `claim_for_push` and
+        // `count_ready`: our read happens-before the next lap's write.
+        slot.stamp
+            .store(position.wrapping_add(self.shape.one_lap), Ordering::Release);
+        value
+    }
+
     /// Decides a Full or Empty answer: after a `SeqCst` fence, reads `slot`'s stamp again and
     /// returns `true` (answer Full or Empty) unless it now equals `ready`.
     ///
@@ -313,16 +485,57 @@ impl<'a, T> Ring<'a, T> {
     /// this path: of two such fences, the later one's re-read sees every stamp and cursor the
     /// other thread wrote before its own fence (the store-buffering pattern). Without it, two
     /// threads that each push and then pop could both answer Empty (the `no_empty_fence`
-    /// mutant shows loom finding that).
+    /// mutant shows loom finding that). The blocking layer relies on the same fence to
+    /// register a sleeper before this re-read (see `blocking`).
     fn recheck(&self, slot: &Slot<T>, ready: usize) -> bool {
         if mutant::FENCES_FULL_AND_EMPTY {
             // ORDERING: SeqCst fence, paired with the same fence in every other call that
-            // answers Full or Empty (see above).
+            // answers Full or Empty, and with the fences of the blocking layer (see above).
             fence(Ordering::SeqCst);
         }
         // ORDERING: Acquire, as for the first stamp load: if it shows `ready`, the caller's
         // retry reads the slot's value or overwrites it after this load.
         slot.stamp.load(Ordering::Acquire) != ready
+    }
+
+    /// The answer of a pop at `head` that found its slot empty: `Closed` if the ring is
+    /// closed and no push claimed `head`, so no value will ever come.
+    fn empty_or_closed(&self, head: usize) -> Refusal {
+        // ORDERING: Acquire, after the fence in `recheck`: the close is an RMW on `tail`, later
+        // in `tail`'s modification order than every successful push's CAS, so a marked `tail`
+        // equal to `head` proves that every value ever pushed was claimed by a pop before us.
+        let tail = self.cursors.tail.load(Ordering::Acquire);
+        if self.shape.is_closed(tail) && self.shape.without_mark(tail) == head {
+            Refusal::Closed
+        } else {
+            Refusal::NotReady
+        }
+    }
+
+    /// Closes the ring: from now on every push is refused with [`Refusal::Closed`], and pops
+    /// take what is left, then get [`Refusal::Closed`]. Returns `false` if it was closed
+    /// already.
+    pub(crate) fn close(&self) -> bool {
+        // ORDERING: AcqRel: Release so that a pop that sees the mark also sees every push
+        // before it (the RMW continues their release sequence); Acquire to read the latest
+        // `tail`. Blocking callers issue a SeqCst fence after this to wake sleepers.
+        let tail = self.cursors.tail.fetch_or(self.shape.mark, Ordering::AcqRel);
+        !self.shape.is_closed(tail)
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub(crate) fn is_closed(&self) -> bool {
+        // ORDERING: Acquire pairs with the AcqRel `close`; a `true` answer is final.
+        self.shape.is_closed(self.cursors.tail.load(Ordering::Acquire))
+    }
+
+    /// Whether both cursors index a slot: true for every ring this crate made; checked when
+    /// attaching to a mapping another process made, before any slot is touched.
+    pub(crate) fn cursors_in_bounds(&self) -> bool {
+        // Relaxed: a plausibility check of two numbers; nothing is read through them here.
+        let head = self.cursors.head.load(Ordering::Relaxed);
+        let tail = self.cursors.tail.load(Ordering::Relaxed);
+        self.shape.index(head) < self.shape.capacity && self.shape.index(tail) < self.shape.capacity
     }
 
     /// How many values the ring held at one moment during the call.
@@ -334,7 +547,7 @@ impl<'a, T> Ring<'a, T> {
             // that had seen its slot emptied, so the head we read again after it is at most
             // one lap behind. Reading the same head twice makes the pair one snapshot.
             let head = self.cursors.head.load(Ordering::Acquire);
-            let tail = self.cursors.tail.load(Ordering::Acquire);
+            let tail = self.shape.without_mark(self.cursors.tail.load(Ordering::Acquire));
             if self.cursors.head.load(Ordering::Acquire) == head {
                 let (head_index, tail_index) = (self.shape.index(head), self.shape.index(tail));
                 return if head_index < tail_index {
@@ -358,7 +571,7 @@ impl<'a, T> Ring<'a, T> {
     /// happens-before this call, and no operation runs during or after it.
     pub(crate) unsafe fn drop_values(&self) {
         // Relaxed: the caller's exclusive access already orders every operation before us.
-        let tail = self.cursors.tail.load(Ordering::Relaxed);
+        let tail = self.shape.without_mark(self.cursors.tail.load(Ordering::Relaxed));
         let mut position = self.cursors.head.load(Ordering::Relaxed);
         while position != tail {
             let slot = self.slot(position);

@@ -66,7 +66,7 @@ fn capacity_one_survives_many_laps() {
 #[test]
 fn positions_wrap_around_usize_for_every_small_capacity() {
     for capacity in 1usize..=9 {
-        let one_lap = (capacity + 1).next_power_of_two();
+        let one_lap = 2 * (capacity + 1).next_power_of_two();
         for laps_before_wrap in 1..=3 {
             let queue =
                 Queue::starting_at_lap(capacity, usize::MAX / one_lap - (laps_before_wrap - 1))

@@ -199,7 +199,7 @@ fn check_history(capacity: usize, spec: Spec, events: &[Event]) {
 
 /// Positions start this many laps before `usize` wraps, so the models cross the wrap.
 fn lap_before_wrap(capacity: usize, laps: usize) -> usize {
-    let one_lap = (capacity + 1).next_power_of_two();
+    let one_lap = 2 * (capacity + 1).next_power_of_two();
     (usize::MAX / one_lap).wrapping_sub(laps - 1)
 }
 

@@ -61,7 +61,7 @@ impl ReferenceStateMachine for Reference {
                 let start_lap = if laps_before_wrap == 0 {
                     0
                 } else {
-                    let one_lap = (capacity + 1).next_power_of_two();
+                    let one_lap = 2 * (capacity + 1).next_power_of_two();
                     usize::MAX / one_lap - (laps_before_wrap - 1)
                 };
                 Reference {

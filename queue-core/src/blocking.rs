@@ -1,0 +1,502 @@
+//! [`BlockingQueue`]: the ring plus two wait lists, so that calls can sleep until they can go
+//! on, in one process or across processes.
+
+use core::fmt;
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::error::{
+    CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
+    TryPushError,
+};
+use crate::heap::HeapRing;
+use crate::queue::slice_answer;
+use crate::ring::{Refusal, Ring};
+use crate::shared::{Mapping, MappingError, Plain};
+use crate::wait::{GaveUp, Signals};
+
+/// A bounded multi-producer multi-consumer FIFO queue whose calls can wait: Python's
+/// `multiprocessing.Queue`, within one process or shared between processes.
+///
+/// It is [`Queue`](crate::Queue)'s ring, with the same guarantees for its `try_` calls, plus:
+///
+/// - **Blocking calls that sleep.** [`push`](Self::push) waits while the queue is full and
+///   [`pop`](Self::pop) while it is empty: they spin briefly, then sleep on a futex until woken.
+///   A sleeping caller uses no CPU. The `_timeout` variants give up after their timeout, which
+///   bounds the whole call.
+/// - **No lost wake-up.** A push into an empty queue wakes a sleeping pop, and a pop from a full
+///   queue wakes a sleeping push, every time; the loom suite checks the protocol (see the
+///   `wait` module's docs). When nobody sleeps, waking costs a fence and a load.
+/// - **Close.** [`close`](Self::close) makes every later push fail, handing its value back,
+///   lets pops drain what is left and then fail, and wakes every sleeper at once.
+/// - **Across processes.** [`shared`](Self::shared) places the ring in a shared memory mapping
+///   (`memfd_create`, freed by the kernel when the last process unmaps it; nothing is left in
+///   `/dev/shm` after a crash). Forked children use the queue as it is; a child started by
+///   `exec` gets the file descriptor and calls [`attach`](Self::attach). Only plain data
+///   crosses: `T` must implement [`Plain`].
+///
+/// Every successful call pays one `SeqCst` fence to look for sleepers, which the lock-free
+/// [`Queue`](crate::Queue) does not; use that one when nobody needs to wait.
+///
+/// # Examples
+///
+/// Python's `put` and `get`, across threads:
+///
+/// ```
+/// # #[cfg(not(loom))] fn main() {
+/// use queue_core::BlockingQueue;
+/// use std::thread;
+///
+/// let queue = BlockingQueue::new(4).unwrap();
+/// thread::scope(|s| {
+///     s.spawn(|| {
+///         for n in 0..100 {
+///             queue.push(n).unwrap(); // sleeps while the queue is full
+///         }
+///         queue.close();
+///     });
+///     let mut sum = 0;
+///     while let Ok(n) = queue.pop() {
+///         // sleeps while empty; fails once closed and drained
+///         sum += n;
+///     }
+///     assert_eq!(sum, 4950);
+/// });
+/// # }
+/// # #[cfg(loom)] fn main() {}
+/// ```
+///
+/// Across processes, see [`shared`](Self::shared).
+pub struct BlockingQueue<T> {
+    placement: Placement<T>,
+}
+
+/// Where the ring and its wait lists live.
+enum Placement<T> {
+    /// On this process's heap.
+    Heap(HeapRing<T>, Signals),
+    /// In a shared memory mapping.
+    Shared(Mapping<T>),
+}
+
+// A `BlockingQueue<T>` moves its values between threads (and, shared, between processes, for
+// `T: Plain` only) and nothing else: each value is written by one push and read by one pop.
+// SAFETY: sharing the queue only sends `T`s between threads, which `T: Send` allows.
+unsafe impl<T: Send> Sync for BlockingQueue<T> {}
+
+// SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows; a mapping is
+// process-wide, so any thread may use and unmap it.
+unsafe impl<T: Send> Send for BlockingQueue<T> {}
+
+impl<T> BlockingQueue<T> {
+    /// Creates an empty queue of `capacity` values on this process's heap.
+    ///
+    /// # Errors
+    ///
+    /// As [`Queue::new`](crate::Queue::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() {
+    /// let queue = queue_core::BlockingQueue::<String>::new(16).unwrap();
+    /// assert_eq!(queue.capacity(), 16);
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    #[doc(alias = "Queue(maxsize)")]
+    pub fn new(capacity: usize) -> Result<Self, CapacityError> {
+        Self::starting_at_lap(capacity, 0)
+    }
+
+    /// Like [`new`](Self::new), with the cursors starting at lap `lap` (see
+    /// [`Queue::starting_at_lap`](crate::Queue::starting_at_lap)). Not part of the stable API.
+    #[doc(hidden)]
+    pub fn starting_at_lap(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
+        Ok(Self {
+            placement: Placement::Heap(HeapRing::new(capacity, lap)?, Signals::default()),
+        })
+    }
+
+    /// Creates an empty queue of `capacity` values in a new shared memory mapping.
+    ///
+    /// A child made by `fork` after this call shares the queue. A child started by `exec`
+    /// attaches with [`attach`](Self::attach), given the descriptor from
+    /// [`shared_fd`](Self::shared_fd) (duplicate it without `FD_CLOEXEC` for the child).
+    ///
+    /// # Errors
+    ///
+    /// [`MappingError::Capacity`] for a capacity of 0 or one whose mapping would not fit;
+    /// [`MappingError::Os`] if the kernel refused the memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use queue_core::BlockingQueue;
+    /// use std::os::fd::AsFd;
+    ///
+    /// let queue = BlockingQueue::<u64>::shared(8)?;
+    /// queue.push(7)?;
+    /// // Another mapping of the same memory, as a process given the descriptor would make:
+    /// let attached = BlockingQueue::<u64>::attach(queue.shared_fd().unwrap().try_clone_to_owned()?)?;
+    /// assert_eq!(attached.pop(), Ok(7));
+    /// // The wrong type is refused:
+    /// let fd = queue.shared_fd().unwrap().try_clone_to_owned()?;
+    /// assert!(BlockingQueue::<u32>::attach(fd).is_err());
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    pub fn shared(capacity: usize) -> Result<Self, MappingError>
+    where
+        T: Plain,
+    {
+        Ok(Self {
+            placement: Placement::Shared(Mapping::create(capacity)?),
+        })
+    }
+
+    /// Maps the shared queue behind `fd`, made by [`shared`](Self::shared) in this or another
+    /// process, after checking its header.
+    ///
+    /// # Errors
+    ///
+    /// A typed [`MappingError`], never undefined behaviour, when the file is not a queue, was
+    /// made by another layout version, holds another element type, or is truncated or damaged.
+    pub fn attach(fd: OwnedFd) -> Result<Self, MappingError>
+    where
+        T: Plain,
+    {
+        Ok(Self {
+            placement: Placement::Shared(Mapping::attach(fd)?),
+        })
+    }
+
+    /// The descriptor of the shared mapping, for handing to another process; `None` for a
+    /// queue on the heap.
+    pub fn shared_fd(&self) -> Option<BorrowedFd<'_>> {
+        match &self.placement {
+            Placement::Heap(..) => None,
+            Placement::Shared(mapping) => Some(mapping.fd()),
+        }
+    }
+
+    /// The ring and the wait lists.
+    #[inline(always)]
+    fn parts(&self) -> (Ring<'_, T>, &Signals) {
+        match &self.placement {
+            Placement::Heap(ring, signals) => (ring.ring(), signals),
+            Placement::Shared(mapping) => (mapping.ring(), mapping.signals()),
+        }
+    }
+
+    /// Pushes `value` if there is room, without waiting; see [`Queue::try_push`].
+    ///
+    /// # Errors
+    ///
+    /// [`TryPushError::Full`] or [`TryPushError::Closed`], holding `value`.
+    ///
+    /// [`Queue::try_push`]: crate::Queue::try_push
+    #[doc(alias = "put_nowait")]
+    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+        let (ring, signals) = self.parts();
+        match ring.try_push(value) {
+            Ok(()) => {
+                signals.not_empty.wake(1);
+                Ok(())
+            }
+            Err((value, Refusal::NotReady)) => Err(TryPushError::Full(value)),
+            Err((value, Refusal::Closed)) => Err(TryPushError::Closed(value)),
+        }
+    }
+
+    /// Pops the oldest value if there is one, without waiting; see [`Queue::try_pop`].
+    ///
+    /// # Errors
+    ///
+    /// [`TryPopError::Empty`], or [`TryPopError::Closed`] once closed and drained.
+    ///
+    /// [`Queue::try_pop`]: crate::Queue::try_pop
+    #[doc(alias = "get_nowait")]
+    pub fn try_pop(&self) -> Result<T, TryPopError> {
+        let (ring, signals) = self.parts();
+        match ring.try_pop() {
+            Ok(value) => {
+                signals.not_full.wake(1);
+                Ok(value)
+            }
+            Err(Refusal::NotReady) => Err(TryPopError::Empty),
+            Err(Refusal::Closed) => Err(TryPopError::Closed),
+        }
+    }
+
+    /// Pushes `value`, sleeping while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// [`PushError`], holding `value`, if the queue is or becomes closed first.
+    #[doc(alias = "put")]
+    pub fn push(&self, value: T) -> Result<(), PushError<T>> {
+        self.push_until(value, None).map_err(|(value, _)| PushError(value))
+    }
+
+    /// Pushes `value`, sleeping while the queue is full, for at most `timeout` in all.
+    ///
+    /// # Errors
+    ///
+    /// [`PushTimeoutError::Timeout`] or [`PushTimeoutError::Closed`], holding `value`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() {
+    /// use queue_core::BlockingQueue;
+    /// use std::time::Duration;
+    ///
+    /// let queue = BlockingQueue::new(1).unwrap();
+    /// queue.push('a').unwrap();
+    /// let err = queue.push_timeout('b', Duration::from_millis(10)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// assert_eq!(err.into_inner(), 'b');
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    #[doc(alias = "put")]
+    pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), PushTimeoutError<T>> {
+        self.push_until(value, deadline_after(timeout))
+            .map_err(|(value, gave_up)| match gave_up {
+                GaveUp::TimedOut => PushTimeoutError::Timeout(value),
+                GaveUp::Closed => PushTimeoutError::Closed(value),
+            })
+    }
+
+    fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), (T, GaveUp)> {
+        let (ring, signals) = self.parts();
+        let mut value = Some(value);
+        let pushed = signals.not_full.wait_for(deadline, || {
+            let attempt = value.take().expect("the value is put back after each failed attempt");
+            ring.try_push(attempt).map_err(|(attempt, refusal)| {
+                value = Some(attempt);
+                refusal
+            })
+        });
+        match pushed {
+            Ok(()) => {
+                signals.not_empty.wake(1);
+                Ok(())
+            }
+            Err(gave_up) => Err((value.expect("a failed attempt put the value back"), gave_up)),
+        }
+    }
+
+    /// Pops the oldest value, sleeping while the queue is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`ClosedError`] once the queue is closed and drained.
+    #[doc(alias = "get")]
+    pub fn pop(&self) -> Result<T, ClosedError> {
+        self.pop_until(None).map_err(|_| ClosedError)
+    }
+
+    /// Pops the oldest value, sleeping while the queue is empty, for at most `timeout` in all.
+    ///
+    /// # Errors
+    ///
+    /// [`PopTimeoutError::Timeout`], or [`PopTimeoutError::Closed`] once closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() {
+    /// use queue_core::{BlockingQueue, PopTimeoutError};
+    /// use std::time::Duration;
+    ///
+    /// let queue = BlockingQueue::<u8>::new(1).unwrap();
+    /// assert_eq!(queue.pop_timeout(Duration::from_millis(10)), Err(PopTimeoutError::Timeout));
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    #[doc(alias = "get")]
+    pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
+        self.pop_until(deadline_after(timeout))
+            .map_err(|gave_up| match gave_up {
+                GaveUp::TimedOut => PopTimeoutError::Timeout,
+                GaveUp::Closed => PopTimeoutError::Closed,
+            })
+    }
+
+    fn pop_until(&self, deadline: Option<Instant>) -> Result<T, GaveUp> {
+        let (ring, signals) = self.parts();
+        let value = signals.not_empty.wait_for(deadline, || ring.try_pop())?;
+        signals.not_full.wake(1);
+        Ok(value)
+    }
+
+    /// Pushes as many values from the front of `values` as there is room for, claiming their
+    /// slots with one atomic step, without waiting; see [`Queue::try_push_slice`].
+    ///
+    /// # Errors
+    ///
+    /// [`ClosedError`] if the queue was closed; nothing was pushed.
+    ///
+    /// [`Queue::try_push_slice`]: crate::Queue::try_push_slice
+    pub fn try_push_slice(&self, values: &[T]) -> Result<usize, ClosedError>
+    where
+        T: Copy,
+    {
+        let (ring, signals) = self.parts();
+        let pushed = slice_answer(ring.try_push_slice(values))?;
+        if pushed > 0 {
+            signals.not_empty.wake(wake_count(pushed));
+        }
+        Ok(pushed)
+    }
+
+    /// Pops as many values as are ready into the front of `buffer`, claiming their slots with
+    /// one atomic step, without waiting; see [`Queue::try_pop_slice`].
+    ///
+    /// # Errors
+    ///
+    /// [`ClosedError`] if the queue was closed and held no value.
+    ///
+    /// [`Queue::try_pop_slice`]: crate::Queue::try_pop_slice
+    pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, ClosedError>
+    where
+        T: Copy,
+    {
+        let (ring, signals) = self.parts();
+        let popped = slice_answer(ring.try_pop_slice(buffer))?;
+        if popped > 0 {
+            signals.not_full.wake(wake_count(popped));
+        }
+        Ok(popped)
+    }
+
+    /// Pushes as many values from the front of `values` as there is room for, sleeping while
+    /// the queue is full; returns how many went in (at least one, unless `values` is empty).
+    ///
+    /// # Errors
+    ///
+    /// [`ClosedError`] if the queue is or becomes closed first; nothing was pushed.
+    pub fn push_slice(&self, values: &[T]) -> Result<usize, ClosedError>
+    where
+        T: Copy,
+    {
+        if values.is_empty() {
+            return Ok(0);
+        }
+        let (ring, signals) = self.parts();
+        let pushed = signals
+            .not_full
+            .wait_for(None, || ring.try_push_slice(values))
+            .map_err(|_| ClosedError)?;
+        signals.not_empty.wake(wake_count(pushed));
+        Ok(pushed)
+    }
+
+    /// Pops as many values as are ready into the front of `buffer`, sleeping while the queue
+    /// is empty; returns how many (at least one, unless `buffer` is empty).
+    ///
+    /// # Errors
+    ///
+    /// [`ClosedError`] once the queue is closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() {
+    /// use queue_core::BlockingQueue;
+    ///
+    /// let queue = BlockingQueue::new(8).unwrap();
+    /// assert_eq!(queue.push_slice(&[1u64, 2, 3]), Ok(3));
+    /// let mut buffer = [0u64; 512];
+    /// assert_eq!(queue.pop_slice(&mut buffer), Ok(3));
+    /// assert_eq!(buffer[..3], [1, 2, 3]);
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    pub fn pop_slice(&self, buffer: &mut [T]) -> Result<usize, ClosedError>
+    where
+        T: Copy,
+    {
+        if buffer.is_empty() {
+            return Ok(0);
+        }
+        let (ring, signals) = self.parts();
+        let popped = signals
+            .not_empty
+            .wait_for(None, || ring.try_pop_slice(buffer))
+            .map_err(|_| ClosedError)?;
+        signals.not_full.wake(wake_count(popped));
+        Ok(popped)
+    }
+
+    /// Closes the queue and wakes every sleeper: later pushes fail and hand their value back;
+    /// pops drain what is left, then fail. Returns `false` if it was already closed.
+    ///
+    /// The close takes effect at one instant: every push either went in before it (and its
+    /// value will be popped) or fails.
+    pub fn close(&self) -> bool {
+        let (ring, signals) = self.parts();
+        let closed_now = ring.close();
+        signals.wake_all();
+        closed_now
+    }
+
+    /// Whether the queue has been [closed](Self::close).
+    pub fn is_closed(&self) -> bool {
+        self.parts().0.is_closed()
+    }
+
+    /// How many values the queue held at one instant during the call; see [`Queue::len`].
+    ///
+    /// [`Queue::len`]: crate::Queue::len
+    #[doc(alias = "qsize")]
+    pub fn len(&self) -> usize {
+        self.parts().0.len()
+    }
+
+    /// Whether the queue held no value at one instant during the call.
+    #[doc(alias = "empty")]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the queue held `capacity` values at one instant during the call.
+    #[doc(alias = "full")]
+    pub fn is_full(&self) -> bool {
+        self.len() == self.capacity()
+    }
+
+    /// The most values the queue holds.
+    #[doc(alias = "maxsize")]
+    pub fn capacity(&self) -> usize {
+        match &self.placement {
+            Placement::Heap(ring, _) => ring.capacity(),
+            Placement::Shared(mapping) => mapping.capacity(),
+        }
+    }
+}
+
+/// The deadline `timeout` from now; a timeout too large to represent never expires.
+fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// How many sleepers to wake after `count` values or slots became available.
+fn wake_count(count: usize) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
+}
+
+impl<T> fmt::Debug for BlockingQueue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingQueue")
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("shared", &self.shared_fd().is_some())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}

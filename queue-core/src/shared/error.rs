@@ -1,0 +1,112 @@
+//! [`MappingError`]: why a shared queue could not be created or attached.
+
+use core::fmt;
+
+use crate::error::CapacityError;
+
+/// The size, alignment and name of an element type, as recorded in a shared queue's header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ElementType {
+    /// `size_of` the element type.
+    pub size: u64,
+    /// `align_of` the element type.
+    pub align: u64,
+    /// A hash of the type's name (`core::any::type_name`): equal in processes built from the
+    /// same source by the same compiler.
+    pub name_hash: u64,
+}
+
+/// A shared queue could not be created, or a mapping could not be attached as one.
+///
+/// Attaching checks the whole header and the cursors before any access to the ring, so a
+/// damaged or foreign file is one of these errors, never undefined behaviour.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum MappingError {
+    /// The capacity is 0, or the mapping for it does not fit in memory.
+    Capacity(CapacityError),
+    /// The kernel refused a call (`memfd_create`, `ftruncate`, `fstat`, `mmap`).
+    Os(std::io::Error),
+    /// The file is shorter than the queue its header describes.
+    Truncated {
+        /// The file's length in bytes.
+        len: u64,
+        /// The length the queue needs.
+        needed: u64,
+    },
+    /// The file does not start with a shared queue's magic number.
+    NotAQueue,
+    /// The queue was made by a version of this crate with another memory layout.
+    UnsupportedVersion {
+        /// The layout version in the header.
+        found: u32,
+        /// The layout version this crate reads and writes.
+        supported: u32,
+    },
+    /// The queue holds elements of another type.
+    WrongType {
+        /// The element type of the caller.
+        expected: ElementType,
+        /// The element type in the header.
+        found: ElementType,
+    },
+    /// The header or the cursors hold values no queue of this crate can have.
+    Corrupted {
+        /// Which field is wrong.
+        field: &'static str,
+    },
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Capacity(error) => write!(f, "shared queue: {error}"),
+            Self::Os(error) => write!(f, "shared queue: {error}"),
+            Self::Truncated { len, needed } => write!(
+                f,
+                "shared queue: the file has {len} bytes, the queue needs {needed}"
+            ),
+            Self::NotAQueue => f.write_str("the file is not a shared queue (no magic number)"),
+            Self::UnsupportedVersion { found, supported } => write!(
+                f,
+                "shared queue of layout version {found}; this crate reads version {supported}"
+            ),
+            Self::WrongType { expected, found } => write!(
+                f,
+                "shared queue of another element type: it holds {}-byte elements aligned to {} \
+                 (name hash {:#x}), the caller's are {}-byte aligned to {} (name hash {:#x})",
+                found.size,
+                found.align,
+                found.name_hash,
+                expected.size,
+                expected.align,
+                expected.name_hash
+            ),
+            Self::Corrupted { field } => {
+                write!(f, "shared queue is damaged: its {field} is impossible")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MappingError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Capacity(error) => Some(error),
+            Self::Os(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<CapacityError> for MappingError {
+    fn from(error: CapacityError) -> Self {
+        Self::Capacity(error)
+    }
+}
+
+impl From<nix::errno::Errno> for MappingError {
+    fn from(errno: nix::errno::Errno) -> Self {
+        Self::Os(errno.into())
+    }
+}

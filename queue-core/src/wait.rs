@@ -1,0 +1,157 @@
+//! Sleeping until the ring changes: one wait list per direction, each an event count on a
+//! futex word.
+//!
+//! # The protocol
+//!
+//! A caller that found the ring full (or empty) and wants to sleep:
+//! 1. reads the list's `epoch` (the futex word),
+//! 2. adds itself to `sleepers`, then issues a `SeqCst` fence,
+//! 3. tries its operation once more,
+//! 4. and only if that fails too, sleeps on `epoch` while it still holds the value from step 1.
+//!
+//! A caller whose operation made room (or a value) for the other side issues a `SeqCst` fence,
+//! then reads `sleepers`; if it is not zero, it bumps `epoch` and wakes a sleeper.
+//!
+//! No wake-up is lost. The two fences order the sleeper's step 2 and the waker's publication
+//! (store-buffering): either the retry in step 3 sees the room or value, or the waker sees the
+//! sleeper and bumps `epoch`. The bump comes after the epoch read of step 1 (it is a Release
+//! RMW after the waker read `sleepers`, which the sleeper wrote after step 1's Acquire load),
+//! so the futex compares `epoch` with an older value and either refuses to sleep or is woken
+//! by the wake that follows the bump. Reading the epoch *after* step 3 instead (the
+//! `check_then_sleep` mutant) lets a wake fall between the check and the sleep: loom finds
+//! that execution and reports the sleeper that never wakes.
+//!
+//! When nobody sleeps, a waker pays one fence and one load; the syscall only happens when
+//! `sleepers` is not zero.
+
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+
+use crate::mutant;
+use crate::ring::Refusal;
+use crate::sync::{AtomicU32, Backoff, FutexWord, Ordering, fence};
+
+/// Why a blocking call gave up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GaveUp {
+    /// The ring is closed (and, for a pop, drained).
+    Closed,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+/// Callers sleeping until the ring changes in one direction.
+#[derive(Debug, Default)]
+#[repr(C)]
+pub(crate) struct WaitList {
+    /// Bumped before every wake; a sleeper sleeps only while it holds the value it read before
+    /// its last check.
+    epoch: FutexWord,
+    /// How many callers are between registering (step 2) and leaving; wakers skip the wake
+    /// while it is zero.
+    sleepers: AtomicU32,
+}
+
+/// The two wait lists of a ring: getters wait for `not_empty`, putters for `not_full`.
+#[derive(Debug, Default)]
+#[repr(C)]
+pub(crate) struct Signals {
+    /// Sleeping pops; woken by pushes and by `close`.
+    pub(crate) not_empty: CachePadded<WaitList>,
+    /// Sleeping pushes; woken by pops and by `close`.
+    pub(crate) not_full: CachePadded<WaitList>,
+}
+
+impl Signals {
+    /// Wakes every sleeper on both lists (after the ring was closed).
+    pub(crate) fn wake_all(&self) {
+        self.not_empty.wake(u32::MAX);
+        self.not_full.wake(u32::MAX);
+    }
+}
+
+impl WaitList {
+    /// Wakes up to `count` sleepers, after the caller's operation changed the ring for them.
+    /// Costs a fence and a load when nobody sleeps.
+    #[inline]
+    pub(crate) fn wake(&self, count: u32) {
+        // ORDERING: SeqCst fence, paired with the fence in `wait_for` (step 2): the ring change
+        // we made before it, or the sleeper's registration, is seen by the other side.
+        fence(Ordering::SeqCst);
+        // Relaxed: the fence above orders this load (see the module docs).
+        if self.sleepers.load(Ordering::Relaxed) != 0 {
+            // ORDERING: Release pairs with the Acquire epoch read of a sleeper (step 1), so a
+            // sleeper that read this bump also sees our ring change.
+            self.epoch.fetch_add(1, Ordering::Release);
+            self.epoch.wake(count);
+        }
+    }
+
+    /// Runs `attempt` until it succeeds or the ring is closed, spinning briefly and then
+    /// sleeping until woken, or until `deadline`.
+    pub(crate) fn wait_for<R>(
+        &self,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Result<R, Refusal>,
+    ) -> Result<R, GaveUp> {
+        let backoff = Backoff::new();
+        loop {
+            match attempt() {
+                Ok(done) => return Ok(done),
+                Err(Refusal::Closed) => return Err(GaveUp::Closed),
+                Err(Refusal::NotReady) if backoff.is_completed() => break,
+                Err(Refusal::NotReady) => backoff.snooze(),
+            }
+        }
+        loop {
+            // Step 1. ORDERING: Acquire pairs with the Release bump in `wake`.
+            let early_epoch = self.epoch.load(Ordering::Acquire);
+            // Step 2. Relaxed: the fence below orders it (see the module docs).
+            self.sleepers.fetch_add(1, Ordering::Relaxed);
+            // ORDERING: SeqCst fence, paired with the fence in `wake`.
+            fence(Ordering::SeqCst);
+            // Step 3.
+            let checked = attempt();
+            let epoch = if mutant::READS_EPOCH_BEFORE_CHECK {
+                early_epoch
+            } else {
+                // ORDERING: as in step 1 (this is the broken variant).
+                self.epoch.load(Ordering::Acquire)
+            };
+            let outcome = match checked {
+                Ok(done) => Some(Ok(done)),
+                Err(Refusal::Closed) => Some(Err(GaveUp::Closed)),
+                Err(Refusal::NotReady) => match remaining(deadline) {
+                    // Step 4.
+                    Some(timeout) if !self.epoch.wait(epoch, timeout) => {
+                        // Timed out: one last try, so a value or room that arrived with the
+                        // timer is not left behind.
+                        Some(attempt().map_err(|refusal| match refusal {
+                            Refusal::Closed => GaveUp::Closed,
+                            Refusal::NotReady => GaveUp::TimedOut,
+                        }))
+                    }
+                    Some(_) => None,
+                    None => Some(Err(GaveUp::TimedOut)),
+                },
+            };
+            // Relaxed: a stale count only costs a waker a needless wake.
+            self.sleepers.fetch_sub(1, Ordering::Relaxed);
+            if let Some(outcome) = outcome {
+                return outcome;
+            }
+        }
+    }
+}
+
+/// The time left until `deadline`: `Some(None)` for no deadline, `None` once it has passed.
+fn remaining(deadline: Option<Instant>) -> Option<Option<Duration>> {
+    match deadline {
+        None => Some(None),
+        Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Some(Some(left)),
+            _ => None,
+        },
+    }
+}

@@ -1,0 +1,293 @@
+//! Behaviour of `BlockingQueue` within one process: blocking calls, timeouts, close, slices,
+//! and the shared placement's header checks. (Across processes: `cross_process.rs`.)
+#![cfg(not(loom))]
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use queue_core::{
+    BlockingQueue, ClosedError, Frame, MappingError, PopTimeoutError, PushTimeoutError,
+    TryPopError, TryPushError,
+};
+
+fn placements(capacity: usize) -> [BlockingQueue<u64>; 2] {
+    [
+        BlockingQueue::new(capacity).unwrap(),
+        BlockingQueue::shared(capacity).unwrap(),
+    ]
+}
+
+#[test]
+fn a_blocked_pop_is_woken_by_a_push() {
+    for queue in placements(2) {
+        let queue = Arc::new(queue);
+        let getter = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.pop())
+        };
+        thread::sleep(Duration::from_millis(50)); // let it go to sleep
+        queue.push(42).unwrap();
+        assert_eq!(getter.join().unwrap(), Ok(42));
+    }
+}
+
+#[test]
+fn a_blocked_push_is_woken_by_a_pop() {
+    for queue in placements(1) {
+        let queue = Arc::new(queue);
+        queue.push(1).unwrap();
+        let putter = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.push(2))
+        };
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(queue.pop(), Ok(1));
+        putter.join().unwrap().unwrap();
+        assert_eq!(queue.pop(), Ok(2));
+    }
+}
+
+#[test]
+fn timeouts_bound_the_whole_call_and_hand_the_value_back() {
+    for queue in placements(1) {
+        let started = Instant::now();
+        assert_eq!(
+            queue.pop_timeout(Duration::from_millis(30)),
+            Err(PopTimeoutError::Timeout)
+        );
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(30), "returned early: {waited:?}");
+        queue.push(1).unwrap();
+        let err = queue
+            .push_timeout(2, Duration::from_millis(30))
+            .unwrap_err();
+        assert!(matches!(err, PushTimeoutError::Timeout(2)));
+        assert_eq!(queue.pop_timeout(Duration::ZERO), Ok(1));
+    }
+}
+
+#[test]
+fn close_wakes_every_sleeper_and_drains_before_failing() {
+    for queue in placements(2) {
+        let queue = Arc::new(queue);
+        let getters: Vec<_> = (0..3)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.pop())
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(50));
+        assert!(queue.close());
+        assert!(!queue.close(), "closing twice reports it");
+        for getter in getters {
+            assert_eq!(getter.join().unwrap(), Err(ClosedError));
+        }
+        assert_eq!(queue.push(5).unwrap_err().into_inner(), 5);
+        assert!(matches!(queue.try_push(6), Err(TryPushError::Closed(6))));
+        assert_eq!(queue.try_pop(), Err(TryPopError::Closed));
+    }
+}
+
+#[test]
+fn close_wakes_a_sleeping_push_with_its_value() {
+    for queue in placements(1) {
+        let queue = Arc::new(queue);
+        queue.push(1).unwrap();
+        let putter = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.push(2))
+        };
+        thread::sleep(Duration::from_millis(50));
+        queue.close();
+        assert_eq!(putter.join().unwrap().unwrap_err().into_inner(), 2);
+        assert_eq!(queue.pop(), Ok(1), "values pushed before the close are drained");
+        assert_eq!(queue.pop(), Err(ClosedError));
+    }
+}
+
+#[test]
+fn slices_move_as_many_as_fit_in_order() {
+    for queue in placements(4) {
+        assert_eq!(queue.try_push_slice(&[1, 2, 3, 4, 5]), Ok(4));
+        assert_eq!(queue.try_push_slice(&[5]), Ok(0));
+        let mut buffer = [0; 3];
+        assert_eq!(queue.try_pop_slice(&mut buffer), Ok(3));
+        assert_eq!(buffer, [1, 2, 3]);
+        assert_eq!(queue.push_slice(&[5, 6, 7]), Ok(3));
+        let mut buffer = [0; 8];
+        assert_eq!(queue.pop_slice(&mut buffer), Ok(4));
+        assert_eq!(buffer[..4], [4, 5, 6, 7]);
+        assert_eq!(queue.try_pop_slice(&mut buffer), Ok(0));
+        queue.close();
+        assert_eq!(queue.try_push_slice(&[1]), Err(ClosedError));
+        assert_eq!(queue.pop_slice(&mut buffer), Err(ClosedError));
+    }
+}
+
+#[test]
+fn many_threads_move_every_value_exactly_once_through_blocking_calls() {
+    const PER_PRODUCER: u64 = 20_000;
+    for queue in placements(8) {
+        let queue = Arc::new(queue);
+        let producers: Vec<_> = (0..3u64)
+            .map(|p| {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || {
+                    for n in 0..PER_PRODUCER {
+                        queue.push(p << 32 | n).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = (0..3)
+            .map(|_| {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || {
+                    let mut last = [None::<u64>; 3];
+                    let mut seen = Vec::new();
+                    while let Ok(v) = queue.pop() {
+                        let producer = (v >> 32) as usize;
+                        assert!(last[producer] < Some(v & 0xffff_ffff), "order kept");
+                        last[producer] = Some(v & 0xffff_ffff);
+                        seen.push(v);
+                    }
+                    seen
+                })
+            })
+            .collect();
+        for producer in producers {
+            producer.join().unwrap();
+        }
+        queue.close();
+        let mut all: Vec<u64> = consumers
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect();
+        all.sort_unstable();
+        let expected: Vec<u64> = (0..3u64)
+            .flat_map(|p| (0..PER_PRODUCER).map(move |n| p << 32 | n))
+            .collect();
+        assert_eq!(all, expected);
+    }
+}
+
+fn duplicate(queue: &BlockingQueue<u64>) -> OwnedFd {
+    queue.shared_fd().unwrap().try_clone_to_owned().unwrap()
+}
+
+#[test]
+fn attaching_shares_the_same_ring() {
+    let queue = BlockingQueue::<u64>::shared(4).unwrap();
+    let attached = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap();
+    assert_eq!(attached.capacity(), 4);
+    queue.push(9).unwrap();
+    assert_eq!(attached.len(), 1);
+    assert_eq!(attached.pop(), Ok(9));
+    attached.close();
+    assert!(queue.is_closed());
+    assert!(BlockingQueue::<u64>::new(1).unwrap().shared_fd().is_none());
+}
+
+#[test]
+fn attaching_with_the_wrong_type_is_a_typed_error() {
+    let queue = BlockingQueue::<u64>::shared(4).unwrap();
+    for result in [
+        BlockingQueue::<u32>::attach(duplicate(&queue)).map(drop),
+        BlockingQueue::<i64>::attach(duplicate(&queue)).map(drop),
+        BlockingQueue::<Frame<60>>::attach(duplicate(&queue)).map(drop),
+    ] {
+        assert!(
+            matches!(result, Err(MappingError::WrongType { .. })),
+            "{result:?}"
+        );
+    }
+}
+
+/// Writes `bytes` at `offset` of the queue's memory file.
+fn damage(queue: &BlockingQueue<u64>, offset: u64, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::File::from(duplicate(queue));
+    file.write_all_at(bytes, offset).unwrap();
+}
+
+#[test]
+fn a_damaged_header_is_a_typed_error() {
+    let cases: [(u64, &[u8], fn(&MappingError) -> bool); 5] = [
+        (0, b"nonsense", |e| matches!(e, MappingError::NotAQueue)),
+        (8, &7u32.to_le_bytes(), |e| {
+            matches!(e, MappingError::UnsupportedVersion { found: 7, .. })
+        }),
+        (16, &0u64.to_le_bytes(), |e| {
+            matches!(e, MappingError::Corrupted { field: "capacity" })
+        }),
+        (16, &5u64.to_le_bytes(), |e| {
+            matches!(e, MappingError::Corrupted { field: "layout" })
+        }),
+        (48, &1u64.to_le_bytes(), |e| {
+            matches!(e, MappingError::Corrupted { field: "slot size" })
+        }),
+    ];
+    for (offset, bytes, expected) in cases {
+        let queue = BlockingQueue::<u64>::shared(4).unwrap();
+        damage(&queue, offset, bytes);
+        let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
+        assert!(expected(&err), "offset {offset}: {err}");
+    }
+}
+
+#[test]
+fn damaged_cursors_are_a_typed_error() {
+    let queue = BlockingQueue::<u64>::shared(3).unwrap();
+    // The head cursor sits right after the header, on its own cache line.
+    let fd = duplicate(&queue);
+    let header_end = 128;
+    damage(&queue, header_end, &3u64.to_le_bytes()); // index 3 of a 3-slot ring
+    let err = BlockingQueue::<u64>::attach(fd).unwrap_err();
+    assert!(matches!(err, MappingError::Corrupted { field: "cursors" }), "{err}");
+}
+
+#[test]
+fn a_truncated_file_is_a_typed_error() {
+    let queue = BlockingQueue::<u64>::shared(64).unwrap();
+    let file = std::fs::File::from(duplicate(&queue));
+    file.set_len(700).unwrap();
+    let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
+    assert!(matches!(err, MappingError::Truncated { len: 700, .. }), "{err}");
+    file.set_len(10).unwrap();
+    let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
+    assert!(matches!(err, MappingError::Truncated { len: 10, .. }), "{err}");
+    drop(queue.shared_fd().unwrap().as_fd());
+}
+
+#[test]
+fn a_file_that_is_not_a_queue_is_a_typed_error() {
+    let file = tempfile_in_memory();
+    let err = BlockingQueue::<u64>::attach(file).unwrap_err();
+    assert!(matches!(err, MappingError::Truncated { len: 0, .. }), "{err}");
+}
+
+fn tempfile_in_memory() -> OwnedFd {
+    let queue = BlockingQueue::<u64>::shared(1).unwrap();
+    let file = std::fs::File::from(duplicate(&queue));
+    file.set_len(0).unwrap();
+    file.into()
+}
+
+#[test]
+fn frames_carry_bytes_through_a_shared_queue() {
+    let queue = BlockingQueue::<Frame<60>>::shared(2).unwrap();
+    queue.push(Frame::new(b"spam").unwrap()).unwrap();
+    assert_eq!(queue.pop().unwrap().as_bytes(), b"spam");
+}
+
+#[test]
+fn debug_shows_placement_and_state() {
+    let queue = BlockingQueue::<u64>::shared(2).unwrap();
+    queue.push(1).unwrap();
+    assert_eq!(
+        format!("{queue:?}"),
+        "BlockingQueue { len: 1, capacity: 2, shared: true, closed: false, .. }"
+    );
+}
