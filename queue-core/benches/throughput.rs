@@ -6,7 +6,9 @@
 //! Groups: `uncontended` (push then pop on one thread), `spsc` and `mpmc_2x2` (threads moving
 //! `MESSAGES` u64s per iteration through capacity 64 and 1024), and `spsc_pinned` (producer
 //! and consumer pinned to different cores: unpinned pairs on a 2-core machine flip between
-//! cross-core and time-sliced runs).
+//! cross-core and time-sliced runs). `blocking_spsc` and `blocking_mpmc_2x2` compare blocking
+//! calls, which sleep instead of spinning: `BlockingQueue::push`/`pop` beside
+//! `crossbeam_channel::bounded` and `std::sync::mpsc::sync_channel` `send`/`recv`.
 //!
 //! Run: `cargo bench -p queue-core --bench throughput`; ratios: see the crate README.
 #![cfg(not(loom))]
@@ -220,12 +222,121 @@ fn all<Q: Contender>(c: &mut Criterion) {
     threaded::<Q>(c, "mpmc_2x2", 2, 2, false);
 }
 
+/// The blocking operations every blocking contender offers; `close` ends the consumers.
+trait BlockingContender: Send + Sync {
+    const NAME: &'static str;
+    fn with_capacity(capacity: usize) -> Self;
+    fn push(&self, value: u64);
+    fn pop(&self) -> Option<u64>;
+}
+
+impl BlockingContender for queue_core::BlockingQueue<u64> {
+    const NAME: &'static str = "queue_core_BlockingQueue";
+    fn with_capacity(capacity: usize) -> Self {
+        Self::new(capacity).unwrap()
+    }
+    fn push(&self, value: u64) {
+        queue_core::BlockingQueue::push(self, value).unwrap();
+    }
+    fn pop(&self) -> Option<u64> {
+        queue_core::BlockingQueue::pop(self).ok()
+    }
+}
+
+impl BlockingContender for CrossbeamChannel {
+    const NAME: &'static str = "crossbeam_channel";
+    fn with_capacity(capacity: usize) -> Self {
+        <Self as Contender>::with_capacity(capacity)
+    }
+    fn push(&self, value: u64) {
+        self.0.send(value).unwrap();
+    }
+    fn pop(&self) -> Option<u64> {
+        self.1.recv().ok()
+    }
+}
+
+impl BlockingContender for StdSyncChannel {
+    const NAME: &'static str = "std_sync_channel";
+    fn with_capacity(capacity: usize) -> Self {
+        <Self as Contender>::with_capacity(capacity)
+    }
+    fn push(&self, value: u64) {
+        self.0.send(value).unwrap();
+    }
+    fn pop(&self) -> Option<u64> {
+        self.1.lock().unwrap().recv().ok()
+    }
+}
+
+/// Moves `iterations * MESSAGES` values through blocking calls; consumers take exactly their
+/// share, so no close is needed. Returns the time from the start barrier to the last value.
+fn blocking_transfer<Q: BlockingContender>(
+    capacity: usize,
+    producers: usize,
+    consumers: usize,
+    iterations: u64,
+) -> Duration {
+    let queue = Q::with_capacity(capacity);
+    let total = iterations * MESSAGES;
+    let (per_producer, per_consumer) = (total / producers as u64, total / consumers as u64);
+    let start = Barrier::new(producers + consumers + 1);
+    thread::scope(|s| {
+        for _ in 0..producers {
+            let (queue, start) = (&queue, &start);
+            s.spawn(move || {
+                start.wait();
+                for n in 0..per_producer {
+                    queue.push(n);
+                }
+            });
+        }
+        for _ in 0..consumers {
+            let (queue, start) = (&queue, &start);
+            s.spawn(move || {
+                start.wait();
+                for _ in 0..per_consumer {
+                    black_box(queue.pop().expect("a value for every pop"));
+                }
+            });
+        }
+        start.wait();
+        Instant::now()
+    })
+    .elapsed()
+}
+
+fn blocking<Q: BlockingContender>(c: &mut Criterion, group: &str, threads_per_side: usize) {
+    let mut g = c.benchmark_group(group);
+    g.throughput(Throughput::Elements(MESSAGES));
+    for capacity in [64, 1024] {
+        g.bench_with_input(
+            BenchmarkId::new(Q::NAME, capacity),
+            &capacity,
+            |b, &capacity| {
+                b.iter_custom(|iterations| {
+                    blocking_transfer::<Q>(capacity, threads_per_side, threads_per_side, iterations)
+                });
+            },
+        );
+    }
+    g.finish();
+}
+
+fn all_blocking<Q: BlockingContender>(c: &mut Criterion) {
+    blocking::<Q>(c, "blocking_spsc", 1);
+    blocking::<Q>(c, "blocking_mpmc_2x2", 2);
+}
+
 fn contenders(c: &mut Criterion) {
     all::<queue_core::Queue<u64>>(c);
     all::<crossbeam_queue::ArrayQueue<u64>>(c);
     all::<CrossbeamChannel>(c);
     all::<StdSyncChannel>(c);
     all::<MutexVecDeque>(c);
+    all_blocking::<queue_core::BlockingQueue<u64>>(c);
+    all_blocking::<CrossbeamChannel>(c);
+    all_blocking::<StdSyncChannel>(c);
 }
 
 criterion_group! {

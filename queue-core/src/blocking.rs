@@ -72,6 +72,10 @@ pub struct BlockingQueue<T> {
 }
 
 /// Where the ring and its wait lists live.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per queue, made once; boxing the heap variant would add a pointer chase to every call"
+)]
 enum Placement<T> {
     /// On this process's heap.
     Heap(HeapRing<T>, Signals),
@@ -238,7 +242,8 @@ impl<T> BlockingQueue<T> {
     /// [`PushError`], holding `value`, if the queue is or becomes closed first.
     #[doc(alias = "put")]
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
-        self.push_until(value, None).map_err(|(value, _)| PushError(value))
+        self.push_until(value, None)
+            .map_err(|(value, _)| PushError(value))
     }
 
     /// Pushes `value`, sleeping while the queue is full, for at most `timeout` in all.
@@ -275,7 +280,9 @@ impl<T> BlockingQueue<T> {
         let (ring, signals) = self.parts();
         let mut value = Some(value);
         let pushed = signals.not_full.wait_for(deadline, || {
-            let attempt = value.take().expect("the value is put back after each failed attempt");
+            let attempt = value
+                .take()
+                .expect("the value is put back after each failed attempt");
             ring.try_push(attempt).map_err(|(attempt, refusal)| {
                 value = Some(attempt);
                 refusal

@@ -197,10 +197,13 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "get_nowait")]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
-        self.storage.ring().try_pop().map_err(|refusal| match refusal {
-            Refusal::NotReady => TryPopError::Empty,
-            Refusal::Closed => TryPopError::Closed,
-        })
+        self.storage
+            .ring()
+            .try_pop()
+            .map_err(|refusal| match refusal {
+                Refusal::NotReady => TryPopError::Empty,
+                Refusal::Closed => TryPopError::Closed,
+            })
     }
 
     /// Pushes as many values from the front of `values` as there is room for, claiming their

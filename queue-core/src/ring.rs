@@ -248,12 +248,18 @@ impl<'a, T> Ring<'a, T> {
     /// The slot of `position`.
     #[inline(always)]
     fn slot(&self, position: usize) -> &'a Slot<T> {
-        let index = self.shape.index(position);
-        debug_assert!(index < self.slots.len());
         // Positions are read from the cursors (loads and CAS results, close mark ignored by
         // `index`) or made by `Shape::next`; cursors start at a lap's first position and only
-        // advance through `Shape::next`.
-        // SAFETY: so `index < capacity == slots.len()` (the invariant of `Ring::new`).
+        // advance through `Shape::next`, so the index is below `capacity`. A shared mapping's
+        // cursors can still be overwritten by a faulty peer process: such an index is sent to
+        // slot 0 (messages garbled, never a read out of bounds). The select compiles to a
+        // conditional move, not a branch.
+        let index = self.shape.index(position);
+        debug_assert!(index < self.slots.len());
+        let index = if index < self.slots.len() { index } else { 0 };
+        // SAFETY: `index < slots.len()`, or `index == 0 < capacity == slots.len()` (a ring has
+        // at least one slot: `Shape::new` refuses 0, and `Ring::new` requires the lengths to
+        // match).
         unsafe { self.slots.get_unchecked(index) }
     }
 
@@ -519,14 +525,18 @@ impl<'a, T> Ring<'a, T> {
         // ORDERING: AcqRel: Release so that a pop that sees the mark also sees every push
         // before it (the RMW continues their release sequence); Acquire to read the latest
         // `tail`. Blocking callers issue a SeqCst fence after this to wake sleepers.
-        let tail = self.cursors.tail.fetch_or(self.shape.mark, Ordering::AcqRel);
+        let tail = self
+            .cursors
+            .tail
+            .fetch_or(self.shape.mark, Ordering::AcqRel);
         !self.shape.is_closed(tail)
     }
 
     /// Whether [`close`](Self::close) has been called.
     pub(crate) fn is_closed(&self) -> bool {
         // ORDERING: Acquire pairs with the AcqRel `close`; a `true` answer is final.
-        self.shape.is_closed(self.cursors.tail.load(Ordering::Acquire))
+        self.shape
+            .is_closed(self.cursors.tail.load(Ordering::Acquire))
     }
 
     /// Whether both cursors index a slot: true for every ring this crate made; checked when
@@ -547,7 +557,9 @@ impl<'a, T> Ring<'a, T> {
             // that had seen its slot emptied, so the head we read again after it is at most
             // one lap behind. Reading the same head twice makes the pair one snapshot.
             let head = self.cursors.head.load(Ordering::Acquire);
-            let tail = self.shape.without_mark(self.cursors.tail.load(Ordering::Acquire));
+            let tail = self
+                .shape
+                .without_mark(self.cursors.tail.load(Ordering::Acquire));
             if self.cursors.head.load(Ordering::Acquire) == head {
                 let (head_index, tail_index) = (self.shape.index(head), self.shape.index(tail));
                 return if head_index < tail_index {
@@ -571,7 +583,9 @@ impl<'a, T> Ring<'a, T> {
     /// happens-before this call, and no operation runs during or after it.
     pub(crate) unsafe fn drop_values(&self) {
         // Relaxed: the caller's exclusive access already orders every operation before us.
-        let tail = self.shape.without_mark(self.cursors.tail.load(Ordering::Relaxed));
+        let tail = self
+            .shape
+            .without_mark(self.cursors.tail.load(Ordering::Relaxed));
         let mut position = self.cursors.head.load(Ordering::Relaxed);
         while position != tail {
             let slot = self.slot(position);

@@ -151,7 +151,8 @@ mod futex {
                     timespec_ptr,
                 )
             };
-            !(result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT))
+            !(result == -1
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT))
         }
 
         /// Wakes up to `count` callers sleeping in [`wait`](Self::wait) on this word.

@@ -2,7 +2,7 @@
 //! and the shared placement's header checks. (Across processes: `cross_process.rs`.)
 #![cfg(not(loom))]
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -58,13 +58,60 @@ fn timeouts_bound_the_whole_call_and_hand_the_value_back() {
             Err(PopTimeoutError::Timeout)
         );
         let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(30), "returned early: {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(30),
+            "returned early: {waited:?}"
+        );
         queue.push(1).unwrap();
         let err = queue
             .push_timeout(2, Duration::from_millis(30))
             .unwrap_err();
         assert!(matches!(err, PushTimeoutError::Timeout(2)));
         assert_eq!(queue.pop_timeout(Duration::ZERO), Ok(1));
+    }
+}
+
+/// The CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    use nix::libc;
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec on this frame.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(result, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// A getter blocked for a second sleeps: it uses under 1% of a core (CPU time, not wall
+/// time, so a loaded machine cannot make it pass or fail). Prints the measurement.
+#[test]
+fn a_getter_blocked_for_a_second_uses_under_one_percent_of_a_core() {
+    for queue in placements(8) {
+        let before = thread_cpu_time();
+        let started = Instant::now();
+        assert_eq!(
+            queue.pop_timeout(Duration::from_secs(1)),
+            Err(PopTimeoutError::Timeout)
+        );
+        let (cpu, wall) = (thread_cpu_time() - before, started.elapsed());
+        let share = cpu.as_secs_f64() / wall.as_secs_f64();
+        println!(
+            "blocked {:.3} s ({}): {:.3} ms of CPU, {:.4}% of a core",
+            wall.as_secs_f64(),
+            if queue.shared_fd().is_some() {
+                "shared"
+            } else {
+                "heap"
+            },
+            cpu.as_secs_f64() * 1e3,
+            share * 100.0
+        );
+        assert!(
+            share < 0.01,
+            "a blocked getter used {cpu:?} of CPU in {wall:?}"
+        );
     }
 }
 
@@ -102,7 +149,11 @@ fn close_wakes_a_sleeping_push_with_its_value() {
         thread::sleep(Duration::from_millis(50));
         queue.close();
         assert_eq!(putter.join().unwrap().unwrap_err().into_inner(), 2);
-        assert_eq!(queue.pop(), Ok(1), "values pushed before the close are drained");
+        assert_eq!(
+            queue.pop(),
+            Ok(1),
+            "values pushed before the close are drained"
+        );
         assert_eq!(queue.pop(), Err(ClosedError));
     }
 }
@@ -212,9 +263,12 @@ fn damage(queue: &BlockingQueue<u64>, offset: u64, bytes: &[u8]) {
     file.write_all_at(bytes, offset).unwrap();
 }
 
+/// Bytes written at an offset of the header, and the error they must cause.
+type Damage<'a> = (u64, &'a [u8], fn(&MappingError) -> bool);
+
 #[test]
 fn a_damaged_header_is_a_typed_error() {
-    let cases: [(u64, &[u8], fn(&MappingError) -> bool); 5] = [
+    let cases: [Damage; 5] = [
         (0, b"nonsense", |e| matches!(e, MappingError::NotAQueue)),
         (8, &7u32.to_le_bytes(), |e| {
             matches!(e, MappingError::UnsupportedVersion { found: 7, .. })
@@ -245,7 +299,10 @@ fn damaged_cursors_are_a_typed_error() {
     let header_end = 128;
     damage(&queue, header_end, &3u64.to_le_bytes()); // index 3 of a 3-slot ring
     let err = BlockingQueue::<u64>::attach(fd).unwrap_err();
-    assert!(matches!(err, MappingError::Corrupted { field: "cursors" }), "{err}");
+    assert!(
+        matches!(err, MappingError::Corrupted { field: "cursors" }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -254,18 +311,26 @@ fn a_truncated_file_is_a_typed_error() {
     let file = std::fs::File::from(duplicate(&queue));
     file.set_len(700).unwrap();
     let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
-    assert!(matches!(err, MappingError::Truncated { len: 700, .. }), "{err}");
+    assert!(
+        matches!(err, MappingError::Truncated { len: 700, .. }),
+        "{err}"
+    );
     file.set_len(10).unwrap();
     let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
-    assert!(matches!(err, MappingError::Truncated { len: 10, .. }), "{err}");
-    drop(queue.shared_fd().unwrap().as_fd());
+    assert!(
+        matches!(err, MappingError::Truncated { len: 10, .. }),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_file_that_is_not_a_queue_is_a_typed_error() {
     let file = tempfile_in_memory();
     let err = BlockingQueue::<u64>::attach(file).unwrap_err();
-    assert!(matches!(err, MappingError::Truncated { len: 0, .. }), "{err}");
+    assert!(
+        matches!(err, MappingError::Truncated { len: 0, .. }),
+        "{err}"
+    );
 }
 
 fn tempfile_in_memory() -> OwnedFd {

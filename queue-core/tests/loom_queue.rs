@@ -11,73 +11,25 @@
 //!   and each producer's values come out in its order;
 //! - a value handed back by a `Full` push is the value that was pushed.
 //!
-//! Each model prints the number of executions loom explored; with `QUEUE_CORE_MODEL_RESULTS`
+//! Each model prints the number of executions loom explored; with `MODEL_CHECK_RESULTS`
 //! naming a file, it also appends one JSON line per model there.
 #![cfg(loom)]
 
 mod common;
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
 
 use common::history::{Answer, Call, Event, Message, Recorded, ThreadLog};
 use common::linearizability::{Spec, linearize};
+use model_check::{Bound, explore};
 use queue_core::Queue;
 
 const fn push(id: u32) -> Call {
     Call::Push(id)
 }
 const POP: Call = Call::Pop;
-
-/// How a model is explored.
-#[derive(Clone, Copy, Debug)]
-enum Bound {
-    /// No preemption bound: loom explores every execution.
-    Exhaustive,
-    /// At most this many preemptions per execution.
-    Preemptions(usize),
-}
-
-/// Runs `body` as a loom model called `name`, counts its executions, and reports them.
-fn explore(name: &str, bound: Bound, body: impl Fn() + Sync + Send + 'static) {
-    let executions = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&executions);
-    let mut builder = loom::model::Builder::new();
-    if let Bound::Preemptions(n) = bound {
-        builder.preemption_bound = Some(n);
-    }
-    let started = Instant::now();
-    builder.check(move || {
-        // A std atomic: loom runs every model thread on this OS thread and does not see it.
-        counter.fetch_add(1, Ordering::Relaxed);
-        body();
-    });
-    let executions = executions.load(Ordering::Relaxed);
-    let seconds = started.elapsed().as_secs_f64();
-    let bound_text = match bound {
-        Bound::Exhaustive => "exhaustive".to_string(),
-        Bound::Preemptions(n) => format!("preemption bound {n}"),
-    };
-    println!("loom model {name}: {executions} executions, {bound_text}, {seconds:.2} s");
-    if let Ok(path) = std::env::var("QUEUE_CORE_MODEL_RESULTS") {
-        let bound_json = match bound {
-            Bound::Exhaustive => "null".to_string(),
-            Bound::Preemptions(n) => n.to_string(),
-        };
-        let line = format!(
-            "{{\"model\":\"{name}\",\"executions\":{executions},\"preemption_bound\":{bound_json},\"seconds\":{seconds:.3}}}\n"
-        );
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut file| file.write_all(line.as_bytes()))
-            .expect("QUEUE_CORE_MODEL_RESULTS names a writable file");
-    }
-}
 
 /// Shared state is behind a `std::sync::Arc`, not loom's: loom would make every clone and
 /// drop of its reference count a scheduling point, multiplying the executions to explore
@@ -312,10 +264,10 @@ fn spsc_capacity_1_four_laps_across_usize_wrap_exhaustive() {
 }
 
 #[test]
-fn spsc_capacity_2_three_laps_across_usize_wrap_exhaustive() {
+fn spsc_capacity_2_three_laps_across_usize_wrap_bound_4() {
     explore(
         "spsc_capacity_2_three_laps_across_usize_wrap",
-        Bound::Exhaustive,
+        Bound::Preemptions(4),
         || {
             run_scenario(
                 2,

@@ -33,7 +33,21 @@ macro_rules! plain {
 }
 
 plain!(
-    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, ()
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    ()
 );
 
 // SAFETY: an array of plain values is its elements' bytes, each valid for every pattern.
@@ -64,10 +78,7 @@ impl<const N: usize> Frame<N> {
             return None;
         }
         let len = u32::try_from(bytes.len()).ok()?;
-        let mut frame = Self {
-            len,
-            bytes: [0; N],
-        };
+        let mut frame = Self { len, bytes: [0; N] };
         frame.bytes[..bytes.len()].copy_from_slice(bytes);
         Some(frame)
     }

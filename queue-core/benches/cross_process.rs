@@ -1,0 +1,466 @@
+//! Cross-process throughput: one producer process and one consumer process move `MESSAGES`
+//! messages, u64 and 64-byte, through
+//! - the shared `BlockingQueue` (capacity 1024): non-blocking `try_push`/`try_pop` (spinning
+//!   when full or empty), blocking `push`/`pop`, and batches of 512 (`push_slice`/`pop_slice`);
+//! - a pipe, one write per message (8 or 64 bytes), the reader reading up to 4 KiB at a time;
+//! - a pipe fed with 4 KiB writes (512 u64 per write): the best byte-stream transport;
+//! - Python 3's `multiprocessing.Queue` and `SimpleQueue` (`benches/python_queue.py`, run with
+//!   `python3`, same message count).
+//!
+//! Both processes are forked first and wait at a start line; each time runs from the start
+//! until the consumer has taken the last message, so process creation stays out of it. Each
+//! Rust case runs five times and the table shows the median; the consumer checks every
+//! message and exits non-zero on a wrong one. Prints one table with
+//! each transport's messages per second and the shared queue's ratios to the peers. (The CPU
+//! time of a blocked getter is measured by `tests/blocking.rs`.)
+//!
+//! `harness = false`: forking needs a single-threaded parent. Run:
+//! `cargo bench -p queue-core --bench cross_process`. Without `--bench` (as in
+//! `cargo test --benches`) it moves 10,000 messages per case, to show the bench still works.
+
+#[cfg(not(loom))]
+fn main() {
+    bench::main();
+}
+
+#[cfg(loom)]
+fn main() {}
+
+#[cfg(not(loom))]
+mod bench {
+    use std::fs::File;
+    use std::io::{Read, Write};
+    use std::process::Command;
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+    use std::time::Duration;
+
+    use nix::sys::wait::{WaitStatus, waitpid};
+    use nix::unistd::{ForkResult, fork, pipe};
+    use queue_core::{BlockingQueue, Frame, Plain};
+
+    /// Messages per case under `cargo bench` (`QUEUE_CORE_BENCH_MESSAGES` overrides it).
+    const MESSAGES: u64 = 2_000_000;
+    /// How many times each Rust case runs; the table shows the median rate.
+    const RUNS: usize = 5;
+    /// Messages per case in a quick run.
+    const QUICK_MESSAGES: u64 = 10_000;
+    /// The shared queue's capacity in every case.
+    const CAPACITY: usize = 1024;
+    /// Messages per batch in the batch cases.
+    const BATCH: usize = 512;
+
+    /// A message of the bench: made from its sequence number, checked by the consumer.
+    trait Message: Plain + PartialEq + std::fmt::Debug {
+        fn new(n: u64) -> Self;
+        fn bytes(&self) -> &[u8];
+    }
+
+    impl Message for u64 {
+        fn new(n: u64) -> Self {
+            n
+        }
+        fn bytes(&self) -> &[u8] {
+            // SAFETY: a u64 is 8 initialised bytes; the slice borrows `self`.
+            unsafe { std::slice::from_raw_parts((self as *const u64).cast(), 8) }
+        }
+    }
+
+    /// 64 bytes in all: a 4-byte length and 60 bytes.
+    impl Message for Frame<60> {
+        fn new(n: u64) -> Self {
+            let mut bytes = [0u8; 60];
+            bytes[..8].copy_from_slice(&n.to_le_bytes());
+            Frame::new(&bytes).expect("60 bytes fit")
+        }
+        fn bytes(&self) -> &[u8] {
+            const _: () = assert!(size_of::<Frame<60>>() == 64);
+            // SAFETY: a `Frame<60>` is `#[repr(C)]` of a u32 and 60 bytes, 64 bytes with no
+            // padding (checked above), all initialised.
+            unsafe { std::slice::from_raw_parts((self as *const Self).cast(), 64) }
+        }
+    }
+
+    pub(super) fn main() {
+        let full = std::env::args().any(|arg| arg == "--bench");
+        let messages = if full {
+            std::env::var("QUEUE_CORE_BENCH_MESSAGES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(MESSAGES)
+        } else {
+            QUICK_MESSAGES
+        };
+        println!(
+            "cross-process throughput, {messages} messages per case, 1 producer + 1 consumer process"
+        );
+        // Like criterion: `cargo bench --bench cross_process -- WORD` runs the cases whose
+        // transport names contain WORD.
+        let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+        let wanted = |transport: &str| filter.as_ref().is_none_or(|word| transport.contains(word));
+        let mut rows = Vec::new();
+        for (transport, message, case) in cases() {
+            if wanted(transport) {
+                rows.push(Row::measured(transport, message, messages, case));
+            }
+        }
+        for kind in ["u64", "64B"] {
+            for queue in ["Queue", "SimpleQueue"] {
+                if wanted(&format!("python multiprocessing.{queue}")) {
+                    rows.push(python(queue, kind, messages));
+                }
+            }
+        }
+        print_table(&rows);
+    }
+
+    /// A Rust case: its transport, its message type, and the function that runs it.
+    type Case = (&'static str, &'static str, fn(u64) -> Duration);
+
+    fn cases() -> [Case; 9] {
+        [
+            ("queue, try_push/try_pop", "u64", queue_try::<u64>),
+            ("queue, push/pop (blocking)", "u64", queue_blocking::<u64>),
+            ("queue, batches of 512", "u64", queue_batches::<u64>),
+            ("pipe, a write per message", "u64", pipe_per_message::<u64>),
+            ("pipe, 4 KiB writes", "u64", pipe_4k),
+            ("queue, try_push/try_pop", "64B", queue_try::<Frame<60>>),
+            (
+                "queue, push/pop (blocking)",
+                "64B",
+                queue_blocking::<Frame<60>>,
+            ),
+            ("queue, batches of 512", "64B", queue_batches::<Frame<60>>),
+            (
+                "pipe, a write per message",
+                "64B",
+                pipe_per_message::<Frame<60>>,
+            ),
+        ]
+    }
+
+    /// One measured case.
+    struct Row {
+        transport: String,
+        message: &'static str,
+        per_second: f64,
+    }
+
+    impl Row {
+        /// Runs `case` [`RUNS`] times and keeps the median rate.
+        fn measured(
+            transport: &str,
+            message: &'static str,
+            messages: u64,
+            case: fn(u64) -> Duration,
+        ) -> Self {
+            let mut rates: Vec<f64> = (0..RUNS)
+                .map(|_| messages as f64 / case(messages).as_secs_f64())
+                .collect();
+            rates.sort_by(f64::total_cmp);
+            Self {
+                transport: transport.to_string(),
+                message,
+                per_second: rates[RUNS / 2],
+            }
+        }
+    }
+
+    fn print_table(rows: &[Row]) {
+        let rate = |transport: &str, message: &str| {
+            rows.iter()
+                .find(|r| r.transport == transport && r.message == message)
+                .map(|r| r.per_second)
+        };
+        println!(
+            "\n| transport | message | messages/s | ÷ pipe (a write per message) | ÷ mp.Queue | ÷ mp.SimpleQueue |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for row in rows {
+            let ratio = |peer: &str| {
+                rate(peer, row.message).map_or("n/a".to_string(), |peer| {
+                    format!("{:.1}", row.per_second / peer)
+                })
+            };
+            println!(
+                "| {} | {} | {:.0} | {} | {} | {} |",
+                row.transport,
+                row.message,
+                row.per_second,
+                ratio("pipe, a write per message"),
+                ratio("python multiprocessing.Queue"),
+                ratio("python multiprocessing.SimpleQueue"),
+            );
+        }
+        if let (Some(batches), Some(pipe)) = (
+            rate("queue, batches of 512", "u64"),
+            rate("pipe, 4 KiB writes", "u64"),
+        ) {
+            println!(
+                "\nbatches of 512 ÷ pipe with 4 KiB writes (u64): {:.2}",
+                batches / pipe
+            );
+        }
+    }
+
+    /// Where the parent and its two children meet, in a `MAP_SHARED` anonymous mapping: the
+    /// children say they are ready and wait for the start; the consumer stamps the end.
+    #[repr(C)]
+    struct Control {
+        ready: AtomicU32,
+        go: AtomicU32,
+        /// `CLOCK_MONOTONIC` (system-wide, so comparable across processes) in nanoseconds.
+        finished_at: AtomicU64,
+    }
+
+    /// Forks `consumer` and `producer`, starts them together once both are running, and
+    /// returns the time from the start until the consumer took the last message. Process
+    /// creation and teardown stay outside the measurement. Panics if either child fails.
+    fn two_processes(producer: impl FnOnce(), consumer: impl FnOnce()) -> Duration {
+        use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
+        let len = std::num::NonZeroUsize::new(size_of::<Control>()).unwrap();
+        // SAFETY: a new zero-filled mapping that overlaps no Rust object, unmapped below
+        // after both children are reaped and the last reference is gone.
+        let mapping = unsafe {
+            mmap_anonymous(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .expect("mmap");
+        // SAFETY: page-aligned, zeroed (all-zero atomics are valid), shared with the children
+        // and accessed only through atomics.
+        let control = unsafe { mapping.cast::<Control>().as_ref() };
+        let wait_for_start = || {
+            // Relaxed: a counter; the start below is what orders the work.
+            control.ready.fetch_add(1, Ordering::Relaxed);
+            // ORDERING: Acquire pairs with the parent's Release store of `go`.
+            while control.go.load(Ordering::Acquire) == 0 {
+                std::hint::spin_loop();
+            }
+        };
+        let consumer = fork_running(|| {
+            wait_for_start();
+            consumer();
+            // Relaxed: read by the parent after reaping this process.
+            control
+                .finished_at
+                .store(monotonic_nanos(), Ordering::Relaxed);
+        });
+        let producer = fork_running(|| {
+            wait_for_start();
+            producer();
+        });
+        while control.ready.load(Ordering::Relaxed) < 2 {
+            std::thread::yield_now();
+        }
+        let started_at = monotonic_nanos();
+        // ORDERING: Release pairs with the children's Acquire loads in `wait_for_start`.
+        control.go.store(1, Ordering::Release);
+        for (child, what) in [(producer, "producer"), (consumer, "consumer")] {
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, 0)) => {}
+                other => panic!("the {what} process failed: {other:?}"),
+            }
+        }
+        // Relaxed: the consumer stored it before exiting, and we reaped it.
+        let took = control.finished_at.load(Ordering::Relaxed) - started_at;
+        // SAFETY: the mapping made above; `control` is not used after this.
+        unsafe { munmap(mapping, len.get()) }.expect("munmap");
+        Duration::from_nanos(took)
+    }
+
+    /// `CLOCK_MONOTONIC` in nanoseconds: the same clock in every process.
+    fn monotonic_nanos() -> u64 {
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
+        now.tv_sec() as u64 * 1_000_000_000 + now.tv_nsec() as u64
+    }
+
+    /// Forks a child that runs `body`, then exits 0 (101 if it panicked).
+    fn fork_running(body: impl FnOnce()) -> nix::unistd::Pid {
+        let _ = std::io::stdout().flush();
+        // SAFETY: the bench runs on its main thread only, so the parent is single-threaded
+        // and the child may run any code.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Parent { child } => child,
+            ForkResult::Child => {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+                // SAFETY: ends the child without running the parent's exit handlers twice.
+                unsafe { nix::libc::_exit(if outcome.is_ok() { 0 } else { 101 }) }
+            }
+        }
+    }
+
+    fn queue_try<M: Message>(messages: u64) -> Duration {
+        let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
+        two_processes(
+            || {
+                for n in 0..messages {
+                    let mut message = M::new(n);
+                    while let Err(full) = queue.try_push(message) {
+                        message = full.into_inner();
+                        std::hint::spin_loop();
+                    }
+                }
+            },
+            || {
+                for n in 0..messages {
+                    let message = loop {
+                        match queue.try_pop() {
+                            Ok(message) => break message,
+                            Err(_) => std::hint::spin_loop(),
+                        }
+                    };
+                    assert_eq!(message, M::new(n));
+                }
+            },
+        )
+    }
+
+    fn queue_blocking<M: Message>(messages: u64) -> Duration {
+        let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
+        two_processes(
+            || {
+                for n in 0..messages {
+                    queue.push(M::new(n)).unwrap();
+                }
+            },
+            || {
+                for n in 0..messages {
+                    assert_eq!(queue.pop().unwrap(), M::new(n));
+                }
+            },
+        )
+    }
+
+    fn queue_batches<M: Message>(messages: u64) -> Duration {
+        let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
+        two_processes(
+            || {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut n = 0;
+                while n < messages {
+                    batch.clear();
+                    batch.extend((n..messages.min(n + BATCH as u64)).map(M::new));
+                    let mut rest = &batch[..];
+                    while !rest.is_empty() {
+                        rest = &rest[queue.push_slice(rest).unwrap()..];
+                    }
+                    n += batch.len() as u64;
+                }
+            },
+            || {
+                let mut buffer = vec![M::new(0); BATCH];
+                let mut n = 0;
+                while n < messages {
+                    let got = queue.pop_slice(&mut buffer).unwrap();
+                    for message in &buffer[..got] {
+                        assert_eq!(*message, M::new(n));
+                        n += 1;
+                    }
+                }
+            },
+        )
+    }
+
+    /// Reads `messages` messages of `size` bytes from `reader`, up to 4 KiB per read, and
+    /// checks each with `check(sequence, bytes)`.
+    fn read_messages(mut reader: &File, size: usize, messages: u64, check: impl Fn(u64, &[u8])) {
+        let mut buffer = vec![0u8; 4096 + size];
+        let (mut filled, mut n) = (0, 0);
+        while n < messages {
+            let read = reader.read(&mut buffer[filled..filled + 4096]).unwrap();
+            assert!(read > 0, "the writer closed the pipe early");
+            filled += read;
+            let whole = filled / size * size;
+            for message in buffer[..whole].chunks_exact(size) {
+                check(n, message);
+                n += 1;
+            }
+            buffer.copy_within(whole..filled, 0);
+            filled -= whole;
+        }
+    }
+
+    fn pipe_per_message<M: Message>(messages: u64) -> Duration {
+        let (read_end, write_end) = pipe().unwrap();
+        let (reader, writer) = (File::from(read_end), File::from(write_end));
+        let size = size_of::<M>();
+        two_processes(
+            || {
+                let mut writer = &writer;
+                for n in 0..messages {
+                    writer.write_all(M::new(n).bytes()).unwrap();
+                }
+            },
+            || {
+                read_messages(&reader, size, messages, |n, bytes| {
+                    assert_eq!(bytes, M::new(n).bytes());
+                });
+            },
+        )
+    }
+
+    fn pipe_4k(messages: u64) -> Duration {
+        let (read_end, write_end) = pipe().unwrap();
+        let (reader, writer) = (File::from(read_end), File::from(write_end));
+        two_processes(
+            || {
+                let mut writer = &writer;
+                let mut block = [0u8; 4096];
+                let mut n = 0;
+                while n < messages {
+                    let count = (messages - n).min(512) as usize;
+                    for (i, chunk) in block.chunks_exact_mut(8).take(count).enumerate() {
+                        chunk.copy_from_slice(&(n + i as u64).to_le_bytes());
+                    }
+                    writer.write_all(&block[..count * 8]).unwrap();
+                    n += count as u64;
+                }
+            },
+            || {
+                read_messages(&reader, 8, messages, |n, bytes| {
+                    assert_eq!(bytes, n.to_le_bytes());
+                });
+            },
+        )
+    }
+
+    /// Runs `benches/python_queue.py`; a missing `python3` is reported in the row, loudly.
+    fn python(queue: &str, kind: &'static str, messages: u64) -> Row {
+        let transport = format!("python multiprocessing.{queue}");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_queue.py");
+        let output = Command::new("python3")
+            .args([script, queue, kind, &messages.to_string()])
+            .output();
+        let per_second = match output {
+            Ok(output) if output.status.success() => {
+                let line = String::from_utf8_lossy(&output.stdout);
+                json_number(&line, "messages_per_second").expect("the script prints its rate")
+            }
+            Ok(output) => panic!(
+                "{script} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
+            Err(error) => {
+                eprintln!("WARNING: python3 could not be run ({error}): no Python rows");
+                f64::NAN
+            }
+        };
+        Row {
+            transport,
+            message: kind,
+            per_second,
+        }
+    }
+
+    /// The number after `"key": ` in a one-line JSON object.
+    fn json_number(line: &str, key: &str) -> Option<f64> {
+        let start = line.find(&format!("\"{key}\": "))? + key.len() + 4;
+        let end = line[start..]
+            .find(|c: char| c != '.' && c != 'e' && c != '-' && c != '+' && !c.is_ascii_digit())
+            .map_or(line.len(), |end| start + end);
+        line[start..end].parse().ok()
+    }
+}

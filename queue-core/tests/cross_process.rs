@@ -1,0 +1,409 @@
+//! The shared queue between real processes.
+//!
+//! `harness = false`: each test forks, and a fork is only sound in a single-threaded parent,
+//! while libtest runs tests on worker threads. `main` runs the tests one after another on the
+//! main thread and prints libtest's summary line. A child reports failure through its exit
+//! status (a panic in a child exits 101 after printing its message), and the parent never
+//! waits for a child without a deadline: a hang fails the test instead of stalling CI.
+//!
+//! Run: `cargo test -p queue-core --test cross_process`.
+
+#[cfg(not(loom))]
+fn main() {
+    tests::main();
+}
+
+// The loom build models threads, not processes: nothing to run.
+#[cfg(loom)]
+fn main() {}
+
+#[cfg(not(loom))]
+mod tests {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::process::{Child, Command};
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::time::{Duration, Instant};
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::unistd::{ForkResult, Pid, fork};
+    use queue_core::{BlockingQueue, ClosedError, Frame, MappingError, PopTimeoutError};
+
+    /// Names the descriptor of a shared `BlockingQueue<u64>` in a child started by `exec`.
+    const ATTACH_FD: &str = "QUEUE_CORE_TEST_ATTACH_FD";
+    /// What the exec'd child does with it: `pop-sum`, or `attach-as-u32`.
+    const ATTACH_ROLE: &str = "QUEUE_CORE_TEST_ATTACH_ROLE";
+    /// Exit status of an exec'd child whose attach as `u32` was refused with `WrongType`.
+    const REFUSED_WRONG_TYPE: i32 = 3;
+
+    /// Every child is given this long to finish before it is killed and the test fails.
+    const DEADLINE: Duration = Duration::from_secs(60);
+
+    pub(super) fn main() {
+        if let Ok(fd) = std::env::var(ATTACH_FD) {
+            exec_child(&fd);
+        }
+        let tests: [(&str, fn()); 5] = [
+            (
+                "two_producer_and_two_consumer_processes_move_a_million_messages_exactly_once",
+                two_producers_two_consumers_exactly_once,
+            ),
+            (
+                "one_producer_and_one_consumer_process_with_blocking_calls_and_frames",
+                one_producer_one_consumer_blocking_frames,
+            ),
+            (
+                "a_consumer_whose_producer_exited_times_out_and_is_woken_by_close",
+                consumer_outlives_its_producer,
+            ),
+            (
+                "a_child_started_by_exec_attaches_from_an_inherited_descriptor",
+                exec_child_attaches,
+            ),
+            (
+                "a_child_started_by_exec_attaching_with_the_wrong_type_gets_a_typed_error",
+                exec_child_with_wrong_type_is_refused,
+            ),
+        ];
+        model_check::run_on_main_thread(&tests);
+    }
+
+    /// The children a test forked; any still running when it is dropped (a failed test) are
+    /// killed and reaped, so a failure leaves no process behind.
+    #[derive(Default)]
+    struct Children {
+        running: Vec<Pid>,
+    }
+
+    impl Children {
+        /// Forks a child that runs `body` and exits 0, or 101 if it panics.
+        fn fork(&mut self, body: impl FnOnce()) -> Pid {
+            // Flush what the parent printed so the child does not print it again.
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            // SAFETY: the test binary runs its tests on the main thread and starts no other,
+            // so the parent is single-threaded and the child may run any code.
+            match unsafe { fork() }.expect("fork") {
+                ForkResult::Parent { child } => {
+                    self.running.push(child);
+                    child
+                }
+                ForkResult::Child => {
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+                    let _ = std::io::stdout().flush();
+                    // SAFETY: `_exit` ends the child without running the parent's exit
+                    // handlers or destructors a second time; it is always safe to call.
+                    unsafe { nix::libc::_exit(if outcome.is_ok() { 0 } else { 101 }) }
+                }
+            }
+        }
+
+        /// Waits for `child` until [`DEADLINE`] and asserts that it exited with status 0.
+        fn assert_exits_cleanly(&mut self, child: Pid, what: &str) {
+            let deadline = Instant::now() + DEADLINE;
+            let code = loop {
+                match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+                    Ok(WaitStatus::Exited(_, code)) => break code,
+                    Ok(WaitStatus::Signaled(_, signal, _)) => {
+                        self.running.retain(|&pid| pid != child);
+                        panic!("the {what} process was killed by {signal}");
+                    }
+                    Ok(_) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    Ok(_) => panic!("the {what} process still runs after {DEADLINE:?}"),
+                    Err(nix::errno::Errno::EINTR) => {}
+                    Err(error) => panic!("waitpid({child}): {error}"),
+                }
+            };
+            self.running.retain(|&pid| pid != child);
+            assert_eq!(code, 0, "the {what} process failed (see its stderr)");
+        }
+    }
+
+    impl Drop for Children {
+        fn drop(&mut self) {
+            for &child in &self.running {
+                let _ = kill(child, Signal::SIGKILL);
+                let _ = waitpid(child, None);
+            }
+        }
+    }
+
+    /// A zero-filled `MAP_SHARED` anonymous mapping of `len` atomic bytes, shared with every
+    /// child forked after this call: consumers mark each message they receive in it.
+    struct SharedFlags {
+        base: std::ptr::NonNull<AtomicU8>,
+        len: usize,
+    }
+
+    impl SharedFlags {
+        fn new(len: usize) -> Self {
+            use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
+            let size = std::num::NonZeroUsize::new(len).expect("a non-empty mapping");
+            // SAFETY: a new anonymous mapping at an address the kernel picks overlaps no Rust
+            // object; it is unmapped only in `drop`.
+            let base = unsafe {
+                mmap_anonymous(
+                    None,
+                    size,
+                    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                    MapFlags::MAP_SHARED,
+                )
+            }
+            .expect("mmap");
+            Self {
+                base: base.cast(),
+                len,
+            }
+        }
+
+        fn flags(&self) -> &[AtomicU8] {
+            // SAFETY: `len` zeroed bytes, page-aligned, alive while `self` is; every byte is
+            // only ever accessed through these atomics, in this process or a forked one.
+            unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+        }
+    }
+
+    impl Drop for SharedFlags {
+        fn drop(&mut self) {
+            // SAFETY: exactly the mapping made in `new`; no reference into it outlives `self`.
+            let _ = unsafe { nix::sys::mman::munmap(self.base.cast(), self.len) };
+        }
+    }
+
+    /// A message: the producer in the high 32 bits, its sequence number in the low ones.
+    fn tag(producer: u64, sequence: u64) -> u64 {
+        producer << 32 | sequence
+    }
+
+    /// Checks each producer's order as this consumer sees it, and marks the message received.
+    fn receive(message: u64, last: &mut [Option<u64>; 2], flags: &[AtomicU8], per_producer: u64) {
+        let (producer, sequence) = ((message >> 32) as usize, message & 0xffff_ffff);
+        assert!(
+            producer < 2 && sequence < per_producer,
+            "a message never sent: {message:#x}"
+        );
+        assert!(
+            last[producer] < Some(sequence),
+            "producer {producer}'s order broken: {sequence} after {:?}",
+            last[producer]
+        );
+        last[producer] = Some(sequence);
+        let index = producer * per_producer as usize + sequence as usize;
+        // Relaxed: only the count matters; the parent reads it after waiting for the child.
+        flags[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// 2 producer processes and 2 consumer processes move 1,000,000 tagged messages through
+    /// a capacity-8 shared queue. Producer 0 uses `push`, producer 1 `push_slice`; consumer 0
+    /// uses `pop`, consumer 1 `pop_slice`. Each message arrives exactly once, and each
+    /// consumer sees each producer's messages in order.
+    fn two_producers_two_consumers_exactly_once() {
+        let mut children = Children::default();
+        const PER_PRODUCER: u64 = 500_000;
+        let queue = BlockingQueue::<u64>::shared(8).unwrap();
+        let seen = SharedFlags::new(2 * PER_PRODUCER as usize);
+        let consumers = [
+            children.fork(|| {
+                let mut last = [None; 2];
+                while let Ok(message) = queue.pop() {
+                    receive(message, &mut last, seen.flags(), PER_PRODUCER);
+                }
+            }),
+            children.fork(|| {
+                let mut last = [None; 2];
+                let mut buffer = [0u64; 16];
+                while let Ok(n) = queue.pop_slice(&mut buffer) {
+                    for &message in &buffer[..n] {
+                        receive(message, &mut last, seen.flags(), PER_PRODUCER);
+                    }
+                }
+            }),
+        ];
+        let producers = [
+            children.fork(|| {
+                for sequence in 0..PER_PRODUCER {
+                    queue.push(tag(0, sequence)).unwrap();
+                }
+            }),
+            children.fork(|| {
+                let messages: Vec<u64> = (0..PER_PRODUCER).map(|s| tag(1, s)).collect();
+                let mut rest = &messages[..];
+                while !rest.is_empty() {
+                    rest = &rest[queue.push_slice(rest).unwrap()..];
+                }
+            }),
+        ];
+        for producer in producers {
+            children.assert_exits_cleanly(producer, "producer");
+        }
+        queue.close();
+        for consumer in consumers {
+            children.assert_exits_cleanly(consumer, "consumer");
+        }
+        let counts = seen.flags();
+        let lost = counts
+            .iter()
+            .filter(|c| c.load(Ordering::Relaxed) == 0)
+            .count();
+        let duplicated = counts
+            .iter()
+            .filter(|c| c.load(Ordering::Relaxed) > 1)
+            .count();
+        assert_eq!(
+            (lost, duplicated),
+            (0, 0),
+            "messages lost, and received twice"
+        );
+        assert_eq!(queue.try_pop(), Err(queue_core::TryPopError::Closed));
+    }
+
+    /// 1 producer and 1 consumer process, blocking calls only, 64-byte frames through a
+    /// capacity-4 queue; the consumer checks every frame's bytes and their order.
+    fn one_producer_one_consumer_blocking_frames() {
+        let mut children = Children::default();
+        const MESSAGES: u32 = 100_000;
+        fn frame(n: u32) -> Frame<60> {
+            let mut bytes = [0u8; 60];
+            for (i, byte) in bytes.iter_mut().enumerate() {
+                *byte = (n as usize).wrapping_add(i) as u8;
+            }
+            let len = 1 + n as usize % 60;
+            Frame::new(&bytes[..len]).unwrap()
+        }
+        let queue = BlockingQueue::<Frame<60>>::shared(4).unwrap();
+        let consumer = children.fork(|| {
+            for n in 0..MESSAGES {
+                assert_eq!(queue.pop(), Ok(frame(n)), "frame {n}");
+            }
+            assert_eq!(queue.pop(), Err(ClosedError), "closed after the last frame");
+        });
+        let producer = children.fork(|| {
+            for n in 0..MESSAGES {
+                queue.push(frame(n)).unwrap();
+            }
+            queue.close();
+        });
+        children.assert_exits_cleanly(producer, "producer");
+        children.assert_exits_cleanly(consumer, "consumer");
+    }
+
+    /// A producer process pushes 10 values and exits without closing. Its consumer gets the
+    /// 10 values, then a timed pop answers `Timeout` instead of sleeping forever; a second
+    /// consumer sleeping in an untimed `pop` is woken by the parent's close.
+    fn consumer_outlives_its_producer() {
+        let mut children = Children::default();
+        let queue = BlockingQueue::<u64>::shared(16).unwrap();
+        let producer = children.fork(|| {
+            for n in 0..10 {
+                queue.push(n).unwrap();
+            }
+        });
+        children.assert_exits_cleanly(producer, "producer");
+        let timed = children.fork(|| {
+            for n in 0..10 {
+                assert_eq!(queue.pop_timeout(Duration::from_secs(10)), Ok(n));
+            }
+            let started = Instant::now();
+            assert_eq!(
+                queue.pop_timeout(Duration::from_millis(100)),
+                Err(PopTimeoutError::Timeout)
+            );
+            assert!(started.elapsed() >= Duration::from_millis(100));
+        });
+        children.assert_exits_cleanly(timed, "timed consumer");
+        let sleeper = children.fork(|| {
+            assert_eq!(queue.pop(), Err(ClosedError), "woken by the close");
+        });
+        // Give the sleeper time to go to sleep (if it has not, close still makes it fail).
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(queue.close());
+        children.assert_exits_cleanly(sleeper, "sleeping consumer");
+    }
+
+    /// Starts this test binary again with the queue's descriptor (duplicated without
+    /// `FD_CLOEXEC`, so `exec` keeps it) and `role`.
+    fn exec_with_queue(queue: &BlockingQueue<u64>, role: &str) -> Child {
+        let inherited: OwnedFd = nix::unistd::dup(queue.shared_fd().unwrap()).expect("dup");
+        let child = Command::new(std::env::current_exe().unwrap())
+            .env(ATTACH_FD, inherited.as_raw_fd().to_string())
+            .env(ATTACH_ROLE, role)
+            .spawn()
+            .expect("exec the test binary");
+        // The child has its copy; later children must not inherit this one.
+        drop(inherited);
+        child
+    }
+
+    /// Waits for an exec'd child until [`DEADLINE`], then kills it; returns its exit code.
+    fn wait_for_exec(mut child: Child) -> i32 {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code().expect("the child exited");
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("exec'd child still running after {DEADLINE:?}: killed");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The body of a child started by `exec_with_queue`.
+    fn exec_child(fd: &str) -> ! {
+        let raw: i32 = fd.parse().expect("a descriptor number");
+        // SAFETY: the parent passed this descriptor open, without FD_CLOEXEC, and nothing
+        // else in this fresh process owns it.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+        let role = std::env::var(ATTACH_ROLE).unwrap_or_default();
+        let code = match role.as_str() {
+            "pop-sum" => {
+                let queue = BlockingQueue::<u64>::attach(fd).expect("attach");
+                let mut sum = 0;
+                while let Ok(value) = queue.pop() {
+                    sum += value;
+                }
+                // The exit code carries the sum (the parent pushes values adding up to 42).
+                i32::try_from(sum).unwrap_or(255)
+            }
+            "attach-as-u32" => match BlockingQueue::<u32>::attach(fd) {
+                Err(MappingError::WrongType { .. }) => REFUSED_WRONG_TYPE,
+                other => {
+                    eprintln!("expected WrongType, got {other:?}");
+                    1
+                }
+            },
+            other => {
+                eprintln!("unknown role {other:?}");
+                1
+            }
+        };
+        std::process::exit(code);
+    }
+
+    /// The spawn start method's case: a fresh program attaches from an inherited descriptor
+    /// and pops what the parent pushes, until the parent closes the queue. The parent's third
+    /// push sleeps on the full queue until the child, in another process, makes room.
+    fn exec_child_attaches() {
+        let queue = BlockingQueue::<u64>::shared(2).unwrap();
+        queue.push(10).unwrap();
+        queue.push(12).unwrap();
+        let child = exec_with_queue(&queue, "pop-sum");
+        queue.push(20).unwrap();
+        queue.close();
+        assert_eq!(
+            wait_for_exec(child),
+            42,
+            "the child's sum of what it popped"
+        );
+    }
+
+    fn exec_child_with_wrong_type_is_refused() {
+        let queue = BlockingQueue::<u64>::shared(2).unwrap();
+        let child = exec_with_queue(&queue, "attach-as-u32");
+        assert_eq!(wait_for_exec(child), REFUSED_WRONG_TYPE);
+    }
+}

@@ -1,0 +1,246 @@
+//! loom models of the blocking layer (the wait/wake protocol over the futex stand-in, and
+//! close) and of batch claims racing single operations.
+//!
+//! Under loom the futex is a mutex and condition variable with the kernel's contract (see the
+//! crate's `sync` facade): an untimed sleep that is never woken leaves its thread blocked, and
+//! loom fails the model with "deadlock" when every thread is blocked. A timed sleep models its
+//! timer firing as early as it can. So in every execution below: no wake-up is lost, no
+//! sleeper is left behind, and every value is delivered exactly once.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p queue-core --test loom_blocking`.
+#![cfg(loom)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use loom::thread;
+use model_check::{Bound, explore};
+use queue_core::{BlockingQueue, ClosedError, PopTimeoutError, Queue, TryPopError};
+
+/// Long enough never to expire in real time; the loom stand-in fires it at once anyway.
+const TIMEOUT: Duration = Duration::from_secs(3600);
+
+// 1. A getter sleeping on an empty queue is woken by a putter.
+
+#[test]
+fn getter_sleeping_on_empty_is_woken_by_a_put_exhaustive() {
+    explore(
+        "getter_sleeping_on_empty_is_woken_by_a_put",
+        Bound::Exhaustive,
+        || {
+            let queue = Arc::new(BlockingQueue::new(1).unwrap());
+            let getter = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.pop())
+            };
+            queue.push(7).unwrap();
+            assert_eq!(getter.join().unwrap(), Ok(7));
+        },
+    );
+}
+
+#[test]
+fn two_getters_sleeping_on_empty_are_woken_by_two_puts_bound_3() {
+    explore(
+        "two_getters_sleeping_on_empty_are_woken_by_two_puts",
+        Bound::Preemptions(3),
+        || {
+            let queue = Arc::new(BlockingQueue::new(1).unwrap());
+            let getters: Vec<_> = (0..2)
+                .map(|_| {
+                    let queue = Arc::clone(&queue);
+                    thread::spawn(move || queue.pop().unwrap())
+                })
+                .collect();
+            queue.push(1).unwrap();
+            queue.push(2).unwrap();
+            let mut got: Vec<u32> = getters.into_iter().map(|g| g.join().unwrap()).collect();
+            got.sort_unstable();
+            assert_eq!(got, [1, 2]);
+        },
+    );
+}
+
+// 2. A putter sleeping on a full queue is woken by a getter.
+
+#[test]
+fn putter_sleeping_on_full_is_woken_by_a_get_exhaustive() {
+    explore(
+        "putter_sleeping_on_full_is_woken_by_a_get",
+        Bound::Exhaustive,
+        || {
+            let queue = Arc::new(BlockingQueue::new(1).unwrap());
+            queue.push(1).unwrap();
+            let putter = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.push(2))
+            };
+            assert_eq!(queue.pop(), Ok(1));
+            putter.join().unwrap().unwrap();
+            assert_eq!(queue.try_pop(), Ok(2));
+        },
+    );
+}
+
+// 3. Close while callers sleep: every sleeper wakes; values pushed before the close drain.
+
+#[test]
+fn close_wakes_a_sleeping_getter_and_a_sleeping_putter_exhaustive() {
+    explore(
+        "close_wakes_a_sleeping_getter_and_a_sleeping_putter",
+        Bound::Exhaustive,
+        || {
+            // Two queues of capacity 1, one empty and one full, closed by one thread: a
+            // getter sleeps on the first while a putter sleeps on the second.
+            let empty = Arc::new(BlockingQueue::<u32>::new(1).unwrap());
+            let full = Arc::new(BlockingQueue::new(1).unwrap());
+            full.push(1).unwrap();
+            let getter = {
+                let empty = Arc::clone(&empty);
+                thread::spawn(move || empty.pop())
+            };
+            let putter = {
+                let full = Arc::clone(&full);
+                thread::spawn(move || full.push(2))
+            };
+            empty.close();
+            full.close();
+            assert_eq!(getter.join().unwrap(), Err(ClosedError));
+            assert_eq!(putter.join().unwrap().unwrap_err().into_inner(), 2);
+            assert_eq!(
+                full.pop(),
+                Ok(1),
+                "the value pushed before the close drains"
+            );
+            assert_eq!(full.pop(), Err(ClosedError));
+        },
+    );
+}
+
+#[test]
+fn close_racing_a_put_and_a_sleeping_get_bound_6() {
+    explore(
+        "close_racing_a_put_and_a_sleeping_get",
+        Bound::Preemptions(6),
+        || {
+            let queue = Arc::new(BlockingQueue::new(1).unwrap());
+            let getter = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.pop())
+            };
+            let putter = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.push(5).is_ok())
+            };
+            queue.close();
+            let pushed = putter.join().unwrap();
+            let got = getter.join().unwrap();
+            let drained = queue.try_pop().ok();
+            // The push went in before the close (and its value is got or drained) or failed.
+            if pushed {
+                assert!(got == Ok(5) || drained == Some(5), "{got:?} {drained:?}");
+            } else {
+                assert_eq!(got, Err(ClosedError));
+            }
+            assert_eq!(queue.try_pop(), Err(TryPopError::Closed));
+        },
+    );
+}
+
+// 4. A timeout racing a wake: the getter gets the value or times out, and then the value is
+//    still in the queue; nothing is lost and nobody is left asleep.
+
+#[test]
+fn timeout_racing_a_wake_bound_7() {
+    explore("timeout_racing_a_wake", Bound::Preemptions(7), || {
+        let queue = Arc::new(BlockingQueue::new(1).unwrap());
+        let getter = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.pop_timeout(TIMEOUT))
+        };
+        queue.push(3).unwrap();
+        match getter.join().unwrap() {
+            Ok(value) => assert_eq!(value, 3),
+            Err(PopTimeoutError::Timeout) => assert_eq!(queue.try_pop(), Ok(3)),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+        // The timed-out getter left: a later sleeper is still woken.
+        let second = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.pop())
+        };
+        queue.push(4).unwrap();
+        assert_eq!(second.join().unwrap(), Ok(4));
+    });
+}
+
+// 5. A batch racing single operations: each value exactly once, a batch's values adjacent
+//    and in order (one claim), each producer's order kept.
+
+#[test]
+fn batch_push_racing_a_single_push_and_a_batch_pop_exhaustive() {
+    explore(
+        "batch_push_racing_a_single_push_and_a_batch_pop",
+        Bound::Exhaustive,
+        || {
+            let queue = Arc::new(Queue::new(3).unwrap());
+            let batch = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.try_push_slice(&[101, 102, 103]).unwrap())
+            };
+            let single = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.try_push(201).is_ok())
+            };
+            let mut popped = Vec::new();
+            let mut buffer = [0; 2];
+            let n = queue.try_pop_slice(&mut buffer).unwrap();
+            popped.extend_from_slice(&buffer[..n]);
+            let batched = batch.join().unwrap();
+            let single_went_in = single.join().unwrap();
+            while let Ok(value) = queue.try_pop() {
+                popped.push(value);
+            }
+            let expected_batch = &[101, 102, 103][..batched];
+            let batch_values: Vec<i32> = popped.iter().copied().filter(|v| *v < 200).collect();
+            assert_eq!(
+                batch_values, expected_batch,
+                "a batch's values in order, once each"
+            );
+            assert_eq!(popped.contains(&201), single_went_in);
+            assert_eq!(popped.len(), batched + usize::from(single_went_in));
+            if let Some(start) = popped.iter().position(|v| *v == 101) {
+                assert_eq!(&popped[start..start + batched], expected_batch, "adjacent");
+            }
+        },
+    );
+}
+
+#[test]
+fn batch_pop_racing_a_single_pop_exhaustive() {
+    explore("batch_pop_racing_a_single_pop", Bound::Exhaustive, || {
+        let queue = Arc::new(Queue::new(3).unwrap());
+        queue.try_push_slice(&[1, 2, 3]).unwrap();
+        let single = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.try_pop().ok())
+        };
+        let mut buffer = [0; 3];
+        let n = queue.try_pop_slice(&mut buffer).unwrap();
+        let batch = buffer[..n].to_vec();
+        let other = single.join().unwrap();
+        let mut all = batch.clone();
+        all.extend(other);
+        while let Ok(value) = queue.try_pop() {
+            all.push(value);
+        }
+        all.sort_unstable();
+        assert_eq!(all, [1, 2, 3], "each value exactly once");
+        assert!(
+            batch.windows(2).all(|w| w[1] == w[0] + 1),
+            "a batch is consecutive: {batch:?}"
+        );
+    });
+}

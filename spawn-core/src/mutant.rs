@@ -1,0 +1,18 @@
+//! Deliberately broken variants of the lifecycle ("mutants"), used to show that the loom
+//! models can fail.
+//!
+//! A mutant is compiled in only with `RUSTFLAGS='--cfg spawn_mutant="NAME"'`; in every other
+//! build each knob below is a constant that leaves the lifecycle exactly as written. The knobs
+//! are named here, once, so that the lifecycle carries no `cfg` attributes of its own.
+//!
+//! | `spawn_mutant` | what breaks |
+//! |---|---|
+//! | `reap_twice` | every joiner reaps, instead of the one that wins the right to |
+//! | `flag_before_status` | the "published" flag is set before the status is written |
+
+/// Whether every joiner reaps the child itself (`reap_twice`); `false` in every normal build.
+pub(crate) const EVERY_JOINER_REAPS: bool = cfg!(spawn_mutant = "reap_twice");
+
+/// Whether the published flag is set before the status is written (`flag_before_status`);
+/// `false` in every normal build.
+pub(crate) const PUBLISHES_FLAG_FIRST: bool = cfg!(spawn_mutant = "flag_before_status");

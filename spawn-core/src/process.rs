@@ -1,0 +1,498 @@
+//! [`Process`] and [`ClosureProcess`]: builders that start a child process, and
+//! [`ProcessHandle`]: the started child, to join, poll and signal.
+
+use core::fmt;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::entry::{Entry, IntoExitCode, check_registered, run_to_exit_code};
+use crate::error::StartError;
+use crate::lifecycle::Lifecycle;
+use crate::pidfd::Pidfd;
+use crate::start::{self, ChildOptions};
+use crate::status::ExitStatus;
+
+/// How a child process is created: Python's start methods.
+///
+/// Chosen per process ([`Process::start_method`]) or for a group of them ([`Context`]); there
+/// is no process-wide setting to set twice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StartMethod {
+    /// Run this program again, and have [`init`](crate::init) call the entry point by name
+    /// with its deserialized argument. Safe in any parent, even one running many threads.
+    #[default]
+    Spawn,
+    /// Fork this process; the child calls the target in its copy of memory and ends with
+    /// `_exit`. Fast, but refused (with [`StartError::MultiThreaded`]) in a parent that runs
+    /// more than one thread.
+    Fork,
+}
+
+/// A group of processes started the same way: Python's `multiprocessing.get_context`.
+///
+/// # Examples
+///
+/// ```no_run
+/// use spawn_core::{Context, Entry, StartMethod, entry};
+///
+/// fn work(n: u32) { println!("{n}"); }
+/// const WORK: Entry<u32> = entry!(work);
+///
+/// spawn_core::init(&[&WORK]);
+/// let fork = Context::new(StartMethod::Fork);
+/// let child = fork.process(WORK, 1).start()?;
+/// assert!(child.join()?.success());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    method: StartMethod,
+}
+
+impl Context {
+    /// A context whose processes start with `method`.
+    pub const fn new(method: StartMethod) -> Self {
+        Self { method }
+    }
+
+    /// Its start method.
+    pub const fn start_method(&self) -> StartMethod {
+        self.method
+    }
+
+    /// A process of this context that runs `entry` with `argument`.
+    pub fn process<A: Serialize>(&self, entry: Entry<A>, argument: A) -> Process<A> {
+        Process::new(entry, argument).start_method(self.method)
+    }
+}
+
+/// The settings every process has: Python's `name`, `daemon`, plus an orphan guard.
+#[derive(Clone, Debug, Default)]
+struct Settings {
+    name: Option<String>,
+    daemon: bool,
+    options: ChildOptions,
+}
+
+impl Settings {
+    /// The name, or Python's default `Process-N`.
+    fn name(self) -> String {
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        self.name.unwrap_or_else(|| {
+            // Relaxed: a counter for names; nothing is ordered by it.
+            format!("Process-{}", STARTED.fetch_add(1, Ordering::Relaxed) + 1)
+        })
+    }
+}
+
+/// A child process to start that runs an [`Entry`]: Python's `Process(target=f, args=...)`.
+///
+/// Starting consumes the builder and returns the [`ProcessHandle`], so "start twice", "join
+/// before start" and "terminate before start" do not compile:
+///
+/// ```compile_fail
+/// # use spawn_core::{Entry, Process, entry};
+/// # fn work(_: ()) {}
+/// # const WORK: Entry<()> = entry!(work);
+/// let process = Process::new(WORK, ());
+/// let first = process.start();
+/// let second = process.start(); // error: use of moved value: `process`
+/// ```
+///
+/// # Examples
+///
+/// The chapter's two countdowns (call [`init`](crate::init) first in `main`):
+///
+/// ```no_run
+/// use spawn_core::{Entry, Process, entry};
+///
+/// fn countdown(count: u32) {
+///     for n in (1..=count).rev() {
+///         println!("Count value {n}");
+///     }
+/// }
+/// const COUNTDOWN: Entry<u32> = entry!(countdown);
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     spawn_core::init(&[&COUNTDOWN]);
+///     let p1 = Process::new(COUNTDOWN, 10).start()?;
+///     let p2 = Process::new(COUNTDOWN, 20).start()?;
+///     assert_eq!(p1.join()?.exitcode(), Some(0));
+///     assert_eq!(p2.join()?.exitcode(), Some(0));
+///     Ok(())
+/// }
+/// ```
+#[must_use = "a process does nothing until it is started"]
+pub struct Process<A> {
+    entry: Entry<A>,
+    argument: A,
+    method: StartMethod,
+    settings: Settings,
+}
+
+impl<A: Serialize> Process<A> {
+    /// A process that will run `entry` with `argument`, started with [`StartMethod::Spawn`].
+    pub fn new(entry: Entry<A>, argument: A) -> Self {
+        Self {
+            entry,
+            argument,
+            method: StartMethod::default(),
+            settings: Settings::default(),
+        }
+    }
+
+    /// Its name (Python's default: `Process-N`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.settings.name = Some(name.into());
+        self
+    }
+
+    /// Whether it is a daemon: dropping its handle while it runs terminates it, where a
+    /// non-daemon is joined (see [`ProcessHandle`]).
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.settings.daemon = daemon;
+        self
+    }
+
+    /// How it starts.
+    pub fn start_method(mut self, method: StartMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Whether it gets `SIGKILL` when this process dies, even by `SIGKILL`, so that no orphan
+    /// outlives the parent (Linux's `PR_SET_PDEATHSIG`). Off by default, as in Python.
+    pub fn die_with_parent(mut self, die: bool) -> Self {
+        self.settings.options.die_with_parent = die;
+        self
+    }
+
+    /// Starts it.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`]: the entry point is not registered (or [`init`](crate::init) was not
+    /// called), the argument does not serialize, [`StartMethod::Fork`] in a parent running
+    /// several threads, or the operating system refused. Nothing is left running.
+    pub fn start(self) -> Result<ProcessHandle, StartError> {
+        check_registered(self.entry.name())?;
+        let arguments = self
+            .entry
+            .encode(&self.argument)
+            .map_err(StartError::Arguments)?;
+        let options = self.settings.options;
+        let pidfd = match self.method {
+            StartMethod::Spawn => start::spawn(self.entry.name(), &arguments, options)?,
+            StartMethod::Fork => {
+                refuse_if_multithreaded()?;
+                let entry = self.entry;
+                // SAFETY: this process runs one thread (checked just above, and only this
+                // thread could start another in between).
+                unsafe { start::fork(|| entry.run(&arguments), options)? }
+            }
+        };
+        Ok(ProcessHandle::new(pidfd, self.settings, self.method))
+    }
+}
+
+impl<A> fmt::Debug for Process<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Process")
+            .field("entry", &self.entry)
+            .field("method", &self.method)
+            .field("name", &self.settings.name)
+            .field("daemon", &self.settings.daemon)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A child process to start by forking, that runs a closure: Python's `Process(target=...)`
+/// under the fork start method, where the target may be anything in the parent's memory.
+///
+/// # Examples
+///
+/// ```
+/// use spawn_core::ClosureProcess;
+///
+/// let greeting = String::from("hello from the child");
+/// let child = ClosureProcess::new(move || {
+///     println!("{greeting}");
+///     7 // the exit code
+/// })
+/// .start()?; // refused if this process runs several threads
+/// assert_eq!(child.join()?.exitcode(), Some(7));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[must_use = "a process does nothing until it is started"]
+pub struct ClosureProcess<F> {
+    target: F,
+    settings: Settings,
+}
+
+impl<F: FnOnce() -> R, R: IntoExitCode> ClosureProcess<F> {
+    /// A process that will run `target` in a forked copy of this one.
+    pub fn new(target: F) -> Self {
+        Self {
+            target,
+            settings: Settings::default(),
+        }
+    }
+
+    /// Its name (Python's default: `Process-N`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.settings.name = Some(name.into());
+        self
+    }
+
+    /// Whether it is a daemon (see [`Process::daemon`]).
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.settings.daemon = daemon;
+        self
+    }
+
+    /// Whether it dies with this process (see [`Process::die_with_parent`]).
+    pub fn die_with_parent(mut self, die: bool) -> Self {
+        self.settings.options.die_with_parent = die;
+        self
+    }
+
+    /// Forks and runs the target in the child. A panic in the target exits with code 1 (its
+    /// message on the child's stderr); a return value becomes the exit code (see
+    /// [`IntoExitCode`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::MultiThreaded`] if this process runs more than one thread: forking it
+    /// would run arbitrary Rust code in a child where other threads' locks stay held forever.
+    /// [`StartError::Os`] if the fork failed.
+    pub fn start(self) -> Result<ProcessHandle, StartError> {
+        refuse_if_multithreaded()?;
+        // SAFETY: this process runs one thread, checked just above (only this thread could
+        // have started another since).
+        unsafe { self.start_unchecked() }
+    }
+
+    /// Forks without checking how many threads this process runs.
+    ///
+    /// # Safety
+    ///
+    /// This process runs only the calling thread, or the target calls only async-signal-safe
+    /// functions (no allocation, no locks, no `println!`): in the child, every lock that
+    /// another thread held at the fork stays locked forever.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::Os`] if the fork failed.
+    pub unsafe fn start_unchecked(self) -> Result<ProcessHandle, StartError> {
+        let target = self.target;
+        // SAFETY: the caller's contract.
+        let pidfd =
+            unsafe { start::fork(move || run_to_exit_code(target), self.settings.options)? };
+        Ok(ProcessHandle::new(pidfd, self.settings, StartMethod::Fork))
+    }
+}
+
+impl<F> fmt::Debug for ClosureProcess<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClosureProcess")
+            .field("name", &self.settings.name)
+            .field("daemon", &self.settings.daemon)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refuse_if_multithreaded() -> Result<(), StartError> {
+    match start::thread_count()? {
+        1 => Ok(()),
+        threads => Err(StartError::MultiThreaded { threads }),
+    }
+}
+
+/// A started child process: Python's `Process` after `start()`.
+///
+/// Every method takes `&self`, so a handle shared by several threads (in an `Arc`) can be
+/// joined, polled and signalled from all of them at once: the child is reaped exactly once,
+/// every caller sees the same [`ExitStatus`], and no signal is sent once it has been reaped.
+/// Waits sleep on a pidfd (no busy-waiting), and a pidfd names this process alone, so a
+/// recycled pid is never signalled.
+///
+/// # Dropping
+///
+/// Dropping the handle of a child that is still running
+/// - joins it, for a non-daemon (as Python's interpreter joins non-daemon children at exit);
+/// - terminates it (`SIGTERM`), gives it a second, kills it (`SIGKILL`) and reaps it, for a
+///   daemon.
+///
+/// Either way the library never leaves a zombie behind.
+#[must_use = "dropping the handle joins the child (or terminates a daemon) at once"]
+pub struct ProcessHandle {
+    lifecycle: Lifecycle<Pidfd>,
+    name: String,
+    daemon: bool,
+    method: StartMethod,
+}
+
+impl ProcessHandle {
+    fn new(pidfd: Pidfd, settings: Settings, method: StartMethod) -> Self {
+        let daemon = settings.daemon;
+        Self {
+            lifecycle: Lifecycle::new(pidfd),
+            name: settings.name(),
+            daemon,
+            method,
+        }
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> i32 {
+        self.lifecycle.os().pid().as_raw()
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it is a daemon.
+    pub fn is_daemon(&self) -> bool {
+        self.daemon
+    }
+
+    /// How it was started.
+    pub fn start_method(&self) -> StartMethod {
+        self.method
+    }
+
+    /// Waits for the child to end and returns how it ended. Calling it again, or from several
+    /// threads, returns the same status.
+    ///
+    /// # Errors
+    ///
+    /// Only if the kernel refuses to poll the pidfd (out of memory).
+    #[doc(alias = "wait")]
+    pub fn join(&self) -> io::Result<ExitStatus> {
+        self.lifecycle
+            .join(None)?
+            .ok_or_else(|| io::Error::other("an untimed wait ended before the child"))
+    }
+
+    /// Waits at most `timeout` (in all) for the child to end: `Ok(None)` if it still runs.
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join).
+    #[doc(alias = "join")]
+    pub fn join_timeout(&self, timeout: Duration) -> io::Result<Option<ExitStatus>> {
+        self.lifecycle.join(Some(timeout))
+    }
+
+    /// Whether the child is still running (reaping it if it has just ended).
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join).
+    pub fn is_alive(&self) -> io::Result<bool> {
+        self.lifecycle.is_alive()
+    }
+
+    /// How it ended, or `None` while it runs (reaping it if it has just ended).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.join_timeout(Duration::ZERO).ok().flatten()
+    }
+
+    /// Python's `exitcode`: `None` while it runs, the exit code, or minus the signal that
+    /// killed it (`None` too if its status was [lost](ExitStatus::Lost)).
+    pub fn exitcode(&self) -> Option<i32> {
+        self.exit_status().and_then(ExitStatus::exitcode)
+    }
+
+    /// Sends `SIGTERM` (Python's `terminate()`). Does nothing if the child has ended.
+    ///
+    /// # Errors
+    ///
+    /// If the kernel refused the signal.
+    pub fn terminate(&self) -> io::Result<()> {
+        self.signal(nix::libc::SIGTERM)
+    }
+
+    /// Sends `SIGKILL` (Python's `kill()`). Does nothing if the child has ended.
+    ///
+    /// # Errors
+    ///
+    /// If the kernel refused the signal.
+    pub fn kill(&self) -> io::Result<()> {
+        self.signal(nix::libc::SIGKILL)
+    }
+
+    /// Sends `SIGINT` (Python's `KeyboardInterrupt` in the child). Does nothing if the child
+    /// has ended.
+    ///
+    /// # Errors
+    ///
+    /// If the kernel refused the signal.
+    pub fn interrupt(&self) -> io::Result<()> {
+        self.signal(nix::libc::SIGINT)
+    }
+
+    /// Sends signal number `signal`, unless the child has ended (and is being reaped).
+    ///
+    /// # Errors
+    ///
+    /// If the kernel refused the signal (an invalid number, for instance).
+    pub fn signal(&self, signal: i32) -> io::Result<()> {
+        match self.lifecycle.send_signal(signal) {
+            // ESRCH: it exited and nobody has reaped it yet: there was nothing to signal.
+            Err(error) if error.raw_os_error() == Some(nix::libc::ESRCH) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Terminates the child, waits up to `grace` for it to end, then kills it; returns how it
+    /// ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`join`](Self::join) and [`terminate`](Self::terminate).
+    pub fn terminate_then_kill(&self, grace: Duration) -> io::Result<ExitStatus> {
+        let deadline = Instant::now() + grace;
+        self.terminate()?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if let Some(status) = self.join_timeout(left)? {
+            return Ok(status);
+        }
+        self.kill()?;
+        self.join()
+    }
+}
+
+impl fmt::Debug for ProcessHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessHandle")
+            .field("name", &self.name)
+            .field("pid", &self.pid())
+            .field("daemon", &self.daemon)
+            .field("method", &self.method)
+            .field("status", &self.lifecycle.status())
+            .finish()
+    }
+}
+
+/// How long a daemon is given to end after `SIGTERM` when its handle is dropped.
+const DAEMON_GRACE: Duration = Duration::from_secs(1);
+
+impl Drop for ProcessHandle {
+    fn drop(&mut self) {
+        if self.lifecycle.status().is_some() {
+            return;
+        }
+        if self.daemon {
+            let _ = self.terminate_then_kill(DAEMON_GRACE);
+        } else {
+            let _ = self.join();
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! Real processes through the public API, under each start method.
+//!
+//! `harness = false`: the fork start method refuses (rightly) a parent with several threads,
+//! and libtest runs tests on worker threads. `main` calls `spawn_core::init` first (spawned
+//! children are this binary run again), then runs the tests one after another on the main
+//! thread and prints libtest's summary line. Children report through exit codes; every wait
+//! has a deadline, so a hang fails instead of stalling CI.
+//!
+//! Run: `cargo test -p spawn-core --test processes`.
+
+#[cfg(not(loom))]
+fn main() {
+    cases::main();
+}
+
+#[cfg(loom)]
+fn main() {}
+
+#[cfg(not(loom))]
+mod cases {
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use spawn_core::{
+        ClosureProcess, Context, Entry, ExitStatus, Process, ProcessHandle, StartError,
+        StartMethod, Thread, entry,
+    };
+
+    /// Every wait in these tests gives up after this long: a hang is a failure.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    fn exit_with(code: i32) -> i32 {
+        code
+    }
+
+    fn panic_with(message: String) {
+        panic!("{message}");
+    }
+
+    fn sleep_for(millis: u64) {
+        std::thread::sleep(Duration::from_millis(millis));
+    }
+
+    /// Ignores SIGTERM, then sleeps: only SIGKILL ends it early.
+    fn ignore_sigterm_and_sleep(millis: u64) {
+        // SAFETY: setting a signal's disposition to "ignore" runs no handler code.
+        unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::SIGTERM,
+                nix::sys::signal::SigHandler::SigIgn,
+            )
+        }
+        .expect("ignore SIGTERM");
+        std::thread::sleep(Duration::from_millis(millis));
+    }
+
+    /// Sums its arguments: checks that a tuple arrives intact (exit code = the sum).
+    fn sum((a, b, text): (i32, i32, String)) -> i32 {
+        a + b + i32::try_from(text.len()).unwrap()
+    }
+
+    const EXIT_WITH: Entry<i32> = entry!(exit_with);
+    const PANIC_WITH: Entry<String> = entry!(panic_with);
+    const SLEEP_FOR: Entry<u64> = entry!(sleep_for);
+    const IGNORE_SIGTERM: Entry<u64> = entry!(ignore_sigterm_and_sleep);
+    const SUM: Entry<(i32, i32, String)> = entry!(sum);
+    const UNREGISTERED: Entry<i32> = entry!(exit_with_unregistered);
+
+    fn exit_with_unregistered(code: i32) -> i32 {
+        code
+    }
+
+    const METHODS: [StartMethod; 2] = [StartMethod::Spawn, StartMethod::Fork];
+
+    pub(super) fn main() {
+        spawn_core::init(&[&EXIT_WITH, &PANIC_WITH, &SLEEP_FOR, &IGNORE_SIGTERM, &SUM]);
+        let tests: &[(&str, fn())] = &[
+            ("exit_codes_follow_python", exit_codes_follow_python),
+            ("arguments_arrive_intact", arguments_arrive_intact),
+            (
+                "a_panic_exits_1_with_its_message_on_stderr",
+                a_panic_exits_1,
+            ),
+            ("join_timeout_bounds_the_wait", join_timeout_bounds_the_wait),
+            (
+                "signals_give_minus_the_signal",
+                signals_give_minus_the_signal,
+            ),
+            (
+                "terminate_then_kill_ends_a_child_that_ignores_sigterm",
+                terminate_then_kill,
+            ),
+            (
+                "join_is_idempotent_and_signals_after_exit_do_nothing",
+                join_is_idempotent,
+            ),
+            (
+                "a_closure_runs_in_a_forked_child",
+                a_closure_runs_in_a_forked_child,
+            ),
+            (
+                "an_unregistered_entry_is_a_typed_error",
+                an_unregistered_entry_is_a_typed_error,
+            ),
+            (
+                "a_grandchild_holding_a_pipe_does_not_delay_join",
+                grandchild_holding_a_pipe,
+            ),
+            (
+                "dropping_a_daemon_handle_terminates_and_reaps_it",
+                dropping_a_daemon,
+            ),
+            // These two start threads, so they run last: fork is refused from then on.
+            (
+                "one_handle_joined_polled_and_signalled_from_many_threads",
+                many_threads_one_handle,
+            ),
+            (
+                "fork_is_refused_in_a_multithreaded_parent",
+                fork_is_refused_when_multithreaded,
+            ),
+            // Changes the SIGCHLD disposition for the rest of the run.
+            ("sigchld_ignored_join_still_returns", sigchld_ignored),
+        ];
+        model_check::run_on_main_thread(tests);
+    }
+
+    /// Joins with a deadline; a child still running after [`PATIENCE`] is killed and fails.
+    fn finish(child: &ProcessHandle) -> ExitStatus {
+        match child.join_timeout(PATIENCE).expect("join") {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                panic!("{} still running after {PATIENCE:?}", child.name());
+            }
+        }
+    }
+
+    fn exit_codes_follow_python() {
+        for method in METHODS {
+            let context = Context::new(method);
+            for code in [0, 3, 255] {
+                let child = context.process(EXIT_WITH, code).start().unwrap();
+                assert_eq!(finish(&child), ExitStatus::Exited(code), "{method:?}");
+                assert_eq!(child.exitcode(), Some(code));
+            }
+        }
+    }
+
+    fn arguments_arrive_intact() {
+        for method in METHODS {
+            let argument = (20, 17, "hello".to_string());
+            let child = Process::new(SUM, argument)
+                .start_method(method)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&child), ExitStatus::Exited(42), "{method:?}");
+        }
+    }
+
+    /// Runs `start`'s child with its stderr redirected into a pipe; returns the status and
+    /// what it printed there.
+    fn stderr_of(start: impl FnOnce() -> ProcessHandle) -> (ExitStatus, String) {
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        let saved: OwnedFd = nix::unistd::dup(std::io::stderr()).unwrap();
+        nix::unistd::dup2_stderr(&write_end).unwrap();
+        let child = start();
+        nix::unistd::dup2_stderr(&saved).unwrap();
+        drop(write_end);
+        let status = finish(&child);
+        let mut printed = String::new();
+        std::fs::File::from(read_end)
+            .read_to_string(&mut printed)
+            .unwrap();
+        let _ = saved.as_raw_fd();
+        (status, printed)
+    }
+
+    fn a_panic_exits_1() {
+        for method in METHODS {
+            let (status, stderr) = stderr_of(|| {
+                Process::new(PANIC_WITH, "the target failed".to_string())
+                    .start_method(method)
+                    .start()
+                    .unwrap()
+            });
+            assert_eq!(status, ExitStatus::Exited(1), "{method:?}");
+            assert!(
+                stderr.contains("the target failed"),
+                "{method:?}: {stderr:?}"
+            );
+        }
+    }
+
+    fn join_timeout_bounds_the_wait() {
+        for method in METHODS {
+            let child = Process::new(SLEEP_FOR, 300)
+                .start_method(method)
+                .start()
+                .unwrap();
+            let started = Instant::now();
+            assert_eq!(child.join_timeout(Duration::from_millis(50)).unwrap(), None);
+            let waited = started.elapsed();
+            assert!(
+                waited >= Duration::from_millis(50),
+                "returned early: {waited:?}"
+            );
+            assert!(child.is_alive().unwrap());
+            assert_eq!(child.exitcode(), None, "None while running, as in Python");
+            assert_eq!(finish(&child), ExitStatus::Exited(0));
+            assert!(!child.is_alive().unwrap());
+        }
+    }
+
+    fn signals_give_minus_the_signal() {
+        for method in METHODS {
+            for (send, signal) in [
+                (
+                    ProcessHandle::terminate as fn(&ProcessHandle) -> std::io::Result<()>,
+                    15,
+                ),
+                (ProcessHandle::kill, 9),
+                (ProcessHandle::interrupt, 2),
+            ] {
+                let child = Process::new(SLEEP_FOR, 30_000)
+                    .start_method(method)
+                    .start()
+                    .unwrap();
+                send(&child).unwrap();
+                assert_eq!(finish(&child), ExitStatus::Signaled(signal), "{method:?}");
+                assert_eq!(child.exitcode(), Some(-signal));
+            }
+        }
+    }
+
+    fn terminate_then_kill() {
+        let child = Process::new(IGNORE_SIGTERM, 30_000)
+            .start_method(StartMethod::Fork)
+            .start()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(100)); // let it ignore SIGTERM
+        let started = Instant::now();
+        let status = child
+            .terminate_then_kill(Duration::from_millis(200))
+            .unwrap();
+        assert_eq!(
+            status,
+            ExitStatus::Signaled(9),
+            "SIGTERM was ignored, SIGKILL was not"
+        );
+        assert!(started.elapsed() >= Duration::from_millis(200));
+    }
+
+    fn join_is_idempotent() {
+        let child = Process::new(EXIT_WITH, 5).start().unwrap();
+        let first = finish(&child);
+        assert_eq!(child.join().unwrap(), first);
+        assert_eq!(child.join_timeout(Duration::ZERO).unwrap(), Some(first));
+        child.terminate().unwrap();
+        child.kill().unwrap();
+        assert_eq!(child.join().unwrap(), ExitStatus::Exited(5));
+    }
+
+    fn a_closure_runs_in_a_forked_child() {
+        let secret = String::from("abcdef"); // heap data, copied into the child by the fork
+        let child = ClosureProcess::new(move || i32::try_from(secret.len()).unwrap())
+            .name("adder")
+            .start()
+            .unwrap();
+        assert_eq!(child.name(), "adder");
+        assert_eq!(finish(&child), ExitStatus::Exited(6));
+        let unnamed = ClosureProcess::new(|| ()).start().unwrap();
+        assert!(unnamed.name().starts_with("Process-"), "{}", unnamed.name());
+        assert!(finish(&unnamed).success());
+    }
+
+    fn an_unregistered_entry_is_a_typed_error() {
+        for method in METHODS {
+            match Process::new(UNREGISTERED, 1).start_method(method).start() {
+                Err(StartError::NotRegistered { name }) => {
+                    assert_eq!(name, "exit_with_unregistered");
+                }
+                other => panic!("{method:?}: {other:?}"),
+            }
+        }
+    }
+
+    /// Python's join waits on a pipe that the child's own children inherit; ours polls a
+    /// pidfd, so a grandchild that outlives the child does not delay the join.
+    fn grandchild_holding_a_pipe() {
+        let child = ClosureProcess::new(|| {
+            // The grandchild sleeps 5 s holding every descriptor the child had.
+            std::process::Command::new("sleep")
+                .arg("5")
+                .spawn()
+                .map(drop)
+        })
+        .start()
+        .unwrap();
+        let started = Instant::now();
+        assert!(finish(&child).success());
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "join waited for the grandchild"
+        );
+    }
+
+    fn dropping_a_daemon() {
+        let child = Process::new(SLEEP_FOR, 30_000)
+            .daemon(true)
+            .start()
+            .unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.pid());
+        let started = Instant::now();
+        drop(child);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Reaped: the pid is no longer our child.
+        assert_eq!(
+            nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
+            Err(nix::errno::Errno::ECHILD)
+        );
+    }
+
+    fn many_threads_one_handle() {
+        let child = Arc::new(Process::new(SLEEP_FOR, 200).start().unwrap());
+        let observers: Vec<_> = (0..6)
+            .map(|i| {
+                let child = Arc::clone(&child);
+                Thread::new(move || match i % 3 {
+                    0 => finish(&child),
+                    1 => loop {
+                        if let Some(status) = child.exit_status() {
+                            break status;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    },
+                    _ => {
+                        child.interrupt().unwrap();
+                        finish(&child)
+                    }
+                })
+                .start()
+                .unwrap()
+            })
+            .collect();
+        let statuses: Vec<ExitStatus> = observers.into_iter().map(|o| o.join().unwrap()).collect();
+        assert!(
+            statuses.windows(2).all(|w| w[0] == w[1]),
+            "one status for all: {statuses:?}"
+        );
+    }
+
+    fn fork_is_refused_when_multithreaded() {
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let helper = Thread::new(move || stop_rx.recv()).start().unwrap();
+        match ClosureProcess::new(|| ()).start() {
+            Err(StartError::MultiThreaded { threads }) => assert!(threads >= 2),
+            other => panic!("fork in a multithreaded parent: {other:?}"),
+        }
+        match Process::new(EXIT_WITH, 0)
+            .start_method(StartMethod::Fork)
+            .start()
+        {
+            Err(StartError::MultiThreaded { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        // Spawn is safe in any parent.
+        let child = Process::new(EXIT_WITH, 0).start().unwrap();
+        assert!(finish(&child).success());
+        stop_tx.send(()).unwrap();
+        helper.join().unwrap().unwrap();
+    }
+
+    /// With SIGCHLD ignored the kernel reaps children itself and keeps no status; Python's
+    /// `is_alive` then says True forever. Ours sees the child end.
+    fn sigchld_ignored() {
+        // SAFETY: setting a signal's disposition to "ignore" runs no handler code.
+        unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::SIGCHLD,
+                nix::sys::signal::SigHandler::SigIgn,
+            )
+        }
+        .unwrap();
+        let child = Process::new(SLEEP_FOR, 50).start().unwrap();
+        assert_eq!(finish(&child), ExitStatus::Lost);
+        assert!(!child.is_alive().unwrap());
+        assert_eq!(child.exitcode(), None);
+    }
+}
