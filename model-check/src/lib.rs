@@ -1,6 +1,6 @@
 //! Test support shared by the workspace's crates (a dev-dependency, never published):
 //!
-//! - [`explore`] (under `--cfg loom`) runs a loom model, counts the executions it explored,
+//! - `explore` (under `--cfg loom`) runs a loom model, counts the executions it explored,
 //!   and records them, so that the verification report reads the same record from every
 //!   crate. Each model prints `loom model NAME: N executions, BOUND, T s`; when the
 //!   environment variable [`RESULTS_VAR`] names a file, it also appends one JSON line to it:
