@@ -1,5 +1,6 @@
 //! Start + join of a trivial child, per start method, beside its peers in one run:
-//! - `spawn_core` `Spawn`, `Fork` (an entry point) and `ClosureProcess` (a closure, forked);
+//! - `spawn_core` `Spawn`, `ForkServer`, `Fork` (an entry point) and `ClosureProcess` (a
+//!   closure, forked);
 //! - raw `fork()` + `_exit(0)` + `waitpid`, and `std::process::Command::new("/bin/true")`;
 //! - Python's `multiprocessing.Process` under fork, spawn and forkserver
 //!   (`benches/python_process.py`, run with `python3`);
@@ -51,6 +52,17 @@ fn main() {
             "spawn_core Spawn (re-exec)",
             per_run(count, || {
                 Process::new(TRIVIAL, ()).start().unwrap().join().unwrap();
+            }),
+        ),
+        (
+            "spawn_core ForkServer",
+            per_run(count, || {
+                Process::new(TRIVIAL, ())
+                    .start_method(StartMethod::ForkServer)
+                    .start()
+                    .unwrap()
+                    .join()
+                    .unwrap();
             }),
         ),
         (

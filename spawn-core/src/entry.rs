@@ -197,9 +197,15 @@ static REGISTRY: OnceLock<&'static [&'static dyn Registered]> = OnceLock::new();
 /// ```
 ///
 /// This is what Python does when a spawned child imports the main module and unpickles its
-/// target. Registering twice keeps the first list.
+/// target. In the fork server (started by the first [`StartMethod::ForkServer`] start), it
+/// runs the server's loop instead. Registering twice keeps the first list.
+///
+/// [`StartMethod::ForkServer`]: crate::StartMethod::ForkServer
 pub fn init(entries: &'static [&'static dyn Registered]) {
     let _ = REGISTRY.set(entries);
+    if let Ok(control) = std::env::var(crate::forkserver::SERVER_VAR) {
+        crate::forkserver::serve(&control, entries);
+    }
     let Some(name) = std::env::var_os(ENTRY_VAR) else {
         return;
     };

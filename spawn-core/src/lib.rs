@@ -9,7 +9,7 @@
 //! | `p.join()`, `p.join(timeout)` | [`ProcessHandle::join`], [`ProcessHandle::join_timeout`] |
 //! | `p.is_alive()`, `p.exitcode`, `p.pid` | [`ProcessHandle::is_alive`], [`ProcessHandle::exitcode`], [`ProcessHandle::pid`] |
 //! | `p.terminate()`, `p.kill()` | [`ProcessHandle::terminate`], [`ProcessHandle::kill`] |
-//! | `set_start_method("fork")`, `get_context("spawn")` | [`Process::start_method`], [`Context`] |
+//! | `set_start_method("fork")`, `get_context("spawn")`, `"forkserver"` | [`Process::start_method`], [`Context`], [`StartMethod`] |
 //! | `threading.Thread(target=f)`, `t.join(timeout)` | [`Thread::new`], [`ThreadHandle::join_timeout`] |
 //!
 //! # Guarantees
@@ -36,6 +36,7 @@
 
 mod entry;
 mod error;
+mod forkserver;
 mod lifecycle;
 mod mutant;
 mod pidfd;

@@ -40,9 +40,19 @@ impl Pidfd {
         Ok(Self { fd, pid })
     }
 
+    /// A pidfd received from the process that opened it (the fork server).
+    pub(crate) fn from_parts(fd: OwnedFd, pid: Pid) -> Self {
+        Self { fd, pid }
+    }
+
     /// The process id.
     pub(crate) fn pid(&self) -> Pid {
         self.pid
+    }
+
+    /// The descriptor, to poll beside others or to pass to another process.
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

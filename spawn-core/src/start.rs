@@ -114,7 +114,7 @@ fn hold(pid: Pid) -> Result<Pidfd, StartError> {
 
 /// In a new child: asks for `SIGKILL` when the parent dies, then checks the parent is still
 /// `parent` (it may have died before the request).
-fn become_orphan_proof(parent: Pid) -> io::Result<()> {
+pub(crate) fn become_orphan_proof(parent: Pid) -> io::Result<()> {
     // SAFETY: PR_SET_PDEATHSIG takes a signal number; it touches no memory of ours.
     if unsafe { nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGKILL) } == -1 {
         return Err(io::Error::last_os_error());

@@ -184,7 +184,11 @@ mod semantics {
                 Just(Target::Forever),
                 Just(Target::Grandchild),
             ];
-            let method = prop_oneof![Just(StartMethod::Fork), Just(StartMethod::Spawn)];
+            let method = prop_oneof![
+                Just(StartMethod::Fork),
+                Just(StartMethod::Spawn),
+                Just(StartMethod::ForkServer),
+            ];
             let start = (target, method).prop_map(|(t, m)| Operation::Start(t, m));
             if state.children.is_empty() {
                 return start.boxed();

@@ -72,7 +72,11 @@ mod cases {
         code
     }
 
-    const METHODS: [StartMethod; 2] = [StartMethod::Spawn, StartMethod::Fork];
+    const METHODS: [StartMethod; 3] = [
+        StartMethod::Spawn,
+        StartMethod::Fork,
+        StartMethod::ForkServer,
+    ];
 
     pub(super) fn main() {
         spawn_core::init(&[&EXIT_WITH, &PANIC_WITH, &SLEEP_FOR, &IGNORE_SIGTERM, &SUM]);
@@ -366,9 +370,14 @@ mod cases {
             Err(StartError::MultiThreaded { .. }) => {}
             other => panic!("{other:?}"),
         }
-        // Spawn is safe in any parent.
-        let child = Process::new(EXIT_WITH, 0).start().unwrap();
-        assert!(finish(&child).success());
+        // Spawn and the fork server are safe in any parent.
+        for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+            let child = Process::new(EXIT_WITH, 4)
+                .start_method(method)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&child), ExitStatus::Exited(4), "{method:?}");
+        }
         stop_tx.send(()).unwrap();
         helper.join().unwrap().unwrap();
     }

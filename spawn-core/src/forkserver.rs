@@ -1,0 +1,373 @@
+//! The fork server: Python's `forkserver` start method.
+//!
+//! The first `ForkServer` start in a program spawns the server (this program run again, which
+//! [`init`](crate::init) turns into the server's loop): a fresh, single-threaded process that
+//! has nothing but the registry. For each request it forks a worker that runs the entry point
+//! and ends with `_exit`, so a worker is a fork of a clean process, whatever threads the user's
+//! program runs. Starting the server lazily, by exec, keeps this safe in any parent, and costs
+//! nothing to programs that never ask for it.
+//!
+//! # The protocol
+//!
+//! The parent and the server share a `SOCK_SEQPACKET` socket pair (messages keep their
+//! boundaries). A request is one message: the `die_with_parent` flag, the entry point's name,
+//! and the serialized argument, with the parent's stdout and stderr attached (`SCM_RIGHTS`),
+//! which the worker takes as its own: its output goes where the parent's goes at the start,
+//! as with the other start methods. The reply carries the worker's pid and two descriptors
+//! (`SCM_RIGHTS`): a pidfd of the worker, which the parent polls and signals, and one end of a
+//! new socket pair on which the server sends the worker's exit status once it has reaped it
+//! (the parent cannot: the worker is the server's child). The server polls its control socket
+//! and its workers' pidfds; when the parent closes the control socket (or dies: the server has
+//! `PR_SET_PDEATHSIG`), the server exits.
+
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use nix::cmsg_space;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
+    sendmsg, socketpair,
+};
+use nix::unistd::{ForkResult, Pid};
+
+use crate::entry::{DISPATCH_FAILED, Registered};
+use crate::error::StartError;
+use crate::lifecycle::ChildOs;
+use crate::pidfd::Pidfd;
+use crate::start::{ChildOptions, become_orphan_proof, flush_standard_streams};
+use crate::status::ExitStatus;
+
+/// Names the descriptor of the server's end of the control socket, in the server.
+pub(crate) const SERVER_VAR: &str = "SPAWN_CORE_FORK_SERVER_FD";
+
+/// The largest request: name and serialized argument (a `SOCK_SEQPACKET` message).
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// A worker of the fork server, as the parent holds it: its pidfd, and the socket on which the
+/// server sends its exit status.
+#[derive(Debug)]
+pub(crate) struct ServedChild {
+    pidfd: Pidfd,
+    status: UnixStream,
+}
+
+impl ServedChild {
+    pub(crate) fn pid(&self) -> Pid {
+        self.pidfd.pid()
+    }
+}
+
+impl ChildOs for ServedChild {
+    fn wait_exited(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        self.pidfd.wait_exited(timeout)
+    }
+
+    fn reap(&self) -> ExitStatus {
+        // The server writes the status right after reaping the worker, which has exited.
+        let mut message = [0u8; 5];
+        match (&self.status).read_exact(&mut message) {
+            Ok(()) => decode_status(message),
+            // The server died before it could tell us.
+            Err(_) => ExitStatus::Lost,
+        }
+    }
+
+    fn send_signal(&self, signal: i32) -> io::Result<()> {
+        self.pidfd.send_signal(signal)
+    }
+}
+
+/// The parent's connection to its fork server, started on first use.
+fn server() -> Result<&'static Mutex<UnixStream>, StartError> {
+    static SERVER: OnceLock<Mutex<UnixStream>> = OnceLock::new();
+    if let Some(server) = SERVER.get() {
+        return Ok(server);
+    }
+    let connection = start_server()?;
+    // Two threads may both have started a server; the loser's is dropped, which closes its
+    // control socket, and that server exits.
+    Ok(SERVER.get_or_init(|| Mutex::new(connection)))
+}
+
+/// Spawns the server: this program again, with the server's end of a socket pair.
+fn start_server() -> Result<UnixStream, StartError> {
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    let fd = theirs.as_raw_fd();
+    let parent = nix::unistd::getpid();
+    let mut command = Command::new(std::env::current_exe()?);
+    command.env(SERVER_VAR, fd.to_string());
+    // SAFETY: the hook runs in the forked child before exec, where only async-signal-safe
+    // functions may be called: `fcntl`, `prctl` and `getppid` are plain system calls.
+    unsafe {
+        command.pre_exec(move || {
+            // Keep the server's end open across exec, in this child only.
+            if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            // The server dies with the program it serves.
+            become_orphan_proof(parent)
+        });
+    }
+    let server = command.spawn()?;
+    drop(theirs);
+    // The server is not reaped through a handle: it lives as long as this program, and the
+    // kernel discards it with us. Detach it so that std does not keep a record of it.
+    drop(server);
+    Ok(UnixStream::from(ours))
+}
+
+/// Asks the fork server to start a worker that runs the entry point `name` with `arguments`.
+pub(crate) fn start(
+    name: &'static str,
+    arguments: &[u8],
+    options: ChildOptions,
+) -> Result<ServedChild, StartError> {
+    let request = encode_request(name, arguments, options);
+    if request.len() > MAX_REQUEST {
+        return Err(StartError::Arguments(format!(
+            "the fork server takes at most {MAX_REQUEST} bytes of arguments and name"
+        )));
+    }
+    let server = server()?;
+    // One request and its reply at a time on the shared control socket.
+    let connection = server.lock().unwrap_or_else(PoisonError::into_inner);
+    let stdio = [std::io::stdout().as_raw_fd(), std::io::stderr().as_raw_fd()];
+    send_with_fds(connection.as_fd().as_raw_fd(), &request, &stdio)?;
+    let mut reply = [0u8; 256];
+    let (len, fds) = receive_with_fds(connection.as_fd().as_raw_fd(), &mut reply)?;
+    drop(connection);
+    let [pidfd, status] = <[OwnedFd; 2]>::try_from(fds).map_err(|_| {
+        StartError::Os(io::Error::other(format!(
+            "the fork server refused: {}",
+            String::from_utf8_lossy(&reply[..len])
+        )))
+    })?;
+    let pid = i32::from_le_bytes(reply[..4].try_into().map_err(io::Error::other)?);
+    Ok(ServedChild {
+        pidfd: Pidfd::from_parts(pidfd, Pid::from_raw(pid)),
+        status: UnixStream::from(status),
+    })
+}
+
+fn encode_request(name: &str, arguments: &[u8], options: ChildOptions) -> Vec<u8> {
+    let mut request = Vec::with_capacity(5 + name.len() + arguments.len());
+    request.push(u8::from(options.die_with_parent));
+    request.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    request.extend_from_slice(name.as_bytes());
+    request.extend_from_slice(arguments);
+    request
+}
+
+/// A request's parts: (die with parent, name, arguments).
+fn decode_request(request: &[u8]) -> Option<(bool, &str, &[u8])> {
+    let (&flag, rest) = request.split_first()?;
+    let (len, rest) = rest.split_at_checked(4)?;
+    let len = usize::try_from(u32::from_le_bytes(len.try_into().ok()?)).ok()?;
+    let (name, arguments) = rest.split_at_checked(len)?;
+    Some((flag != 0, std::str::from_utf8(name).ok()?, arguments))
+}
+
+fn encode_status(status: ExitStatus) -> [u8; 5] {
+    let (kind, value) = match status {
+        ExitStatus::Exited(code) => (0, code),
+        ExitStatus::Signaled(signal) => (1, signal),
+        _ => (2, 0),
+    };
+    let mut message = [kind, 0, 0, 0, 0];
+    message[1..].copy_from_slice(&value.to_le_bytes());
+    message
+}
+
+fn decode_status(message: [u8; 5]) -> ExitStatus {
+    let value = i32::from_le_bytes([message[1], message[2], message[3], message[4]]);
+    match message[0] {
+        0 => ExitStatus::Exited(value),
+        1 => ExitStatus::Signaled(value),
+        _ => ExitStatus::Lost,
+    }
+}
+
+/// Sends one message with `fds` attached.
+fn send_with_fds(socket: RawFd, message: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let iov = [IoSlice::new(message)];
+    let rights = [ControlMessage::ScmRights(fds)];
+    let control: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
+    loop {
+        match sendmsg::<()>(socket, &iov, control, MsgFlags::empty(), None) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Receives one message into `buffer`, with any descriptors attached; `(0, [])` at EOF.
+fn receive_with_fds(socket: RawFd, buffer: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+    let mut space = cmsg_space!([RawFd; 2]);
+    loop {
+        let mut iov = [IoSliceMut::new(buffer)];
+        match recvmsg::<()>(
+            socket,
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Ok(message) => {
+                let mut fds = Vec::new();
+                for control in message.cmsgs()? {
+                    if let ControlMessageOwned::ScmRights(received) = control {
+                        // SAFETY: the kernel just installed these descriptors in this process
+                        // for us; nothing else owns them.
+                        fds.extend(
+                            received
+                                .into_iter()
+                                .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                        );
+                    }
+                }
+                return Ok((message.bytes, fds));
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// The server's loop, in the program started by [`start_server`]; never returns.
+pub(crate) fn serve(control: &str, entries: &[&'static dyn Registered]) -> ! {
+    let code = match control.parse::<RawFd>() {
+        Ok(fd) => {
+            // SAFETY: the parent passed this descriptor open, without FD_CLOEXEC; nothing else
+            // in this fresh program owns it.
+            let control = unsafe { OwnedFd::from_raw_fd(fd) };
+            match serve_requests(&control, entries) {
+                Ok(()) => 0,
+                Err(error) => {
+                    eprintln!("spawn_core fork server: {error}");
+                    1
+                }
+            }
+        }
+        Err(_) => DISPATCH_FAILED,
+    };
+    std::process::exit(code);
+}
+
+/// A worker the server runs: its pidfd, and the socket to send its status on.
+struct Worker {
+    pidfd: Pidfd,
+    status: UnixStream,
+}
+
+fn serve_requests(control: &OwnedFd, entries: &[&'static dyn Registered]) -> io::Result<()> {
+    let mut workers: Vec<Worker> = Vec::new();
+    let mut request = vec![0u8; MAX_REQUEST];
+    loop {
+        let (control_ready, exited) = {
+            let mut fds = vec![PollFd::new(control.as_fd(), PollFlags::POLLIN)];
+            fds.extend(
+                workers
+                    .iter()
+                    .map(|w| PollFd::new(w.pidfd.fd(), PollFlags::POLLIN)),
+            );
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                Err(error) => return Err(error.into()),
+            }
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            let exited: Vec<usize> = (1..fds.len())
+                .filter(|&i| ready(&fds[i]))
+                .map(|i| i - 1)
+                .collect();
+            (ready(&fds[0]), exited)
+        };
+        // Report exited workers, last index first so the others keep theirs.
+        for index in exited.into_iter().rev() {
+            let worker = workers.swap_remove(index);
+            let status = worker.pidfd.reap();
+            // If the parent already dropped the handle, nobody listens: that is fine.
+            let _ = (&worker.status).write_all(&encode_status(status));
+        }
+        if control_ready {
+            let (len, stdio) = receive_with_fds(control.as_raw_fd(), &mut request)?;
+            if len == 0 {
+                return Ok(()); // the parent closed the connection
+            }
+            match start_worker(&request[..len], &stdio, control, entries) {
+                Ok((worker, parent_end)) => {
+                    let pid = worker.pidfd.pid().as_raw().to_le_bytes();
+                    let fds = [worker.pidfd.fd().as_raw_fd(), parent_end.as_raw_fd()];
+                    send_with_fds(control.as_raw_fd(), &pid, &fds)?;
+                    workers.push(worker);
+                }
+                Err(error) => {
+                    send_with_fds(control.as_raw_fd(), error.to_string().as_bytes(), &[])?
+                }
+            }
+        }
+    }
+}
+
+/// Forks a worker for `request`; returns it and the parent's end of its status socket.
+fn start_worker(
+    request: &[u8],
+    stdio: &[OwnedFd],
+    control: &OwnedFd,
+    entries: &[&'static dyn Registered],
+) -> io::Result<(Worker, OwnedFd)> {
+    let (die_with_parent, name, arguments) =
+        decode_request(request).ok_or_else(|| io::Error::other("a malformed request"))?;
+    let entry = entries
+        .iter()
+        .find(|entry| entry.name() == name)
+        .ok_or_else(|| io::Error::other(format!("entry point `{name}` is not registered")))?;
+    let (server_end, parent_end) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?;
+    flush_standard_streams();
+    let server = nix::unistd::getpid();
+    // SAFETY: the server is single-threaded (a fresh program that starts no thread).
+    match unsafe { nix::unistd::fork() }? {
+        ForkResult::Parent { child } => {
+            let pidfd = Pidfd::open(child)?;
+            Ok((
+                Worker {
+                    pidfd,
+                    status: UnixStream::from(server_end),
+                },
+                parent_end,
+            ))
+        }
+        ForkResult::Child => {
+            // The worker talks to nobody: close the server's sockets in it.
+            let _ = nix::unistd::close(control.as_raw_fd());
+            // Its output goes where the parent's went when it asked for the worker.
+            if let [stdout, stderr] = stdio {
+                let _ = nix::unistd::dup2_stdout(stdout);
+                let _ = nix::unistd::dup2_stderr(stderr);
+            }
+            let code = if die_with_parent && become_orphan_proof(server).is_err() {
+                1
+            } else {
+                entry.run_serialized(arguments)
+            };
+            flush_standard_streams();
+            // SAFETY: ends the worker without running the server's exit handlers.
+            unsafe { nix::libc::_exit(code) }
+        }
+    }
+}
