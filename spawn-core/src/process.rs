@@ -444,7 +444,8 @@ impl ProcessHandle {
     }
 
     /// Sends `SIGINT` (Python's `KeyboardInterrupt` in the child). Does nothing if the child
-    /// has ended.
+    /// has ended, and nothing to a child that ignores `SIGINT`: children inherit an ignored
+    /// `SIGINT`, as every process started by a shell's background job has.
     ///
     /// # Errors
     ///

@@ -80,6 +80,14 @@ mod cases {
 
     pub(super) fn main() {
         spawn_core::init(&[&EXIT_WITH, &PANIC_WITH, &SLEEP_FOR, &IGNORE_SIGTERM, &SUM]);
+        // A shell runs a background job with SIGINT ignored, and ignored signals stay ignored
+        // across fork and exec: give the children the default action, which the signal tests
+        // expect.
+        for signal in [nix::sys::signal::SIGINT, nix::sys::signal::SIGTERM] {
+            // SAFETY: restoring a signal's default action runs no handler code.
+            unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) }
+                .expect("default signal action");
+        }
         let tests: &[(&str, fn())] = &[
             ("exit_codes_follow_python", exit_codes_follow_python),
             ("arguments_arrive_intact", arguments_arrive_intact),
