@@ -1,9 +1,13 @@
 //! The one switch between `std` and `loom`.
 //!
 //! The lifecycle's state word, its status cell and its waits are imported from here, so the
-//! lifecycle reads the same under both and never names `loom` itself. Build with
-//! `RUSTFLAGS="--cfg loom"` and the lifecycle runs on loom's simulated memory model, with
-//! threads standing in for the operating system (see `tests/loom_lifecycle.rs`).
+//! lifecycle reads the same under both and never names `loom` itself. The crate's own unit
+//! tests built with `RUSTFLAGS="--cfg loom"` run the lifecycle on loom's simulated memory
+//! model, with threads standing in for the operating system (`lifecycle/loom_models.rs`).
+//!
+//! Only those unit tests switch to loom (`cfg(all(loom, test))`): every other build, a
+//! downstream crate's loom build and this crate's doc tests included, uses `std`, because the
+//! lifecycle runs real processes that no loom model could drive.
 //!
 //! Both alternatives expose:
 //! - `AtomicU32`, `Ordering`: the state word;
@@ -12,7 +16,7 @@
 //! - `Mutex`, `MutexGuard`, `Condvar`: where the lifecycle's short waits on another thread
 //!   sleep (loom models them, and reports a wait that is never woken as a deadlock).
 
-#[cfg(not(loom))]
+#[cfg(not(all(loom, test)))]
 mod primitive {
     pub(crate) use std::sync::atomic::{AtomicU32, Ordering};
     pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
@@ -41,7 +45,7 @@ mod primitive {
     }
 }
 
-#[cfg(loom)]
+#[cfg(all(loom, test))]
 mod primitive {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,153 @@
+//! Each demo against the chapter's listing run by CPython (`demos/python/`): the same lines,
+//! each worker's lines in the same order, the same exit statuses.
+//!
+//! Where two workers print at once, the interleaving may differ from run to run and between
+//! the two languages; those demos are compared as a multiset of lines, and each output must
+//! split into each worker's countdown in order. Deterministic demos are compared line by
+//! line. Process ids are replaced by `N`. A missing `python3` fails the test (it never skips).
+//!
+//! Run: `cargo test -p demos --test parity`. Not under `--cfg loom`: the demos run real
+//! processes, which loom's atomics cannot serve outside a model.
+#![cfg(not(loom))]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// Runs a program and returns its stdout lines, after checking that it exited with 0.
+fn lines_of(mut command: Command, what: &str) -> Vec<String> {
+    let output = command.output().unwrap_or_else(|error| {
+        panic!("{what} could not be run ({error}); the parity tests need python3 on the PATH")
+    });
+    assert!(
+        output.status.success(),
+        "{what} failed with {}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .map(normalise)
+        .collect()
+}
+
+/// Replaces the number after `pid ` by `N`.
+fn normalise(line: &str) -> String {
+    match line.split_once("pid ") {
+        Some((before, after)) => {
+            let rest = after.trim_start_matches(|c: char| c.is_ascii_digit());
+            format!("{before}pid N{rest}")
+        }
+        None => line.to_string(),
+    }
+}
+
+fn rust_demo(name: &str) -> Vec<String> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_demos"));
+    command.arg(name);
+    lines_of(command, &format!("the Rust demo {name}"))
+}
+
+fn python_listing(script: &str) -> Vec<String> {
+    let mut command = Command::new("python3");
+    command.arg(format!("{}/python/{script}", env!("CARGO_MANIFEST_DIR")));
+    lines_of(command, &format!("python3 {script}"))
+}
+
+fn multiset(lines: &[String]) -> BTreeMap<&str, usize> {
+    let mut counts = BTreeMap::new();
+    for line in lines {
+        *counts.entry(line.as_str()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Checks that the `Count value` lines split into countdowns from each of `starts`, each in
+/// order: every line continues one of the countdowns under way.
+fn assert_countdowns_in_order(lines: &[String], starts: &[u32], who: &str) {
+    let mut next: Vec<u32> = starts.to_vec();
+    for line in lines {
+        let Some(value) = line.strip_prefix("Count value ") else {
+            continue;
+        };
+        let value: u32 = value.parse().expect("a count");
+        let worker = next.iter().position(|&n| n == value).unwrap_or_else(|| {
+            panic!("{who}: `{line}` continues no countdown (next expected: {next:?})")
+        });
+        next[worker] -= 1;
+    }
+    assert!(
+        next.iter().all(|&n| n == 0),
+        "{who}: unfinished countdowns {next:?}"
+    );
+}
+
+fn assert_same_lines_and_order(demo: &str, script: &str, starts: &[u32]) {
+    let (rust, python) = (rust_demo(demo), python_listing(script));
+    assert_eq!(
+        multiset(&rust),
+        multiset(&python),
+        "{demo}: the lines differ from CPython's"
+    );
+    assert_countdowns_in_order(&rust, starts, &format!("Rust {demo}"));
+    assert_countdowns_in_order(&python, starts, &format!("CPython {script}"));
+}
+
+#[test]
+fn processes_116_1_match_cpython() {
+    assert_same_lines_and_order("processes", "s116_1_processes.py", &[10, 20]);
+    assert_eq!(
+        rust_demo("processes").last().map(String::as_str),
+        Some("exit codes: 0 0")
+    );
+}
+
+#[test]
+fn start_methods_116_1_match_cpython() {
+    assert_eq!(
+        rust_demo("start-methods"),
+        python_listing("s116_1_start_methods.py")
+    );
+}
+
+#[test]
+fn threads_116_2_match_cpython() {
+    assert_same_lines_and_order("threads", "s116_2_threads.py", &[10, 20]);
+}
+
+#[test]
+fn queue_116_3_matches_cpython() {
+    let rust = rust_demo("queue");
+    assert_eq!(rust, python_listing("s116_3_queue.py"));
+    assert_eq!(
+        rust[4], "put 4: false",
+        "a full bounded queue refuses the put"
+    );
+    assert_eq!(rust[10], "got -1", "an empty queue gives the default");
+}
+
+#[test]
+fn no_name_lists_the_demos_and_an_unknown_name_fails() {
+    let listing = lines_of(Command::new(env!("CARGO_BIN_EXE_demos")), "the demo list");
+    assert!(
+        listing.iter().any(|line| line.contains("processes")),
+        "{listing:?}"
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_demos"))
+        .arg("nonsense")
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
+
+#[test]
+fn the_order_check_catches_a_broken_countdown() {
+    let broken: Vec<String> = ["Count value 2", "Count value 2"]
+        .map(String::from)
+        .to_vec();
+    let caught = std::panic::catch_unwind(|| assert_countdowns_in_order(&broken, &[2], "broken"));
+    assert!(
+        caught.is_err(),
+        "two 2s from one countdown must fail the check"
+    );
+}
