@@ -1,7 +1,8 @@
 //! Cross-process throughput: one producer process and one consumer process move `MESSAGES`
 //! messages, u64 and 64-byte, through
-//! - the shared `BlockingQueue` (capacity 1024): non-blocking `try_push`/`try_pop` (spinning
-//!   when full or empty), blocking `push`/`pop`, and batches of 512 (`push_slice`/`pop_slice`);
+//! - the shared `BlockingQueue` (capacity 1024): non-blocking `try_push`/`try_pop` (retrying
+//!   with `crossbeam_utils::Backoff` when full or empty), blocking `push`/`pop`, and batches
+//!   of 512 (`push_slice`/`pop_slice`);
 //! - a pipe, one write per message (8 or 64 bytes), the reader reading up to 4 KiB at a time;
 //! - a pipe fed with 4 KiB writes (512 u64 per write): the best byte-stream transport;
 //! - Python 3's `multiprocessing.Queue` and `SimpleQueue` (`benches/python_queue.py`, run with
@@ -34,6 +35,7 @@ mod bench {
     use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     use std::time::Duration;
 
+    use crossbeam_utils::Backoff;
     use nix::sys::wait::{WaitStatus, waitpid};
     use nix::unistd::{ForkResult, fork, pipe};
     use queue_core::{BlockingQueue, Frame, Plain};
@@ -298,18 +300,20 @@ mod bench {
             || {
                 for n in 0..messages {
                     let mut message = M::new(n);
+                    let backoff = Backoff::new();
                     while let Err(full) = queue.try_push(message) {
                         message = full.into_inner();
-                        std::hint::spin_loop();
+                        backoff.snooze();
                     }
                 }
             },
             || {
                 for n in 0..messages {
+                    let backoff = Backoff::new();
                     let message = loop {
                         match queue.try_pop() {
                             Ok(message) => break message,
-                            Err(_) => std::hint::spin_loop(),
+                            Err(_) => backoff.snooze(),
                         }
                     };
                     assert_eq!(message, M::new(n));

@@ -17,15 +17,16 @@
 //! (`SCM_RIGHTS`): a pidfd of the worker, which the parent polls and signals, and one end of a
 //! new socket pair on which the server sends the worker's exit status once it has reaped it
 //! (the parent cannot: the worker is the server's child). The server polls its control socket
-//! and its workers' pidfds; when the parent closes the control socket (or dies: the server has
-//! `PR_SET_PDEATHSIG`), the server exits.
+//! and its workers' pidfds; when the parent's end of the control socket closes (the parent
+//! exited, or died), the server exits. (Not `PR_SET_PDEATHSIG`: it fires when the *thread*
+//! that started the server exits, which may be long before the program does.)
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use nix::cmsg_space;
@@ -83,16 +84,32 @@ impl ChildOs for ServedChild {
     }
 }
 
-/// The parent's connection to its fork server, started on first use.
-fn server() -> Result<&'static Mutex<UnixStream>, StartError> {
-    static SERVER: OnceLock<Mutex<UnixStream>> = OnceLock::new();
-    if let Some(server) = SERVER.get() {
-        return Ok(server);
+/// This process's connection to its fork server: started on first use, and owned by the
+/// process that started it. A child forked from this process inherits the connection, but
+/// must not use it (the server's replies would go to whichever process reads first): it
+/// starts a server of its own.
+struct Connection {
+    owner: Pid,
+    socket: UnixStream,
+}
+
+/// Locks this process's connection to its fork server, starting the server if this process
+/// has none. The lock is held for one request and its reply.
+fn server() -> Result<MutexGuard<'static, Option<Connection>>, StartError> {
+    static SERVER: Mutex<Option<Connection>> = Mutex::new(None);
+    let mut connection = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
+    let me = nix::unistd::getpid();
+    if connection
+        .as_ref()
+        .is_none_or(|connection| connection.owner != me)
+    {
+        // Dropping an inherited connection closes only this process's copy of it.
+        *connection = Some(Connection {
+            owner: me,
+            socket: start_server()?,
+        });
     }
-    let connection = start_server()?;
-    // Two threads may both have started a server; the loser's is dropped, which closes its
-    // control socket, and that server exits.
-    Ok(SERVER.get_or_init(|| Mutex::new(connection)))
+    Ok(connection)
 }
 
 /// Spawns the server: this program again, with the server's end of a socket pair.
@@ -104,19 +121,17 @@ fn start_server() -> Result<UnixStream, StartError> {
         SockFlag::SOCK_CLOEXEC,
     )?;
     let fd = theirs.as_raw_fd();
-    let parent = nix::unistd::getpid();
     let mut command = Command::new(std::env::current_exe()?);
     command.env(SERVER_VAR, fd.to_string());
     // SAFETY: the hook runs in the forked child before exec, where only async-signal-safe
-    // functions may be called: `fcntl`, `prctl` and `getppid` are plain system calls.
+    // functions may be called: `fcntl` is a plain system call.
     unsafe {
         command.pre_exec(move || {
             // Keep the server's end open across exec, in this child only.
             if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) == -1 {
                 return Err(io::Error::last_os_error());
             }
-            // The server dies with the program it serves.
-            become_orphan_proof(parent)
+            Ok(())
         });
     }
     let server = command.spawn()?;
@@ -139,13 +154,17 @@ pub(crate) fn start(
             "the fork server takes at most {MAX_REQUEST} bytes of arguments and name"
         )));
     }
-    let server = server()?;
-    // One request and its reply at a time on the shared control socket.
-    let connection = server.lock().unwrap_or_else(PoisonError::into_inner);
+    // One request and its reply at a time on the control socket.
+    let connection = server()?;
+    let socket = connection
+        .as_ref()
+        .expect("`server` leaves a connection in place")
+        .socket
+        .as_raw_fd();
     let stdio = [std::io::stdout().as_raw_fd(), std::io::stderr().as_raw_fd()];
-    send_with_fds(connection.as_fd().as_raw_fd(), &request, &stdio)?;
+    send_with_fds(socket, &request, &stdio)?;
     let mut reply = [0u8; 256];
-    let (len, fds) = receive_with_fds(connection.as_fd().as_raw_fd(), &mut reply)?;
+    let (len, fds) = receive_with_fds(socket, &mut reply)?;
     drop(connection);
     let [pidfd, status] = <[OwnedFd; 2]>::try_from(fds).map_err(|_| {
         StartError::Os(io::Error::other(format!(

@@ -171,6 +171,11 @@ impl<A: Serialize> Process<A> {
 
     /// Whether it gets `SIGKILL` when this process dies, even by `SIGKILL`, so that no orphan
     /// outlives the parent (Linux's `PR_SET_PDEATHSIG`). Off by default, as in Python.
+    ///
+    /// Linux ties this to the *thread* that starts the child: start such children from a
+    /// thread that lives as long as the program (the main thread), or they are killed when
+    /// their starting thread exits. Under [`StartMethod::ForkServer`] the child dies with the
+    /// fork server, which exits when this program does.
     pub fn die_with_parent(mut self, die: bool) -> Self {
         self.settings.options.die_with_parent = die;
         self

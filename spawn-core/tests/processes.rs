@@ -124,6 +124,10 @@ mod cases {
                 "dropping_a_daemon_handle_terminates_and_reaps_it",
                 dropping_a_daemon,
             ),
+            (
+                "a_forked_child_uses_a_fork_server_of_its_own",
+                forked_child_own_fork_server,
+            ),
             // These two start threads, so they run last: fork is refused from then on.
             (
                 "one_handle_joined_polled_and_signalled_from_many_threads",
@@ -332,6 +336,51 @@ mod cases {
         assert_eq!(
             nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG)),
             Err(nix::errno::Errno::ECHILD)
+        );
+    }
+
+    /// The parent pid of a running process, from `/proc/PID/stat`.
+    fn parent_of(pid: i32) -> i32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // After the command name in parentheses: state, then the parent pid.
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(1).unwrap().parse().unwrap()
+    }
+
+    /// A forked child inherits the parent's connection to its fork server, but must not share
+    /// it (replies would reach the wrong process): it starts a server of its own.
+    fn forked_child_own_fork_server() {
+        let method = StartMethod::ForkServer;
+        let first = Process::new(SLEEP_FOR, 30_000)
+            .start_method(method)
+            .start()
+            .unwrap();
+        let parents_server = parent_of(first.pid());
+        let child = ClosureProcess::new(move || {
+            let grandchild = Process::new(SLEEP_FOR, 30_000).start_method(method).start();
+            let grandchild = grandchild.unwrap();
+            let own_server = parent_of(grandchild.pid()) != parents_server;
+            grandchild.kill().unwrap();
+            assert!(grandchild.join().is_ok());
+            i32::from(!own_server)
+        })
+        .start()
+        .unwrap();
+        assert_eq!(
+            finish(&child),
+            ExitStatus::Exited(0),
+            "the child used its parent's server"
+        );
+        first.kill().unwrap();
+        assert_eq!(finish(&first), ExitStatus::Signaled(9));
+        let again = Process::new(EXIT_WITH, 2)
+            .start_method(method)
+            .start()
+            .unwrap();
+        assert_eq!(
+            finish(&again),
+            ExitStatus::Exited(2),
+            "the parent's server still serves"
         );
     }
 
