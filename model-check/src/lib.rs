@@ -11,6 +11,24 @@
 /// Names the file that each explored model appends its JSON line to.
 pub const RESULTS_VAR: &str = "MODEL_CHECK_RESULTS";
 
+/// When set, every model runs to at most [`QUICK_BOUND`] preemptions (the verification's
+/// `--quick` mode), and its record says so.
+pub const QUICK_VAR: &str = "MODEL_CHECK_QUICK";
+
+/// The preemption bound of quick mode.
+pub const QUICK_BOUND: usize = 2;
+
+/// `bound`, capped at [`QUICK_BOUND`] when [`QUICK_VAR`] is set.
+pub fn quick_bound(bound: Bound) -> Bound {
+    if std::env::var_os(QUICK_VAR).is_none() {
+        return bound;
+    }
+    match bound {
+        Bound::Preemptions(n) if n <= QUICK_BOUND => bound,
+        _ => Bound::Preemptions(QUICK_BOUND),
+    }
+}
+
 /// How a model is explored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bound {
@@ -108,7 +126,7 @@ mod explore {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Instant;
 
-    use super::{Bound, RESULTS_VAR, Record};
+    use super::{Bound, RESULTS_VAR, Record, quick_bound};
 
     /// Runs `body` as a loom model called `name` under `bound`, counts its executions, prints
     /// them, and appends the record to the file named by [`RESULTS_VAR`], if set.
@@ -120,6 +138,7 @@ mod explore {
     pub fn explore(name: &str, bound: Bound, body: impl Fn() + Sync + Send + 'static) {
         let executions = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&executions);
+        let bound = quick_bound(bound);
         let mut builder = loom::model::Builder::new();
         if let Bound::Preemptions(n) = bound {
             builder.preemption_bound = Some(n);

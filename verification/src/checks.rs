@@ -1,0 +1,162 @@
+//! What the verification runs: every suite of the workspace, as a command, and what each
+//! proves.
+
+/// How a suite checks its property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checker {
+    /// loom models; each writes a record (executions, bound) through `model-check`.
+    Loom,
+    /// proptest properties (state machines against a reference model, or stress properties).
+    Proptest,
+    /// Real processes or threads, with fixed scenarios.
+    Scenario,
+}
+
+impl Checker {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Loom => "loom",
+            Self::Proptest => "proptest",
+            Self::Scenario => "scenario",
+        }
+    }
+}
+
+/// One suite: a `cargo test` invocation.
+#[derive(Clone, Debug)]
+pub(crate) struct Suite {
+    pub(crate) name: &'static str,
+    pub(crate) primitive: &'static str,
+    pub(crate) checker: Checker,
+    /// What it proves, in one sentence.
+    pub(crate) property: &'static str,
+    /// What it cannot prove.
+    pub(crate) gaps: &'static str,
+    /// `cargo test` arguments after `--release`.
+    pub(crate) args: &'static [&'static str],
+}
+
+/// Every suite, in the order they run.
+pub(crate) const SUITES: &[Suite] = &[
+    Suite {
+        name: "queue-core loom_queue",
+        primitive: "Queue (the ring)",
+        checker: Checker::Loom,
+        property: "every history of pushes and pops, Full and Empty answers included, is linearizable \
+                   (with respect to happens-before) to a FIFO queue of the same capacity; every value \
+                   is delivered exactly once, in each producer's order; no call retries without \
+                   another completing (lock-freedom).",
+        gaps: "capacities 1-2, up to 4 threads and 12 operations; SeqCst accesses modelled as AcqRel \
+               (the ring uses only SeqCst fences, which are modelled); no spurious \
+               compare_exchange_weak failures, no load buffering.",
+        args: &["-p", "queue-core", "--test", "loom_queue"],
+    },
+    Suite {
+        name: "queue-core loom_blocking",
+        primitive: "BlockingQueue (wait lists, close, batches)",
+        checker: Checker::Loom,
+        property: "no lost wake-up and no sleeper left behind (a sleeper never woken fails the model \
+                   as a deadlock); close wakes every sleeper, drains, then refuses; a timeout racing a \
+                   wake loses nothing; a batch's values are claimed in one step, adjacent, in order, \
+                   once each.",
+        gaps: "the futex is a mutex and condition variable with its contract (no real kernel); a \
+               timed wait's timer fires as early as it can; the shared-memory placement is not \
+               modelled (loom's atomics are not memory), see the cross-process suite.",
+        args: &["-p", "queue-core", "--test", "loom_blocking"],
+    },
+    Suite {
+        name: "spawn-core lifecycle",
+        primitive: "ProcessHandle (the lifecycle)",
+        checker: Checker::Loom,
+        property: "a child joined, polled and signalled from several threads at once is reaped exactly \
+                   once, every observer sees the one published status, no signal is sent once reaping \
+                   has begun, and no waiter waits forever.",
+        gaps: "the kernel is a fake child driven by a model thread; pidfd semantics are tested with \
+               real processes, not modelled.",
+        args: &["-p", "spawn-core", "--lib"],
+    },
+    Suite {
+        name: "queue-core model",
+        primitive: "Queue",
+        checker: Checker::Proptest,
+        property: "sequences of pushes and pops answer as the reference model (capacities 1-64, cursors \
+                   near the usize wrap), and threads deliver every value exactly once.",
+        gaps: "sampled: random cases, not every sequence.",
+        args: &["-p", "queue-core", "--test", "model"],
+    },
+    Suite {
+        name: "queue-core model_batches",
+        primitive: "Queue, BlockingQueue (heap and shared)",
+        checker: Checker::Proptest,
+        property: "single and batch operations, zero-timeout calls and close answer as the reference \
+                   model, in every placement.",
+        gaps: "sampled; single-threaded (concurrency is the loom suites' part).",
+        args: &["-p", "queue-core", "--test", "model_batches"],
+    },
+    Suite {
+        name: "queue-core cross_process",
+        primitive: "BlockingQueue in shared memory",
+        checker: Checker::Scenario,
+        property: "2 producer and 2 consumer processes move 1,000,000 messages through a capacity-8 \
+                   queue exactly once and in order; blocking calls, timeouts, close and attach work \
+                   between real processes.",
+        gaps: "fixed scenarios on this machine's scheduler; a stress test, not a proof.",
+        args: &["-p", "queue-core", "--test", "cross_process"],
+    },
+    Suite {
+        name: "spawn-core model",
+        primitive: "Process, ProcessHandle",
+        checker: Checker::Proptest,
+        property: "arbitrary sequences of start, join, join_timeout, is_alive, exitcode, terminate and \
+                   kill on real processes (all start methods) answer as the reference model of \
+                   Python's semantics allows.",
+        gaps: "sampled; timing-dependent answers are checked against the set the model allows.",
+        args: &["-p", "spawn-core", "--test", "model"],
+    },
+    Suite {
+        name: "spawn-core processes",
+        primitive: "Process, ClosureProcess, ProcessHandle",
+        checker: Checker::Scenario,
+        property: "exit codes, signals, timeouts, panics, grandchildren, SIGCHLD ignored, fork refused \
+                   when multithreaded, fork servers per process, drop policy: as documented.",
+        gaps: "fixed scenarios.",
+        args: &["-p", "spawn-core", "--test", "processes"],
+    },
+    Suite {
+        name: "demos parity",
+        primitive: "the chapter's listings",
+        checker: Checker::Scenario,
+        property: "each demo prints the same lines as the chapter's listing under CPython, each \
+                   worker's lines in order, with the same exit codes.",
+        gaps: "needs python3; interleavings compared per worker.",
+        args: &["-p", "demos", "--test", "parity"],
+    },
+];
+
+/// The deliberately broken variants, each run by `.ci/mutants NAME`.
+pub(crate) const MUTANTS: &[(&str, &str)] = &[
+    (
+        "relaxed_publish",
+        "the stamp store publishing a pushed value is Relaxed, not Release",
+    ),
+    (
+        "full_off_by_one",
+        "a slot still holding last lap's value is taken as free",
+    ),
+    (
+        "no_empty_fence",
+        "no SeqCst fence before answering Full or Empty",
+    ),
+    (
+        "check_then_sleep",
+        "a blocking call reads the futex word after its last check",
+    ),
+    (
+        "reap_twice",
+        "every joiner reaps the child, not only the one that won the right to",
+    ),
+    (
+        "flag_before_status",
+        "the published flag is set before the exit status is written",
+    ),
+];
