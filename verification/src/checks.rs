@@ -114,6 +114,16 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "spawn-core", "--test", "model"],
     },
     Suite {
+        name: "spawn-core thread_model",
+        primitive: "Thread, ThreadHandle",
+        checker: Checker::Proptest,
+        property: "arbitrary sequences of start, is_alive, join_timeout and join on threads that \
+                   return, panic or wait at a gate answer as the reference model says: a value or \
+                   the panic's message, a timeout while gated.",
+        gaps: "sampled.",
+        args: &["-p", "spawn-core", "--test", "thread_model"],
+    },
+    Suite {
         name: "spawn-core processes",
         primitive: "Process, ClosureProcess, ProcessHandle",
         checker: Checker::Scenario,
