@@ -1,8 +1,9 @@
 //! Property test: arbitrary sequences of lifecycle operations on real processes, against a
 //! reference model of Python's `Process` semantics.
 //!
-//! A proptest-state-machine test starts up to three children (with either start method, and
-//! targets that return, exit with a code, panic, run "forever", or leave a grandchild behind),
+//! A proptest-state-machine test starts up to three children (with any start method, and
+//! targets that return, exit with a code, panic, run "forever", ignore SIGTERM, or leave a
+//! grandchild behind),
 //! then applies `join`, `join_timeout`, `is_alive`, `exitcode`, `terminate` and `kill` to them
 //! in any order. Timing makes some answers open (is a child that returns at once still alive?),
 //! so the model says which answers are allowed: the set of statuses each child may end with,
@@ -43,6 +44,9 @@ mod semantics {
         Panic,
         /// Sleeps a minute: ends only by a signal within a test case.
         Forever,
+        /// Ignores SIGTERM, then sleeps a minute: only SIGKILL surely ends it (a SIGTERM that
+        /// arrives before it ignores the signal still kills it).
+        IgnoreSigterm,
         /// Starts a grandchild that sleeps, then returns at once.
         Grandchild,
     }
@@ -57,6 +61,18 @@ mod semantics {
                 panic!("the target panicked")
             }
             Target::Forever => {
+                std::thread::sleep(Duration::from_secs(60));
+                0
+            }
+            Target::IgnoreSigterm => {
+                // SAFETY: setting a signal's disposition to "ignore" runs no handler code.
+                unsafe {
+                    nix::sys::signal::signal(
+                        nix::sys::signal::SIGTERM,
+                        nix::sys::signal::SigHandler::SigIgn,
+                    )
+                }
+                .expect("ignore SIGTERM");
                 std::thread::sleep(Duration::from_secs(60));
                 0
             }
@@ -78,6 +94,7 @@ mod semantics {
             Target::Panic => (2, 0),
             Target::Forever => (3, 0),
             Target::Grandchild => (4, 0),
+            Target::IgnoreSigterm => (5, 0),
         }
     }
 
@@ -87,6 +104,7 @@ mod semantics {
             1 => Target::ExitCode(code),
             2 => Target::Panic,
             3 => Target::Forever,
+            5 => Target::IgnoreSigterm,
             _ => Target::Grandchild,
         }
     }
@@ -111,9 +129,11 @@ mod semantics {
         target: Target,
         /// The statuses it may end with.
         statuses: BTreeSet<Status>,
-        /// Whether it must still be running until joined (a `Forever` child not yet
+        /// Whether it must still be running (a `Forever` or `IgnoreSigterm` child not yet
         /// signalled).
         surely_running: bool,
+        /// Whether it may still run for a minute, so that a join could take that long.
+        may_run_on: bool,
     }
 
     /// `ExitStatus` made orderable for the model's sets.
@@ -139,24 +159,29 @@ mod semantics {
                 Target::Return | Target::Grandchild => Some(Status::Exited(0)),
                 Target::ExitCode(code) => Some(Status::Exited(code)),
                 Target::Panic => Some(Status::Exited(1)),
-                Target::Forever => None,
+                Target::Forever | Target::IgnoreSigterm => None,
             };
+            let long = matches!(target, Target::Forever | Target::IgnoreSigterm);
             Self {
                 target,
                 statuses: status.into_iter().collect(),
-                surely_running: target == Target::Forever,
+                surely_running: long,
+                may_run_on: long,
             }
         }
 
-        /// A signal may kill it, unless a signal already surely did.
+        /// Signal `signal` is sent. Any signal sent before the child was seen to end may be
+        /// the one that ends it (a SIGKILL can overtake a pending SIGTERM), except a SIGTERM
+        /// that an `IgnoreSigterm` child ignores, which may leave it running on.
         fn signalled(&mut self, signal: i32) {
             if self.surely_running {
-                // The first signal kills a child that was surely running.
-                self.statuses = [Status::Signaled(signal)].into();
-                self.surely_running = false;
-            } else if self.target != Target::Forever {
-                // A child ending by itself may end first, or be killed.
-                self.statuses.insert(Status::Signaled(signal));
+                // It was running, so a signal ends it: no other status remains possible.
+                self.statuses.clear();
+            }
+            self.statuses.insert(Status::Signaled(signal));
+            self.surely_running = false;
+            if !(self.target == Target::IgnoreSigterm && signal == 15) {
+                self.may_run_on = false;
             }
         }
     }
@@ -182,6 +207,7 @@ mod semantics {
                 (0i32..=255).prop_map(Target::ExitCode),
                 Just(Target::Panic),
                 Just(Target::Forever),
+                Just(Target::IgnoreSigterm),
                 Just(Target::Grandchild),
             ];
             let method = prop_oneof![
@@ -210,8 +236,8 @@ mod semantics {
             let count = state.children.len();
             match *operation {
                 Operation::Start(..) => count < MAX_CHILDREN,
-                // An untimed join of a child that runs forever would take a minute.
-                Operation::Join(i) => count > 0 && !state.children[i % count].surely_running,
+                // An untimed join of a child that may run on would take a minute.
+                Operation::Join(i) => count > 0 && !state.children[i % count].may_run_on,
                 _ => count > 0,
             }
         }
@@ -357,7 +383,11 @@ mod semantics {
         }
 
         fn teardown(children: Vec<Seen>, _: Model) {
-            // Daemons: dropping each handle terminates, kills and reaps what still runs.
+            // Kill what still runs (a child ignoring SIGTERM would make the daemon drop wait
+            // its grace period); dropping each handle then reaps it.
+            for seen in &children {
+                seen.handle.kill().expect("kill");
+            }
             drop(children);
         }
     }
