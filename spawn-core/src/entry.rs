@@ -4,8 +4,9 @@
 use core::fmt;
 use core::marker::PhantomData;
 use std::io::Read;
-use std::os::fd::FromRawFd;
+use std::os::fd::{FromRawFd, RawFd};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,6 +15,8 @@ use serde::de::DeserializeOwned;
 pub(crate) const ENTRY_VAR: &str = "SPAWN_CORE_ENTRY";
 /// Names the descriptor a spawned child reads its arguments from.
 pub(crate) const ARGS_FD_VAR: &str = "SPAWN_CORE_ARGS_FD";
+/// Names the descriptor a spawned child reports its target's panic message on.
+pub(crate) const REPORT_FD_VAR: &str = "SPAWN_CORE_REPORT_FD";
 /// Exit code of a child whose entry point or arguments could not be found or read.
 pub(crate) const DISPATCH_FAILED: i32 = 2;
 
@@ -152,10 +155,50 @@ impl<T: IntoExitCode, E: fmt::Debug> IntoExitCode for Result<T, E> {
 }
 
 /// Runs `target` and turns its return, or its panic, into an exit code: a panic is 1, with its
-/// message already printed on stderr by the panic hook (Python prints the traceback).
+/// message already printed on stderr by the panic hook (Python prints the traceback), and
+/// also written to the parent's report pipe, if this process is a child that has one.
 pub(crate) fn run_to_exit_code<R: IntoExitCode>(target: impl FnOnce() -> R) -> i32 {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(target))
-        .map_or(1, IntoExitCode::into_exit_code)
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(target)) {
+        Ok(returned) => returned.into_exit_code(),
+        Err(payload) => {
+            report_panic(payload.as_ref());
+            1
+        }
+    }
+}
+
+/// The write end of the pipe on which this child reports its target's panic message to its
+/// parent (-1: not a child, or no pipe).
+static PANIC_REPORT: AtomicI32 = AtomicI32::new(-1);
+
+/// Makes this process (a new child) report its target's panic message on `fd`.
+pub(crate) fn report_panics_to(fd: RawFd) {
+    // Relaxed: set by the child's only thread before it runs the target.
+    PANIC_REPORT.store(fd, Ordering::Relaxed);
+}
+
+/// At most this much of a panic message is reported: one pipe write of at most `PIPE_BUF`
+/// bytes is atomic and never blocks on an empty pipe.
+const MAX_REPORT: usize = 4096;
+
+fn report_panic(payload: &(dyn std::any::Any + Send)) {
+    // Relaxed: see `report_panics_to`.
+    let fd = PANIC_REPORT.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
+    }
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic with a non-string payload");
+    let mut end = message.len().min(MAX_REPORT);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    // SAFETY: `fd` is the pipe's write end that this child holds open for its whole life (set
+    // by `report_panics_to`); `write` reads `end` bytes of `message`, which are in bounds.
+    let _ = unsafe { nix::libc::write(fd, message.as_ptr().cast(), end) };
 }
 
 #[doc(hidden)]
@@ -209,6 +252,12 @@ pub fn init(entries: &'static [&'static dyn Registered]) {
     let Some(name) = std::env::var_os(ENTRY_VAR) else {
         return;
     };
+    if let Some(fd) = std::env::var(REPORT_FD_VAR)
+        .ok()
+        .and_then(|fd| fd.parse().ok())
+    {
+        report_panics_to(fd);
+    }
     let code = dispatch(&name.to_string_lossy(), entries);
     use std::io::Write;
     let _ = std::io::stdout().flush();

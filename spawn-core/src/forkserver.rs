@@ -12,8 +12,8 @@
 //! The parent and the server share a `SOCK_SEQPACKET` socket pair (messages keep their
 //! boundaries). A request is one message: the `die_with_parent` flag, the entry point's name,
 //! and the serialized argument, with the parent's stdout and stderr attached (`SCM_RIGHTS`),
-//! which the worker takes as its own: its output goes where the parent's goes at the start,
-//! as with the other start methods. The reply carries the worker's pid and two descriptors
+//! which the worker takes as its own (its output goes where the parent's goes at the start,
+//! as with the other start methods), and the write end of the parent's panic report pipe. The reply carries the worker's pid and two descriptors
 //! (`SCM_RIGHTS`): a pidfd of the worker, which the parent polls and signals, and one end of a
 //! new socket pair on which the server sends the worker's exit status once it has reaped it
 //! (the parent cannot: the worker is the server's child). The server polls its control socket
@@ -147,6 +147,7 @@ pub(crate) fn start(
     name: &'static str,
     arguments: &[u8],
     options: ChildOptions,
+    report: &OwnedFd,
 ) -> Result<ServedChild, StartError> {
     let request = encode_request(name, arguments, options);
     if request.len() > MAX_REQUEST {
@@ -161,8 +162,12 @@ pub(crate) fn start(
         .expect("`server` leaves a connection in place")
         .socket
         .as_raw_fd();
-    let stdio = [std::io::stdout().as_raw_fd(), std::io::stderr().as_raw_fd()];
-    send_with_fds(socket, &request, &stdio)?;
+    let passed = [
+        std::io::stdout().as_raw_fd(),
+        std::io::stderr().as_raw_fd(),
+        report.as_raw_fd(),
+    ];
+    send_with_fds(socket, &request, &passed)?;
     let mut reply = [0u8; 256];
     let (len, fds) = receive_with_fds(socket, &mut reply)?;
     drop(connection);
@@ -231,9 +236,9 @@ fn send_with_fds(socket: RawFd, message: &[u8], fds: &[RawFd]) -> io::Result<()>
     }
 }
 
-/// Receives one message into `buffer`, with any descriptors attached; `(0, [])` at EOF.
+/// Receives one message into `buffer`, with up to 3 descriptors attached; `(0, [])` at EOF.
 fn receive_with_fds(socket: RawFd, buffer: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
-    let mut space = cmsg_space!([RawFd; 2]);
+    let mut space = cmsg_space!([RawFd; 3]);
     loop {
         let mut iov = [IoSliceMut::new(buffer)];
         match recvmsg::<()>(
@@ -374,10 +379,12 @@ fn start_worker(
         ForkResult::Child => {
             // The worker talks to nobody: close the server's sockets in it.
             let _ = nix::unistd::close(control.as_raw_fd());
-            // Its output goes where the parent's went when it asked for the worker.
-            if let [stdout, stderr] = stdio {
+            // Its output goes where the parent's went when it asked for the worker, and its
+            // panic message to the parent's report pipe.
+            if let [stdout, stderr, report] = stdio {
                 let _ = nix::unistd::dup2_stdout(stdout);
                 let _ = nix::unistd::dup2_stderr(stderr);
+                crate::entry::report_panics_to(report.as_raw_fd());
             }
             let code = if die_with_parent && become_orphan_proof(server).is_err() {
                 1

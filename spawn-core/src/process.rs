@@ -2,7 +2,9 @@
 //! [`ProcessHandle`]: the started child, to join, poll and signal.
 
 use core::fmt;
-use std::io;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -13,7 +15,7 @@ use crate::error::StartError;
 use crate::forkserver::{self, ServedChild};
 use crate::lifecycle::{ChildOs, Lifecycle};
 use crate::pidfd::Pidfd;
-use crate::start::{self, ChildOptions};
+use crate::start::{self, ChildOptions, ReportPipe};
 use crate::status::ExitStatus;
 
 /// How a child process is created: Python's start methods.
@@ -195,20 +197,31 @@ impl<A: Serialize> Process<A> {
             .encode(&self.argument)
             .map_err(StartError::Arguments)?;
         let options = self.settings.options;
-        let pidfd = match self.method {
-            StartMethod::Spawn => Child::Own(start::spawn(self.entry.name(), &arguments, options)?),
+        let report = ReportPipe::new()?;
+        let name = self.entry.name();
+        let child = match self.method {
+            StartMethod::Spawn => {
+                Child::Own(start::spawn(name, &arguments, options, &report.write)?)
+            }
             StartMethod::Fork => {
                 refuse_if_multithreaded()?;
                 let entry = self.entry;
                 // SAFETY: this process runs one thread (checked just above, and only this
                 // thread could start another in between).
-                Child::Own(unsafe { start::fork(|| entry.run(&arguments), options)? })
+                Child::Own(unsafe {
+                    start::fork(|| entry.run(&arguments), options, &report.write)?
+                })
             }
             StartMethod::ForkServer => {
-                Child::Served(forkserver::start(self.entry.name(), &arguments, options)?)
+                Child::Served(forkserver::start(name, &arguments, options, &report.write)?)
             }
         };
-        Ok(ProcessHandle::new(pidfd, self.settings, self.method))
+        Ok(ProcessHandle::new(
+            child,
+            report.read,
+            self.settings,
+            self.method,
+        ))
     }
 }
 
@@ -302,11 +315,14 @@ impl<F: FnOnce() -> R, R: IntoExitCode> ClosureProcess<F> {
     /// [`StartError::Os`] if the fork failed.
     pub unsafe fn start_unchecked(self) -> Result<ProcessHandle, StartError> {
         let target = self.target;
+        let report = ReportPipe::new()?;
+        let options = self.settings.options;
         // SAFETY: the caller's contract.
         let pidfd =
-            unsafe { start::fork(move || run_to_exit_code(target), self.settings.options)? };
+            unsafe { start::fork(move || run_to_exit_code(target), options, &report.write)? };
         Ok(ProcessHandle::new(
             Child::Own(pidfd),
+            report.read,
             self.settings,
             StartMethod::Fork,
         ))
@@ -348,16 +364,19 @@ fn refuse_if_multithreaded() -> Result<(), StartError> {
 #[must_use = "dropping the handle joins the child (or terminates a daemon) at once"]
 pub struct ProcessHandle {
     lifecycle: Lifecycle<Child>,
+    /// The read end of the pipe on which the child reports its target's panic message.
+    panic_report: Mutex<PanicReport>,
     name: String,
     daemon: bool,
     method: StartMethod,
 }
 
 impl ProcessHandle {
-    fn new(child: Child, settings: Settings, method: StartMethod) -> Self {
+    fn new(child: Child, report: OwnedFd, settings: Settings, method: StartMethod) -> Self {
         let daemon = settings.daemon;
         Self {
             lifecycle: Lifecycle::new(child),
+            panic_report: Mutex::new(PanicReport::Unread(report)),
             name: settings.name(),
             daemon,
             method,
@@ -430,6 +449,29 @@ impl ProcessHandle {
         self.exit_status().and_then(ExitStatus::exitcode)
     }
 
+    /// The message of the panic that ended the child's target (its exit code is then 1), once
+    /// the child has ended; `None` while it runs, or if its target did not panic. The message
+    /// is also on the child's stderr, as Python prints the traceback there; at most 4 KiB of
+    /// it is carried.
+    pub fn panic_message(&self) -> Option<String> {
+        self.exit_status()?;
+        let mut report = self
+            .panic_report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let PanicReport::Unread(fd) = &*report {
+            // The child wrote its report, if any, before it exited: it is all in the pipe.
+            let mut bytes = Vec::new();
+            let _ = std::fs::File::from(fd.try_clone().ok()?).read_to_end(&mut bytes);
+            let message = String::from_utf8_lossy(&bytes).into_owned();
+            *report = PanicReport::Read((!message.is_empty()).then_some(message));
+        }
+        match &*report {
+            PanicReport::Read(message) => message.clone(),
+            PanicReport::Unread(_) => None,
+        }
+    }
+
     /// Sends `SIGTERM` (Python's `terminate()`). Does nothing if the child has ended.
     ///
     /// # Errors
@@ -500,6 +542,13 @@ impl fmt::Debug for ProcessHandle {
             .field("status", &self.lifecycle.status())
             .finish()
     }
+}
+
+/// The panic report pipe's read end, until it has been read.
+#[derive(Debug)]
+enum PanicReport {
+    Unread(OwnedFd),
+    Read(Option<String>),
 }
 
 /// A started child: our own (spawned or forked), or a fork server's worker.

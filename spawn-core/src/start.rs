@@ -7,17 +7,18 @@
 //! Either way the child is held by a pidfd from the moment it exists (see `pidfd`).
 
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 
+use nix::fcntl::OFlag;
 use nix::sys::memfd::{MFdFlags, memfd_create};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, getpid, getppid};
 
-use crate::entry::{ARGS_FD_VAR, ENTRY_VAR};
+use crate::entry::{ARGS_FD_VAR, ENTRY_VAR, REPORT_FD_VAR, report_panics_to};
 use crate::error::StartError;
 use crate::pidfd::Pidfd;
 
@@ -28,11 +29,26 @@ pub(crate) struct ChildOptions {
     pub(crate) die_with_parent: bool,
 }
 
+/// The pipe on which a child reports its target's panic message: the parent keeps the read
+/// end (non-blocking, read once the child has ended), the child gets the write end.
+pub(crate) struct ReportPipe {
+    pub(crate) read: OwnedFd,
+    pub(crate) write: OwnedFd,
+}
+
+impl ReportPipe {
+    pub(crate) fn new() -> io::Result<Self> {
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
+        Ok(Self { read, write })
+    }
+}
+
 /// Starts this program again as a child that runs the entry point `name` with `arguments`.
 pub(crate) fn spawn(
     name: &'static str,
     arguments: &[u8],
     options: ChildOptions,
+    report: &OwnedFd,
 ) -> Result<Pidfd, StartError> {
     // The arguments go in a memory file: any size, never blocks, gone with the last close.
     let file = std::fs::File::from(memfd_create(
@@ -41,19 +57,24 @@ pub(crate) fn spawn(
     )?);
     file.write_all_at(arguments, 0)?;
     let fd = file.as_raw_fd();
+    let report = report.as_raw_fd();
     let parent = getpid();
     let mut command = Command::new(std::env::current_exe()?);
     command
         .env(ENTRY_VAR, name)
-        .env(ARGS_FD_VAR, fd.to_string());
+        .env(ARGS_FD_VAR, fd.to_string())
+        .env(REPORT_FD_VAR, report.to_string());
     // SAFETY: the hook runs in the forked child before exec, where only async-signal-safe
     // functions may be called: `fcntl`, `prctl` and `getppid` are system calls that allocate
     // nothing and take no lock.
     unsafe {
         command.pre_exec(move || {
-            // Keep the arguments' descriptor open across exec, in this child only.
-            if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) == -1 {
-                return Err(io::Error::last_os_error());
+            // Keep the arguments' and the report's descriptors open across exec, in this
+            // child only.
+            for fd in [fd, report] {
+                if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             if options.die_with_parent {
                 become_orphan_proof(parent)?;
@@ -77,6 +98,7 @@ pub(crate) fn spawn(
 pub(crate) unsafe fn fork(
     body: impl FnOnce() -> i32,
     options: ChildOptions,
+    report: &OwnedFd,
 ) -> Result<Pidfd, StartError> {
     flush_standard_streams();
     let parent = getpid();
@@ -84,6 +106,7 @@ pub(crate) unsafe fn fork(
     match unsafe { nix::unistd::fork() }? {
         ForkResult::Parent { child } => hold(child),
         ForkResult::Child => {
+            report_panics_to(report.as_raw_fd());
             let code = if options.die_with_parent && become_orphan_proof(parent).is_err() {
                 1
             } else {

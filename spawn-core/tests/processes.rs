@@ -176,9 +176,9 @@ mod cases {
         }
     }
 
-    /// Runs `start`'s child with its stderr redirected into a pipe; returns the status and
-    /// what it printed there.
-    fn stderr_of(start: impl FnOnce() -> ProcessHandle) -> (ExitStatus, String) {
+    /// Runs `start`'s child with its stderr redirected into a pipe; returns the status, what it
+    /// printed there, and the panic message the parent received.
+    fn stderr_of(start: impl FnOnce() -> ProcessHandle) -> (ExitStatus, String, Option<String>) {
         let (read_end, write_end) = nix::unistd::pipe().unwrap();
         let saved: OwnedFd = nix::unistd::dup(std::io::stderr()).unwrap();
         nix::unistd::dup2_stderr(&write_end).unwrap();
@@ -191,12 +191,12 @@ mod cases {
             .read_to_string(&mut printed)
             .unwrap();
         let _ = saved.as_raw_fd();
-        (status, printed)
+        (status, printed, child.panic_message())
     }
 
     fn a_panic_exits_1() {
         for method in METHODS {
-            let (status, stderr) = stderr_of(|| {
+            let (status, stderr, message) = stderr_of(|| {
                 Process::new(PANIC_WITH, "the target failed".to_string())
                     .start_method(method)
                     .start()
@@ -207,7 +207,22 @@ mod cases {
                 stderr.contains("the target failed"),
                 "{method:?}: {stderr:?}"
             );
+            assert_eq!(message.as_deref(), Some("the target failed"), "{method:?}");
         }
+        let closure = ClosureProcess::new(|| -> i32 { panic!("closure {}", 7) })
+            .start()
+            .unwrap();
+        assert_eq!(finish(&closure), ExitStatus::Exited(1));
+        assert_eq!(closure.panic_message().as_deref(), Some("closure 7"));
+        assert_eq!(
+            closure.panic_message().as_deref(),
+            Some("closure 7"),
+            "read once, kept"
+        );
+        let calm = Process::new(SLEEP_FOR, 100).start().unwrap();
+        assert_eq!(calm.panic_message(), None, "None while it runs");
+        assert_eq!(finish(&calm), ExitStatus::Exited(0));
+        assert_eq!(calm.panic_message(), None, "no panic");
     }
 
     fn join_timeout_bounds_the_wait() {
