@@ -1,10 +1,14 @@
 """Section 116.1 as the chapter wrote it, plus the exit codes (the Rust demo prints them too)."""
 import multiprocessing
+import sys
 
 
 def countdown(count):
     while count > 0:
-        print("Count value", count, flush=True)
+        # One write per line: print() writes its pieces separately, and two processes
+        # sharing a pipe then tear each other's lines.
+        sys.stdout.write(f"Count value {count}\n")
+        sys.stdout.flush()
         count -= 1
     return 0
 

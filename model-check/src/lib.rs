@@ -78,6 +78,28 @@ impl Record {
 #[cfg(loom)]
 pub use explore::explore;
 
+/// The first argument that is neither a flag nor a flag's value: libtest's name filter.
+fn name_filter(args: impl IntoIterator<Item = String>) -> Option<String> {
+    /// libtest's flags that take a value as the next argument.
+    const TAKE_A_VALUE: &[&str] = &[
+        "--test-threads",
+        "--skip",
+        "--color",
+        "--format",
+        "--logfile",
+        "-Z",
+    ];
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if TAKE_A_VALUE.contains(&arg.as_str()) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            return Some(arg);
+        }
+    }
+    None
+}
+
 /// Runs `tests` one after another on the calling (main) thread, as libtest would print them,
 /// then exits: status 0 if every test passed, 1 otherwise. A test fails by panicking. The
 /// first command-line argument that is not a flag filters tests by name, as with libtest.
@@ -87,7 +109,7 @@ pub use explore::explore;
 pub fn run_on_main_thread(tests: &[(&str, fn())]) -> ! {
     use std::time::Instant;
 
-    let filter: Option<String> = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    let filter = name_filter(std::env::args().skip(1));
     let started = Instant::now();
     let (mut passed, mut failed, mut filtered) = (0, 0, 0);
     println!();
@@ -169,5 +191,29 @@ mod explore {
                 .and_then(|mut file| writeln!(file, "{}", record.to_json()))
                 .expect("MODEL_CHECK_RESULTS names a writable file");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_filter;
+
+    fn filter(args: &[&str]) -> Option<String> {
+        name_filter(args.iter().map(|arg| arg.to_string()))
+    }
+
+    #[test]
+    fn flags_and_their_values_are_not_filters() {
+        assert_eq!(filter(&["--nocapture", "--test-threads", "2"]), None);
+        assert_eq!(
+            filter(&["--test-threads", "2", "wake"]),
+            Some("wake".to_string())
+        );
+        assert_eq!(
+            filter(&["--skip", "slow", "fast"]),
+            Some("fast".to_string())
+        );
+        assert_eq!(filter(&["exact"]), Some("exact".to_string()));
+        assert_eq!(filter(&[]), None);
     }
 }
