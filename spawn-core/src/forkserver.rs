@@ -251,13 +251,11 @@ fn receive_with_fds(socket: RawFd, buffer: &mut [u8]) -> io::Result<(usize, Vec<
                 let mut fds = Vec::new();
                 for control in message.cmsgs()? {
                     if let ControlMessageOwned::ScmRights(received) = control {
-                        // SAFETY: the kernel just installed these descriptors in this process
-                        // for us; nothing else owns them.
-                        fds.extend(
-                            received
-                                .into_iter()
-                                .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
-                        );
+                        fds.extend(received.into_iter().map(|fd| {
+                            // SAFETY: the kernel just installed this descriptor in this
+                            // process for us; nothing else owns it.
+                            unsafe { OwnedFd::from_raw_fd(fd) }
+                        }));
                     }
                 }
                 return Ok((message.bytes, fds));

@@ -324,12 +324,13 @@ impl<T> Mapping<T> {
     /// The ring in the mapping.
     #[inline(always)]
     pub(crate) fn ring(&self) -> Ring<'_, T> {
-        // SAFETY: the layout (made here or checked against the header) puts the cursors and
+        // The layout (made here or checked against the header) puts the cursors and
         // `capacity` slots in bounds at their alignment, initialised by `create`; references
         // to them are sound across processes (see the module docs). Every process reaches the
         // ring through a `Ring` of this shape. The cursors index slots (checked by `create`'s
         // construction or `attach`), and a slot's bytes are always initialised memory holding
         // a valid `T` (`T: Plain` for every mapping made or attached).
+        // SAFETY: so the references below are in bounds and valid, and `Ring::new`'s contract holds.
         unsafe {
             let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
             let slots = core::slice::from_raw_parts(
