@@ -13,6 +13,7 @@ use crate::heap::HeapRing;
 use crate::queue::slice_answer;
 use crate::ring::{Refusal, Ring};
 use crate::shared::{Mapping, MappingError, Plain};
+use crate::sync::Barriers;
 use crate::wait::{GaveUp, Signals};
 
 /// A bounded multi-producer multi-consumer FIFO queue whose calls can wait: Python's
@@ -26,7 +27,7 @@ use crate::wait::{GaveUp, Signals};
 ///   bounds the whole call.
 /// - **No lost wake-up.** A push into an empty queue wakes a sleeping pop, and a pop from a full
 ///   queue wakes a sleeping push, every time; the loom suite checks the protocol (see the
-///   `wait` module's docs). When nobody sleeps, waking costs a fence and a load.
+///   `wait` module's docs). When nobody sleeps, waking costs one load.
 /// - **Close.** [`close`](Self::close) makes every later push fail, handing its value back,
 ///   lets pops drain what is left and then fail, and wakes every sleeper at once.
 /// - **Across processes.** [`shared`](Self::shared) places the ring in a shared memory mapping
@@ -35,8 +36,13 @@ use crate::wait::{GaveUp, Signals};
 ///   `exec` gets the file descriptor and calls [`attach`](Self::attach). Only plain data
 ///   crosses: `T` must implement [`Plain`].
 ///
-/// Every successful call pays one `SeqCst` fence to look for sleepers, which the lock-free
-/// [`Queue`](crate::Queue) does not; use that one when nobody needs to wait.
+/// Every successful call looks for sleepers to wake. Where the kernel has `membarrier(2)`
+/// (Linux 4.16 and later, unless a sandbox refuses it), that look is one load, and the
+/// ordering it needs is paid by the caller about to sleep: one `membarrier` system call (a
+/// fraction of a microsecond) each time it goes to sleep. Elsewhere every successful call
+/// pays a `SeqCst` fence instead. Each process using a shared queue registers with the kernel
+/// for these barriers when it makes or attaches the queue (a forked child inherits the
+/// registration); [`attach`](Self::attach) fails if the kernel refuses a queue made with them.
 ///
 /// # Examples
 ///
@@ -78,7 +84,7 @@ pub struct BlockingQueue<T> {
 )]
 enum Placement<T> {
     /// On this process's heap.
-    Heap(HeapRing<T>, Signals),
+    Heap(HeapRing<T>, Signals, Barriers),
     /// In a shared memory mapping.
     Shared(Mapping<T>),
 }
@@ -118,7 +124,11 @@ impl<T> BlockingQueue<T> {
     #[doc(hidden)]
     pub fn starting_at_lap(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
         Ok(Self {
-            placement: Placement::Heap(HeapRing::new(capacity, lap)?, Signals::default()),
+            placement: Placement::Heap(
+                HeapRing::new(capacity, lap)?,
+                Signals::default(),
+                Barriers::within_process(),
+            ),
         })
     }
 
@@ -167,7 +177,9 @@ impl<T> BlockingQueue<T> {
     /// # Errors
     ///
     /// A typed [`MappingError`], never undefined behaviour, when the file is not a queue, was
-    /// made by another layout version, holds another element type, or is truncated or damaged.
+    /// made by another layout version, holds another element type, or is truncated or damaged;
+    /// [`MappingError::Os`] if the queue uses `membarrier` and the kernel refuses this
+    /// process's registration.
     pub fn attach(fd: OwnedFd) -> Result<Self, MappingError>
     where
         T: Plain,
@@ -188,10 +200,10 @@ impl<T> BlockingQueue<T> {
 
     /// The ring and the wait lists.
     #[inline(always)]
-    fn parts(&self) -> (Ring<'_, T>, &Signals) {
+    fn parts(&self) -> (Ring<'_, T>, &Signals, Barriers) {
         match &self.placement {
-            Placement::Heap(ring, signals) => (ring.ring(), signals),
-            Placement::Shared(mapping) => (mapping.ring(), mapping.signals()),
+            Placement::Heap(ring, signals, barriers) => (ring.ring(), signals, *barriers),
+            Placement::Shared(mapping) => (mapping.ring(), mapping.signals(), mapping.barriers()),
         }
     }
 
@@ -204,10 +216,10 @@ impl<T> BlockingQueue<T> {
     /// [`Queue::try_push`]: crate::Queue::try_push
     #[doc(alias = "put_nowait")]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         match ring.try_push(value) {
             Ok(()) => {
-                signals.not_empty.wake(1);
+                signals.not_empty.wake(barriers, 1);
                 Ok(())
             }
             Err((value, Refusal::NotReady)) => Err(TryPushError::Full(value)),
@@ -224,10 +236,10 @@ impl<T> BlockingQueue<T> {
     /// [`Queue::try_pop`]: crate::Queue::try_pop
     #[doc(alias = "get_nowait")]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         match ring.try_pop() {
             Ok(value) => {
-                signals.not_full.wake(1);
+                signals.not_full.wake(barriers, 1);
                 Ok(value)
             }
             Err(Refusal::NotReady) => Err(TryPopError::Empty),
@@ -277,9 +289,9 @@ impl<T> BlockingQueue<T> {
     }
 
     fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), (T, GaveUp)> {
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         let mut value = Some(value);
-        let pushed = signals.not_full.wait_for(deadline, || {
+        let pushed = signals.not_full.wait_for(barriers, deadline, || {
             let attempt = value
                 .take()
                 .expect("the value is put back after each failed attempt");
@@ -290,7 +302,7 @@ impl<T> BlockingQueue<T> {
         });
         match pushed {
             Ok(()) => {
-                signals.not_empty.wake(1);
+                signals.not_empty.wake(barriers, 1);
                 Ok(())
             }
             Err(gave_up) => Err((value.expect("a failed attempt put the value back"), gave_up)),
@@ -335,9 +347,11 @@ impl<T> BlockingQueue<T> {
     }
 
     fn pop_until(&self, deadline: Option<Instant>) -> Result<T, GaveUp> {
-        let (ring, signals) = self.parts();
-        let value = signals.not_empty.wait_for(deadline, || ring.try_pop())?;
-        signals.not_full.wake(1);
+        let (ring, signals, barriers) = self.parts();
+        let value = signals
+            .not_empty
+            .wait_for(barriers, deadline, || ring.try_pop())?;
+        signals.not_full.wake(barriers, 1);
         Ok(value)
     }
 
@@ -353,10 +367,10 @@ impl<T> BlockingQueue<T> {
     where
         T: Copy,
     {
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         let pushed = slice_answer(ring.try_push_slice(values))?;
         if pushed > 0 {
-            signals.not_empty.wake(wake_count(pushed));
+            signals.not_empty.wake(barriers, wake_count(pushed));
         }
         Ok(pushed)
     }
@@ -373,10 +387,10 @@ impl<T> BlockingQueue<T> {
     where
         T: Copy,
     {
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         let popped = slice_answer(ring.try_pop_slice(buffer))?;
         if popped > 0 {
-            signals.not_full.wake(wake_count(popped));
+            signals.not_full.wake(barriers, wake_count(popped));
         }
         Ok(popped)
     }
@@ -394,12 +408,12 @@ impl<T> BlockingQueue<T> {
         if values.is_empty() {
             return Ok(0);
         }
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         let pushed = signals
             .not_full
-            .wait_for(None, || ring.try_push_slice(values))
+            .wait_for(barriers, None, || ring.try_push_slice(values))
             .map_err(|_| ClosedError)?;
-        signals.not_empty.wake(wake_count(pushed));
+        signals.not_empty.wake(barriers, wake_count(pushed));
         Ok(pushed)
     }
 
@@ -431,12 +445,12 @@ impl<T> BlockingQueue<T> {
         if buffer.is_empty() {
             return Ok(0);
         }
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         let popped = signals
             .not_empty
-            .wait_for(None, || ring.try_pop_slice(buffer))
+            .wait_for(barriers, None, || ring.try_pop_slice(buffer))
             .map_err(|_| ClosedError)?;
-        signals.not_full.wake(wake_count(popped));
+        signals.not_full.wake(barriers, wake_count(popped));
         Ok(popped)
     }
 
@@ -446,9 +460,9 @@ impl<T> BlockingQueue<T> {
     /// The close takes effect at one instant: every push either went in before it (and its
     /// value will be popped) or fails.
     pub fn close(&self) -> bool {
-        let (ring, signals) = self.parts();
+        let (ring, signals, barriers) = self.parts();
         let closed_now = ring.close();
-        signals.wake_all();
+        signals.wake_all(barriers);
         closed_now
     }
 
@@ -481,7 +495,7 @@ impl<T> BlockingQueue<T> {
     #[doc(alias = "maxsize")]
     pub fn capacity(&self) -> usize {
         match &self.placement {
-            Placement::Heap(ring, _) => ring.capacity(),
+            Placement::Heap(ring, ..) => ring.capacity(),
             Placement::Shared(mapping) => mapping.capacity(),
         }
     }

@@ -12,6 +12,7 @@
 //! | `full_off_by_one` | the full check is off by one lap: a slot still holding last lap's value is taken as free |
 //! | `no_empty_fence` | the `SeqCst` fences on the Full/Empty paths are left out |
 //! | `check_then_sleep` | a blocking call reads the futex word after its last check instead of before it, so a wake between the two is slept through |
+//! | `waker_without_barrier` | a waker reads the sleeper count without its half of the barrier pair |
 
 use crate::sync::Ordering;
 
@@ -35,3 +36,7 @@ pub(crate) const FENCES_FULL_AND_EMPTY: bool = !cfg!(queue_mutant = "no_empty_fe
 /// Whether a blocking call reads the futex word before its last check of the ring (`true` in
 /// every normal build); the `check_then_sleep` mutant reads it afterwards.
 pub(crate) const READS_EPOCH_BEFORE_CHECK: bool = !cfg!(queue_mutant = "check_then_sleep");
+
+/// Whether a waker issues its half of the barrier pair before it reads the sleeper count
+/// (`true` in every normal build); the `waker_without_barrier` mutant leaves it out.
+pub(crate) const WAKER_ISSUES_BARRIER: bool = !cfg!(queue_mutant = "waker_without_barrier");

@@ -491,8 +491,8 @@ impl<'a, T> Ring<'a, T> {
     /// this path: of two such fences, the later one's re-read sees every stamp and cursor the
     /// other thread wrote before its own fence (the store-buffering pattern). Without it, two
     /// threads that each push and then pop could both answer Empty (the `no_empty_fence`
-    /// mutant shows loom finding that). The blocking layer relies on the same fence to
-    /// register a sleeper before this re-read (see `blocking`).
+    /// mutant shows loom finding that). (The blocking layer orders its sleepers with a
+    /// barrier pair of its own, before it calls the ring again: see `wait`.)
     fn recheck(&self, slot: &Slot<T>, ready: usize) -> bool {
         if mutant::FENCES_FULL_AND_EMPTY {
             // ORDERING: SeqCst fence, paired with the same fence in every other call that
@@ -524,7 +524,7 @@ impl<'a, T> Ring<'a, T> {
     pub(crate) fn close(&self) -> bool {
         // ORDERING: AcqRel: Release so that a pop that sees the mark also sees every push
         // before it (the RMW continues their release sequence); Acquire to read the latest
-        // `tail`. Blocking callers issue a SeqCst fence after this to wake sleepers.
+        // `tail`. Blocking callers then wake every sleeper (see `wait`).
         let tail = self
             .cursors
             .tail

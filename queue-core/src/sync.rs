@@ -11,6 +11,11 @@
 //!   variable with the same contract;
 //! - `UnsafeCell`: with loom's closure-based `with`/`with_mut` shape, so that loom can track
 //!   every access to a slot's value;
+//! - `Barriers`: the pair of barriers that orders a sleeper's registration against a waker's
+//!   ring change (see `wait`): a `SeqCst` fence on each side, or, where the kernel offers it,
+//!   an asymmetric pair (`membarrier(2)` on the rare sleeper side, a compiler fence on every
+//!   waker). Under loom both halves are `SeqCst` fences: the models check the protocol given
+//!   the pair's guarantee, not the kernel's implementation of it;
 //! - `Backoff`: the retry policy of every retry loop (spins, then yields the thread; under
 //!   loom, every step yields to the model's scheduler, and a call that retries more often than
 //!   any model's operations could explain fails the model: lock-freedom, checked). Its
@@ -23,6 +28,7 @@ mod primitive {
 
     pub(crate) use crossbeam_utils::Backoff;
 
+    pub(crate) use super::barriers::Barriers;
     pub(crate) use super::futex::FutexWord;
 
     /// `std::cell::UnsafeCell` with loom's `with`/`with_mut` shape.
@@ -54,6 +60,7 @@ mod primitive {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
 
+    pub(crate) use super::loom_barriers::Barriers;
     pub(crate) use super::loom_futex::FutexWord;
 
     /// The loom stand-in for `crossbeam_utils::Backoff`: every step yields to loom's
@@ -163,6 +170,168 @@ mod futex {
             unsafe {
                 libc::syscall(libc::SYS_futex, self.0.as_ptr(), libc::FUTEX_WAKE, count);
             }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+mod barriers {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{Ordering, compiler_fence, fence};
+
+    use nix::libc;
+
+    /// The pair of barriers that a wait list's sleepers and wakers issue (see `wait`): the
+    /// two halves together order a store before each half against a load after the other, as
+    /// two `SeqCst` fences do.
+    ///
+    /// With `membarrier(2)`, the half that runs on every successful operation costs nothing
+    /// at run time (a compiler fence), and the half that runs before a caller sleeps makes
+    /// the kernel run a full memory barrier on every CPU that is running a thread of the
+    /// processes concerned (a thread not running has passed through one when it was switched
+    /// out). So whichever way a waker's store-then-load falls around that moment, the pair
+    /// behaves as two `SeqCst` fences.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Barriers {
+        /// A `SeqCst` fence on both sides: where `membarrier` is missing or refused.
+        Symmetric,
+        /// `MEMBARRIER_CMD_PRIVATE_EXPEDITED` and a compiler fence: threads of this process.
+        WithinProcess,
+        /// `MEMBARRIER_CMD_GLOBAL_EXPEDITED` and a compiler fence: every process that
+        /// registered, which each process using a shared queue does before it touches it.
+        AcrossProcesses,
+    }
+
+    /// `linux/membarrier.h`; the `libc` crate has the syscall number but not the commands.
+    const CMD_GLOBAL_EXPEDITED: libc::c_int = 1 << 1;
+    const CMD_REGISTER_GLOBAL_EXPEDITED: libc::c_int = 1 << 2;
+    const CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+    const CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+
+    fn membarrier(command: libc::c_int) -> std::io::Result<()> {
+        // SAFETY: `membarrier` takes two integers and touches no memory of ours.
+        let result = unsafe { libc::syscall(libc::SYS_membarrier, command, 0, 0) };
+        if result == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    /// Registers this process for `command` once. A registration is inherited by `fork` and
+    /// dropped by `exec`, as is this cache: the two always agree.
+    fn register_once(
+        registered: &'static OnceLock<Result<(), i32>>,
+        command: libc::c_int,
+    ) -> std::io::Result<()> {
+        let errno = |error: std::io::Error| error.raw_os_error().unwrap_or(libc::ENOSYS);
+        (*registered.get_or_init(|| membarrier(command).map_err(errno)))
+            .map_err(std::io::Error::from_raw_os_error)
+    }
+
+    impl Barriers {
+        /// The barriers for a queue within this process: `WithinProcess` if the kernel
+        /// accepts this process's registration, else `Symmetric`.
+        pub(crate) fn within_process() -> Self {
+            static REGISTERED: OnceLock<Result<(), i32>> = OnceLock::new();
+            match register_once(&REGISTERED, CMD_REGISTER_PRIVATE_EXPEDITED) {
+                Ok(()) => Self::WithinProcess,
+                Err(_) => Self::Symmetric,
+            }
+        }
+
+        /// Registers this process for `AcrossProcesses` barriers (once): a process must do
+        /// so before it uses a shared queue made with them, or its wakers' half would not be
+        /// covered by the sleepers' half.
+        pub(crate) fn join_across_processes() -> std::io::Result<()> {
+            static REGISTERED: OnceLock<Result<(), i32>> = OnceLock::new();
+            register_once(&REGISTERED, CMD_REGISTER_GLOBAL_EXPEDITED)
+        }
+
+        /// The barriers for a new shared queue: `AcrossProcesses` if this process could
+        /// register, else `Symmetric`.
+        pub(crate) fn across_processes() -> Self {
+            match Self::join_across_processes() {
+                Ok(()) => Self::AcrossProcesses,
+                Err(_) => Self::Symmetric,
+            }
+        }
+
+        /// The half every waker issues, after its ring change and before it reads the
+        /// sleeper count.
+        #[inline(always)]
+        pub(crate) fn light(self) {
+            match self {
+                // ORDERING: SeqCst fence, paired with the one in `heavy`.
+                Self::Symmetric => fence(Ordering::SeqCst),
+                // ORDERING: the kernel's barrier in `heavy` stands in for a fence here; the
+                // compiler fence keeps our store before our load in the machine code, so that
+                // barrier falls before the store, between the two, or after the load.
+                Self::WithinProcess | Self::AcrossProcesses => compiler_fence(Ordering::SeqCst),
+            }
+        }
+
+        /// The half a caller issues after counting itself as a sleeper and before its last
+        /// check. Returns `false` if the kernel refused the barrier (it cannot, once the
+        /// registration was accepted; the caller then must not sleep, and retries instead).
+        #[must_use]
+        pub(crate) fn heavy(self) -> bool {
+            let command = match self {
+                Self::Symmetric => {
+                    // ORDERING: SeqCst fence, paired with the one in `light`.
+                    fence(Ordering::SeqCst);
+                    return true;
+                }
+                Self::WithinProcess => CMD_PRIVATE_EXPEDITED,
+                Self::AcrossProcesses => CMD_GLOBAL_EXPEDITED,
+            };
+            // ORDERING: SeqCst fences around the call order our own accesses before and
+            // after it; the call runs a full barrier on every CPU running a registered
+            // thread, which is what pairs with `light`.
+            fence(Ordering::SeqCst);
+            let issued = membarrier(command).is_ok();
+            fence(Ordering::SeqCst);
+            issued
+        }
+    }
+}
+
+#[cfg(loom)]
+mod loom_barriers {
+    use loom::sync::atomic::{Ordering, fence};
+
+    /// The loom stand-in for the barrier pair: both halves are `SeqCst` fences, the guarantee
+    /// the kernel's pair gives (see the non-loom `Barriers`).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(crate) enum Barriers {
+        Symmetric,
+        #[allow(dead_code, reason = "the same variants as the non-loom type")]
+        WithinProcess,
+        AcrossProcesses,
+    }
+
+    impl Barriers {
+        pub(crate) fn within_process() -> Self {
+            Self::Symmetric
+        }
+
+        pub(crate) fn join_across_processes() -> std::io::Result<()> {
+            Ok(())
+        }
+
+        pub(crate) fn across_processes() -> Self {
+            Self::Symmetric
+        }
+
+        pub(crate) fn light(self) {
+            // ORDERING: SeqCst fence, paired with `heavy`.
+            fence(Ordering::SeqCst);
+        }
+
+        pub(crate) fn heavy(self) -> bool {
+            // ORDERING: SeqCst fence, paired with `light`.
+            fence(Ordering::SeqCst);
+            true
         }
     }
 }

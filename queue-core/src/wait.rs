@@ -5,14 +5,20 @@
 //!
 //! A caller that found the ring full (or empty) and wants to sleep:
 //! 1. reads the list's `epoch` (the futex word),
-//! 2. adds itself to `sleepers`, then issues a `SeqCst` fence,
+//! 2. adds itself to `sleepers`, then issues the heavy half of a barrier pair,
 //! 3. tries its operation once more,
 //! 4. and only if that fails too, sleeps on `epoch` while it still holds the value from step 1.
 //!
-//! A caller whose operation made room (or a value) for the other side issues a `SeqCst` fence,
+//! A caller whose operation made room (or a value) for the other side issues the light half,
 //! then reads `sleepers`; if it is not zero, it bumps `epoch` and wakes a sleeper.
 //!
-//! No wake-up is lost. The two fences order the sleeper's step 2 and the waker's publication
+//! The pair ([`Barriers`]) acts as two `SeqCst` fences. Where the kernel has `membarrier(2)`,
+//! the light half is only a compiler fence and the heavy half a system call that runs a
+//! barrier on every CPU running one of the queue's threads (processes, for a shared queue):
+//! the cost moves from every operation to the rare caller about to sleep. Elsewhere both
+//! halves are `SeqCst` fences.
+//!
+//! No wake-up is lost. The barrier pair orders the sleeper's step 2 and the waker's publication
 //! (store-buffering): either the retry in step 3 sees the room or value, or the waker sees the
 //! sleeper and bumps `epoch`. The bump comes after the epoch read of step 1 (it is a Release
 //! RMW after the waker read `sleepers`, which the sleeper wrote after step 1's Acquire load),
@@ -21,8 +27,8 @@
 //! `check_then_sleep` mutant) lets a wake fall between the check and the sleep: loom finds
 //! that execution and reports the sleeper that never wakes.
 //!
-//! When nobody sleeps, a waker pays one fence and one load; the syscall only happens when
-//! `sleepers` is not zero.
+//! When nobody sleeps, a waker pays one load (and, without `membarrier`, one fence); the
+//! futex syscall only happens when `sleepers` is not zero.
 
 use std::time::{Duration, Instant};
 
@@ -30,7 +36,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::mutant;
 use crate::ring::Refusal;
-use crate::sync::{AtomicU32, Backoff, FutexWord, Ordering, fence};
+use crate::sync::{AtomicU32, Backoff, Barriers, FutexWord, Ordering};
 
 /// Why a blocking call gave up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,9 +71,9 @@ pub(crate) struct Signals {
 
 impl Signals {
     /// Wakes every sleeper on both lists (after the ring was closed).
-    pub(crate) fn wake_all(&self) {
-        self.not_empty.wake(u32::MAX);
-        self.not_full.wake(u32::MAX);
+    pub(crate) fn wake_all(&self, barriers: Barriers) {
+        self.not_empty.wake(barriers, u32::MAX);
+        self.not_full.wake(barriers, u32::MAX);
     }
 }
 
@@ -75,11 +81,14 @@ impl WaitList {
     /// Wakes up to `count` sleepers, after the caller's operation changed the ring for them.
     /// Costs a fence and a load when nobody sleeps.
     #[inline]
-    pub(crate) fn wake(&self, count: u32) {
-        // ORDERING: SeqCst fence, paired with the fence in `wait_for` (step 2): the ring change
-        // we made before it, or the sleeper's registration, is seen by the other side.
-        fence(Ordering::SeqCst);
-        // Relaxed: the fence above orders this load (see the module docs).
+    pub(crate) fn wake(&self, barriers: Barriers, count: u32) {
+        // ORDERING: the light half of the barrier pair, paired with the heavy half in
+        // `wait_for` (step 2): the ring change we made before it, or the sleeper's
+        // registration, is seen by the other side.
+        if mutant::WAKER_ISSUES_BARRIER {
+            barriers.light();
+        }
+        // Relaxed: the barrier pair orders this load (see the module docs).
         if self.sleepers.load(Ordering::Relaxed) != 0 {
             // ORDERING: Release pairs with the Acquire epoch read of a sleeper (step 1), so a
             // sleeper that read this bump also sees our ring change.
@@ -92,6 +101,7 @@ impl WaitList {
     /// sleeping until woken, or until `deadline`.
     pub(crate) fn wait_for<R>(
         &self,
+        barriers: Barriers,
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Result<R, Refusal>,
     ) -> Result<R, GaveUp> {
@@ -107,10 +117,11 @@ impl WaitList {
         loop {
             // Step 1. ORDERING: Acquire pairs with the Release bump in `wake`.
             let early_epoch = self.epoch.load(Ordering::Acquire);
-            // Step 2. Relaxed: the fence below orders it (see the module docs).
+            // Step 2. Relaxed: the barrier below orders it (see the module docs).
             self.sleepers.fetch_add(1, Ordering::Relaxed);
-            // ORDERING: SeqCst fence, paired with the fence in `wake`.
-            fence(Ordering::SeqCst);
+            // ORDERING: the heavy half of the barrier pair, paired with the light half in
+            // `wake`. If the kernel refused it, we must not sleep this round.
+            let may_sleep = barriers.heavy();
             // Step 3.
             let checked = attempt();
             let epoch = if mutant::READS_EPOCH_BEFORE_CHECK {
@@ -123,6 +134,11 @@ impl WaitList {
                 Ok(done) => Some(Ok(done)),
                 Err(Refusal::Closed) => Some(Err(GaveUp::Closed)),
                 Err(Refusal::NotReady) => match remaining(deadline) {
+                    // No barrier, no sleep: yield the thread and go round again.
+                    Some(_) if !may_sleep => {
+                        backoff.snooze();
+                        None
+                    }
                     // Step 4.
                     Some(timeout) if !self.epoch.wait(epoch, timeout) => {
                         // Timed out: one last try, so a value or room that arrived with the

@@ -224,6 +224,50 @@ fn many_threads_move_every_value_exactly_once_through_blocking_calls() {
     }
 }
 
+/// Two threads bat a value back and forth through two capacity-1 queues, so that nearly every
+/// call finds its queue empty or full and many go to sleep. A lost wake-up leaves a thread
+/// asleep although its value or room is there: its timed call then returns only when the
+/// timer fires (its last try after the timeout finds the value), so a call that took its
+/// whole timeout is a lost wake-up.
+#[test]
+fn ping_pong_never_loses_a_wake_up() {
+    const ROUNDS: u64 = 20_000;
+    const PATIENCE: Duration = Duration::from_secs(10);
+    fn promptly<R>(call: impl FnOnce(Duration) -> R) -> R {
+        let started = Instant::now();
+        let answer = call(PATIENCE);
+        assert!(
+            started.elapsed() < PATIENCE,
+            "a call slept its whole timeout: a wake-up was lost"
+        );
+        answer
+    }
+    for (ping, pong) in placements(1).into_iter().zip(placements(1)) {
+        let (ping, pong) = (Arc::new(ping), Arc::new(pong));
+        let echo = {
+            let (ping, pong) = (Arc::clone(&ping), Arc::clone(&pong));
+            thread::spawn(move || {
+                for _ in 0..ROUNDS {
+                    let value = promptly(|patience| ping.pop_timeout(patience)).unwrap();
+                    promptly(|patience| pong.push_timeout(value + 1, patience)).unwrap();
+                }
+            })
+        };
+        for round in 0..ROUNDS {
+            // A pause of 0 to about 60 µs, so that the echo's pop meets the push at every
+            // stage of its way to sleep (spinning, registering, checking, asleep).
+            let pause = Instant::now();
+            while pause.elapsed() < Duration::from_nanos(round % 64 * 1000) {
+                std::hint::spin_loop();
+            }
+            promptly(|patience| ping.push_timeout(2 * round, patience)).unwrap();
+            let answer = promptly(|patience| pong.pop_timeout(patience));
+            assert_eq!(answer, Ok(2 * round + 1));
+        }
+        echo.join().unwrap();
+    }
+}
+
 fn duplicate(queue: &BlockingQueue<u64>) -> OwnedFd {
     queue.shared_fd().unwrap().try_clone_to_owned().unwrap()
 }
@@ -268,7 +312,7 @@ type Damage<'a> = (u64, &'a [u8], fn(&MappingError) -> bool);
 
 #[test]
 fn a_damaged_header_is_a_typed_error() {
-    let cases: [Damage; 5] = [
+    let cases: [Damage; 6] = [
         (0, b"nonsense", |e| matches!(e, MappingError::NotAQueue)),
         (8, &7u32.to_le_bytes(), |e| {
             matches!(e, MappingError::UnsupportedVersion { found: 7, .. })
@@ -281,6 +325,9 @@ fn a_damaged_header_is_a_typed_error() {
         }),
         (48, &1u64.to_le_bytes(), |e| {
             matches!(e, MappingError::Corrupted { field: "slot size" })
+        }),
+        (88, &9u32.to_le_bytes(), |e| {
+            matches!(e, MappingError::Corrupted { field: "barriers" })
         }),
     ];
     for (offset, bytes, expected) in cases {

@@ -162,6 +162,10 @@ pub(crate) const MUTANTS: &[(&str, &str)] = &[
         "a blocking call reads the futex word after its last check",
     ),
     (
+        "waker_without_barrier",
+        "a waker reads the sleeper count without its half of the barrier pair",
+    ),
+    (
         "reap_twice",
         "every joiner reaps the child, not only the one that won the right to",
     ),

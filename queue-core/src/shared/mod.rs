@@ -4,7 +4,8 @@
 //! # The mapping
 //!
 //! ```text
-//! offset 0            Header: magic, layout version, capacity, element type, offsets, length
+//! offset 0            Header: magic, layout version, capacity, element type, offsets, length,
+//!                     barrier pair (`SeqCst` fences, or `membarrier` with compiler fences)
 //! cursors_offset      Cursors (head, tail), each on its own cache line
 //! signals_offset      Signals (two wait lists: futex words and sleeper counts)
 //! slots_offset        capacity x Slot<T> (stamp, value)
@@ -51,13 +52,14 @@ pub use plain::{Frame, Plain};
 
 use crate::error::CapacityError;
 use crate::ring::{Cursors, Ring, Shape, Slot};
+use crate::sync::Barriers;
 use crate::wait::Signals;
 
 /// The first eight bytes of every shared queue.
 const MAGIC: u64 = u64::from_le_bytes(*b"qcore:SQ");
 
 /// The version of the layout described in the module docs; bumped on any change to it.
-pub(crate) const LAYOUT_VERSION: u32 = 1;
+pub(crate) const LAYOUT_VERSION: u32 = 2;
 
 /// The largest alignment the mapping can give (mappings start on a page).
 const PAGE: usize = 4096;
@@ -78,7 +80,18 @@ struct Header {
     signals_offset: u64,
     slots_offset: u64,
     mapping_len: u64,
+    /// The barrier pair every process must use with this queue: [`BARRIERS_SYMMETRIC`] or
+    /// [`BARRIERS_MEMBARRIER`].
+    barriers: u32,
+    /// Zero.
+    reserved: u32,
 }
+
+/// `Header::barriers`: `SeqCst` fences on both sides.
+const BARRIERS_SYMMETRIC: u32 = 1;
+/// `Header::barriers`: `membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED)` and compiler fences; every
+/// process registers before touching the queue.
+const BARRIERS_MEMBARRIER: u32 = 2;
 
 /// Where each part of the mapping of a `capacity`-slot queue of `T` goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +188,8 @@ pub(crate) struct Mapping<T> {
     fd: OwnedFd,
     shape: Shape,
     layout: Layout,
+    /// The barrier pair the header names; this process has registered for it.
+    barriers: Barriers,
     _values: PhantomData<T>,
 }
 
@@ -193,6 +208,7 @@ impl<T: Plain> Mapping<T> {
         ftruncate(&fd, layout.len as i64)?;
         let len = NonZeroUsize::new(layout.len).ok_or(too_large)?;
         let raw = RawMapping::map(&fd, len)?;
+        let barriers = Barriers::across_processes();
         let start = shape.lap_start(0);
         // SAFETY: the mapping is new, `len` bytes long, page-aligned, and no other process
         // can reach it yet (the descriptor has not left this call); the layout puts each part
@@ -217,6 +233,11 @@ impl<T: Plain> Mapping<T> {
                 signals_offset: layout.signals as u64,
                 slots_offset: layout.slots as u64,
                 mapping_len: layout.len as u64,
+                barriers: match barriers {
+                    Barriers::AcrossProcesses => BARRIERS_MEMBARRIER,
+                    _ => BARRIERS_SYMMETRIC,
+                },
+                reserved: 0,
             });
         }
         Ok(Self {
@@ -224,6 +245,7 @@ impl<T: Plain> Mapping<T> {
             fd,
             shape,
             layout,
+            barriers,
             _values: PhantomData,
         })
     }
@@ -249,11 +271,18 @@ impl<T: Plain> Mapping<T> {
         // every bit pattern is a valid `Header`, and we copy it out rather than borrow it.
         let header = unsafe { raw.at::<Header>(0).read_volatile() };
         let (shape, layout) = check_header::<T>(&header, file_len)?;
+        let barriers = if header.barriers == BARRIERS_MEMBARRIER {
+            Barriers::join_across_processes().map_err(MappingError::Os)?;
+            Barriers::AcrossProcesses
+        } else {
+            Barriers::Symmetric
+        };
         let mapping = Self {
             raw,
             fd,
             shape,
             layout,
+            barriers,
             _values: PhantomData,
         };
         if !mapping.ring().cursors_in_bounds() {
@@ -311,6 +340,10 @@ fn check_header<T>(header: &Header, file_len: u64) -> Result<(Shape, Layout), Ma
     if recorded != expected {
         return Err(corrupted("layout"));
     }
+    if ![BARRIERS_SYMMETRIC, BARRIERS_MEMBARRIER].contains(&header.barriers) || header.reserved != 0
+    {
+        return Err(corrupted("barriers"));
+    }
     if file_len < header.mapping_len {
         return Err(MappingError::Truncated {
             len: file_len,
@@ -349,6 +382,11 @@ impl<T> Mapping<T> {
     }
 
     /// The memory file's descriptor.
+    /// The barrier pair of this queue's wait lists, for this process.
+    pub(crate) fn barriers(&self) -> Barriers {
+        self.barriers
+    }
+
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
