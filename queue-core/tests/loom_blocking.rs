@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use loom::thread;
-use model_check::{Bound, explore};
+use model_check::{Bound, Model, explore};
 use queue_core::{BlockingQueue, ClosedError, PopTimeoutError, Queue, TryPopError};
 
 /// Long enough never to expire in real time; the loom stand-in fires it at once anyway.
@@ -27,8 +27,12 @@ const TIMEOUT: Duration = Duration::from_secs(3600);
 #[test]
 fn getter_sleeping_on_empty_is_woken_by_a_put_exhaustive() {
     explore(
-        "getter_sleeping_on_empty_is_woken_by_a_put",
-        Bound::Exhaustive,
+        Model {
+            name: "getter_sleeping_on_empty_is_woken_by_a_put",
+            property: "a getter asleep on an empty queue is woken by the put and gets its value (a sleeper never woken fails the model as a deadlock)",
+            scenario: "1 thread pops (blocking) while the main thread pushes 1 value; capacity 1",
+            bound: Bound::Exhaustive,
+        },
         || {
             let queue = Arc::new(BlockingQueue::new(1).unwrap());
             let getter = {
@@ -44,8 +48,12 @@ fn getter_sleeping_on_empty_is_woken_by_a_put_exhaustive() {
 #[test]
 fn two_getters_sleeping_on_empty_are_woken_by_two_puts_bound_3() {
     explore(
-        "two_getters_sleeping_on_empty_are_woken_by_two_puts",
-        Bound::Preemptions(3),
+        Model {
+            name: "two_getters_sleeping_on_empty_are_woken_by_two_puts",
+            property: "two getters asleep on an empty queue are both woken by two puts, and each gets one of the values",
+            scenario: "2 threads pop (blocking) while the main thread pushes 2 values; capacity 1",
+            bound: Bound::Preemptions(3),
+        },
         || {
             let queue = Arc::new(BlockingQueue::new(1).unwrap());
             let getters: Vec<_> = (0..2)
@@ -68,8 +76,12 @@ fn two_getters_sleeping_on_empty_are_woken_by_two_puts_bound_3() {
 #[test]
 fn putter_sleeping_on_full_is_woken_by_a_get_exhaustive() {
     explore(
-        "putter_sleeping_on_full_is_woken_by_a_get",
-        Bound::Exhaustive,
+        Model {
+            name: "putter_sleeping_on_full_is_woken_by_a_get",
+            property: "a putter asleep on a full queue is woken by the get that makes room, and its value goes in after the one before",
+            scenario: "1 thread pushes (blocking) into a full queue while the main thread pops; capacity 1",
+            bound: Bound::Exhaustive,
+        },
         || {
             let queue = Arc::new(BlockingQueue::new(1).unwrap());
             queue.push(1).unwrap();
@@ -89,8 +101,12 @@ fn putter_sleeping_on_full_is_woken_by_a_get_exhaustive() {
 #[test]
 fn close_wakes_a_sleeping_getter_and_a_sleeping_putter_exhaustive() {
     explore(
-        "close_wakes_a_sleeping_getter_and_a_sleeping_putter",
-        Bound::Exhaustive,
+        Model {
+            name: "close_wakes_a_sleeping_getter_and_a_sleeping_putter",
+            property: "close wakes a getter asleep on an empty queue and a putter asleep on a full one; the putter gets its value back, and the value pushed before the close drains before the queue answers closed",
+            scenario: "1 thread pops an empty queue, 1 thread pushes into a full queue, the main thread closes both; capacity 1 each",
+            bound: Bound::Exhaustive,
+        },
         || {
             // Two queues of capacity 1, one empty and one full, closed by one thread: a
             // getter sleeps on the first while a putter sleeps on the second.
@@ -122,8 +138,12 @@ fn close_wakes_a_sleeping_getter_and_a_sleeping_putter_exhaustive() {
 #[test]
 fn close_racing_a_put_and_a_sleeping_get_bound_6() {
     explore(
-        "close_racing_a_put_and_a_sleeping_get",
-        Bound::Preemptions(6),
+        Model {
+            name: "close_racing_a_put_and_a_sleeping_get",
+            property: "a put racing close either goes in (and its value is got or drained) or fails, a sleeping get is never left asleep, and the closed queue ends empty",
+            scenario: "1 thread pops (blocking), 1 thread pushes, the main thread closes; capacity 1",
+            bound: Bound::Preemptions(6),
+        },
         || {
             let queue = Arc::new(BlockingQueue::new(1).unwrap());
             let getter = {
@@ -154,26 +174,34 @@ fn close_racing_a_put_and_a_sleeping_get_bound_6() {
 
 #[test]
 fn timeout_racing_a_wake_bound_7() {
-    explore("timeout_racing_a_wake", Bound::Preemptions(7), || {
-        let queue = Arc::new(BlockingQueue::new(1).unwrap());
-        let getter = {
-            let queue = Arc::clone(&queue);
-            thread::spawn(move || queue.pop_timeout(TIMEOUT))
-        };
-        queue.push(3).unwrap();
-        match getter.join().unwrap() {
-            Ok(value) => assert_eq!(value, 3),
-            Err(PopTimeoutError::Timeout) => assert_eq!(queue.try_pop(), Ok(3)),
-            Err(other) => panic!("unexpected {other:?}"),
-        }
-        // The timed-out getter left: a later sleeper is still woken.
-        let second = {
-            let queue = Arc::clone(&queue);
-            thread::spawn(move || queue.pop())
-        };
-        queue.push(4).unwrap();
-        assert_eq!(second.join().unwrap(), Ok(4));
-    });
+    explore(
+        Model {
+            name: "timeout_racing_a_wake",
+            property: "a getter whose timeout races a put gets the value or times out with the value still queued, and a later sleeper is still woken",
+            scenario: "1 thread pops with a timeout while the main thread pushes, then a second thread pops (blocking) and the main thread pushes again; capacity 1",
+            bound: Bound::Preemptions(7),
+        },
+        || {
+            let queue = Arc::new(BlockingQueue::new(1).unwrap());
+            let getter = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.pop_timeout(TIMEOUT))
+            };
+            queue.push(3).unwrap();
+            match getter.join().unwrap() {
+                Ok(value) => assert_eq!(value, 3),
+                Err(PopTimeoutError::Timeout) => assert_eq!(queue.try_pop(), Ok(3)),
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+            // The timed-out getter left: a later sleeper is still woken.
+            let second = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.pop())
+            };
+            queue.push(4).unwrap();
+            assert_eq!(second.join().unwrap(), Ok(4));
+        },
+    );
 }
 
 // 5. A batch racing single operations: each value exactly once, a batch's values adjacent
@@ -182,8 +210,12 @@ fn timeout_racing_a_wake_bound_7() {
 #[test]
 fn batch_push_racing_a_single_push_and_a_batch_pop_exhaustive() {
     explore(
-        "batch_push_racing_a_single_push_and_a_batch_pop",
-        Bound::Exhaustive,
+        Model {
+            name: "batch_push_racing_a_single_push_and_a_batch_pop",
+            property: "a batch push claims its values in one step: they come out once each, adjacent and in order, beside a racing single push and batch pop",
+            scenario: "1 thread pushes a batch of 3, 1 thread pushes 1 value, the main thread pops a batch of up to 2, then drains; capacity 3",
+            bound: Bound::Exhaustive,
+        },
         || {
             let queue = Arc::new(Queue::new(3).unwrap());
             let batch = {
@@ -220,27 +252,35 @@ fn batch_push_racing_a_single_push_and_a_batch_pop_exhaustive() {
 
 #[test]
 fn batch_pop_racing_a_single_pop_exhaustive() {
-    explore("batch_pop_racing_a_single_pop", Bound::Exhaustive, || {
-        let queue = Arc::new(Queue::new(3).unwrap());
-        queue.try_push_slice(&[1, 2, 3]).unwrap();
-        let single = {
-            let queue = Arc::clone(&queue);
-            thread::spawn(move || queue.try_pop().ok())
-        };
-        let mut buffer = [0; 3];
-        let n = queue.try_pop_slice(&mut buffer).unwrap();
-        let batch = buffer[..n].to_vec();
-        let other = single.join().unwrap();
-        let mut all = batch.clone();
-        all.extend(other);
-        while let Ok(value) = queue.try_pop() {
-            all.push(value);
-        }
-        all.sort_unstable();
-        assert_eq!(all, [1, 2, 3], "each value exactly once");
-        assert!(
-            batch.windows(2).all(|w| w[1] == w[0] + 1),
-            "a batch is consecutive: {batch:?}"
-        );
-    });
+    explore(
+        Model {
+            name: "batch_pop_racing_a_single_pop",
+            property: "a batch pop racing a single pop takes consecutive values, and every value comes out exactly once",
+            scenario: "the main thread pops a batch of up to 3 from a full queue while 1 thread pops 1 value; capacity 3",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            let queue = Arc::new(Queue::new(3).unwrap());
+            queue.try_push_slice(&[1, 2, 3]).unwrap();
+            let single = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.try_pop().ok())
+            };
+            let mut buffer = [0; 3];
+            let n = queue.try_pop_slice(&mut buffer).unwrap();
+            let batch = buffer[..n].to_vec();
+            let other = single.join().unwrap();
+            let mut all = batch.clone();
+            all.extend(other);
+            while let Ok(value) = queue.try_pop() {
+                all.push(value);
+            }
+            all.sort_unstable();
+            assert_eq!(all, [1, 2, 3], "each value exactly once");
+            assert!(
+                batch.windows(2).all(|w| w[1] == w[0] + 1),
+                "a batch is consecutive: {batch:?}"
+            );
+        },
+    );
 }

@@ -23,8 +23,25 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::history::{Answer, Call, Event, Message, Recorded, ThreadLog};
 use common::linearizability::{Spec, linearize};
-use model_check::{Bound, explore};
+use model_check::{Bound, Model, explore};
 use queue_core::Queue;
+
+/// The property of the models with one producer and one consumer.
+const STRICT: &str = "every history of pushes and pops, Full and Empty answers included, is \
+                      strictly linearizable to a FIFO queue of this capacity; each value is \
+                      delivered exactly once, in order; no call retries without another \
+                      completing";
+
+/// The property of the other models: the queue's documented exemption applies.
+const EXEMPT: &str = "every history, Full and Empty answers included, is linearizable (with \
+                      respect to happens-before) to a FIFO queue of this capacity, except that \
+                      Full or Empty may be answered while the operation that would change it \
+                      is in flight; each value is delivered exactly once, in its producer's \
+                      order; no call retries without another completing";
+
+/// The property of the drop model.
+const DROPS: &str = "every value still inside when the queue is dropped is dropped exactly once, \
+                     and no popped value is dropped by the queue";
 
 const fn push(id: u32) -> Call {
     Call::Push(id)
@@ -159,24 +176,40 @@ fn lap_before_wrap(capacity: usize, laps: usize) -> usize {
 
 #[test]
 fn spsc_capacity_1_three_items_exhaustive() {
-    explore("spsc_capacity_1_three_items", Bound::Exhaustive, || {
-        run_scenario(
-            1,
-            0,
-            &[&[push(101), push(102), push(103)], &[POP, POP, POP]],
-        );
-    });
+    explore(
+        Model {
+            name: "spsc_capacity_1_three_items",
+            property: STRICT,
+            scenario: "1 producer pushes 3 values, 1 consumer pops 3 times; capacity 1",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            run_scenario(
+                1,
+                0,
+                &[&[push(101), push(102), push(103)], &[POP, POP, POP]],
+            );
+        },
+    );
 }
 
 #[test]
 fn spsc_capacity_2_three_items_exhaustive() {
-    explore("spsc_capacity_2_three_items", Bound::Exhaustive, || {
-        run_scenario(
-            2,
-            0,
-            &[&[push(101), push(102), push(103)], &[POP, POP, POP]],
-        );
-    });
+    explore(
+        Model {
+            name: "spsc_capacity_2_three_items",
+            property: STRICT,
+            scenario: "1 producer pushes 3 values, 1 consumer pops 3 times; capacity 2",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            run_scenario(
+                2,
+                0,
+                &[&[push(101), push(102), push(103)], &[POP, POP, POP]],
+            );
+        },
+    );
 }
 
 // 2. Two producers / one consumer and one producer / two consumers, capacity 2.
@@ -184,8 +217,12 @@ fn spsc_capacity_2_three_items_exhaustive() {
 #[test]
 fn two_producers_one_consumer_capacity_2_bound_3() {
     explore(
-        "two_producers_one_consumer_capacity_2",
-        Bound::Preemptions(3),
+        Model {
+            name: "two_producers_one_consumer_capacity_2",
+            property: EXEMPT,
+            scenario: "2 producers push 2 values each, 1 consumer pops 3 times; capacity 2",
+            bound: Bound::Preemptions(3),
+        },
         || {
             run_scenario(
                 2,
@@ -203,8 +240,12 @@ fn two_producers_one_consumer_capacity_2_bound_3() {
 #[test]
 fn two_producers_one_consumer_capacity_2_small_exhaustive() {
     explore(
-        "two_producers_one_consumer_capacity_2_small",
-        Bound::Exhaustive,
+        Model {
+            name: "two_producers_one_consumer_capacity_2_small",
+            property: EXEMPT,
+            scenario: "2 producers push 1 value each, 1 consumer pops twice; capacity 2",
+            bound: Bound::Exhaustive,
+        },
         || {
             run_scenario(2, 0, &[&[push(101)], &[push(201)], &[POP, POP]]);
         },
@@ -214,8 +255,12 @@ fn two_producers_one_consumer_capacity_2_small_exhaustive() {
 #[test]
 fn one_producer_two_consumers_capacity_2_bound_3() {
     explore(
-        "one_producer_two_consumers_capacity_2",
-        Bound::Preemptions(3),
+        Model {
+            name: "one_producer_two_consumers_capacity_2",
+            property: EXEMPT,
+            scenario: "1 producer pushes 3 values, 2 consumers pop twice each; capacity 2",
+            bound: Bound::Preemptions(3),
+        },
         || {
             run_scenario(
                 2,
@@ -231,8 +276,12 @@ fn one_producer_two_consumers_capacity_2_bound_3() {
 #[test]
 fn two_producers_two_consumers_capacity_1_bound_3() {
     explore(
-        "two_producers_two_consumers_capacity_1",
-        Bound::Preemptions(3),
+        Model {
+            name: "two_producers_two_consumers_capacity_1",
+            property: EXEMPT,
+            scenario: "2 producers push 2 and 1 values, 2 consumers pop 2 and 1 times; capacity 1",
+            bound: Bound::Preemptions(3),
+        },
         || {
             run_scenario(
                 1,
@@ -248,8 +297,12 @@ fn two_producers_two_consumers_capacity_1_bound_3() {
 #[test]
 fn spsc_capacity_1_four_laps_across_usize_wrap_exhaustive() {
     explore(
-        "spsc_capacity_1_four_laps_across_usize_wrap",
-        Bound::Exhaustive,
+        Model {
+            name: "spsc_capacity_1_four_laps_across_usize_wrap",
+            property: STRICT,
+            scenario: "1 producer pushes 4 values, 1 consumer pops 4 times; capacity 1, cursors starting 2 laps before positions wrap around usize",
+            bound: Bound::Exhaustive,
+        },
         || {
             run_scenario(
                 1,
@@ -266,8 +319,12 @@ fn spsc_capacity_1_four_laps_across_usize_wrap_exhaustive() {
 #[test]
 fn spsc_capacity_2_three_laps_across_usize_wrap_bound_4() {
     explore(
-        "spsc_capacity_2_three_laps_across_usize_wrap",
-        Bound::Preemptions(4),
+        Model {
+            name: "spsc_capacity_2_three_laps_across_usize_wrap",
+            property: STRICT,
+            scenario: "1 producer pushes 6 values, 1 consumer pops 6 times; capacity 2, cursors starting 2 laps before positions wrap around usize",
+            bound: Bound::Preemptions(4),
+        },
         || {
             run_scenario(
                 2,
@@ -293,16 +350,28 @@ fn spsc_capacity_2_three_laps_across_usize_wrap_bound_4() {
 
 #[test]
 fn push_then_pop_on_two_threads_exhaustive() {
-    explore("push_then_pop_on_two_threads", Bound::Exhaustive, || {
-        run_scenario(2, 0, &[&[push(101), POP], &[push(201), POP]]);
-    });
+    explore(
+        Model {
+            name: "push_then_pop_on_two_threads",
+            property: EXEMPT,
+            scenario: "2 threads each push a value, then pop; capacity 2",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            run_scenario(2, 0, &[&[push(101), POP], &[push(201), POP]]);
+        },
+    );
 }
 
 #[test]
 fn pop_then_push_on_two_threads_of_a_full_queue_exhaustive() {
     explore(
-        "pop_then_push_on_two_threads_of_a_full_queue",
-        Bound::Exhaustive,
+        Model {
+            name: "pop_then_push_on_two_threads_of_a_full_queue",
+            property: EXEMPT,
+            scenario: "2 threads each pop, then push, on a queue filled to its capacity of 2",
+            bound: Bound::Exhaustive,
+        },
         || {
             run_scenario_prefilled(2, &[1, 2], &[&[POP, push(101)], &[POP, push(201)]]);
         },
@@ -313,9 +382,17 @@ fn pop_then_push_on_two_threads_of_a_full_queue_exhaustive() {
 
 #[test]
 fn drops_each_value_exactly_once_exhaustive() {
-    explore("drops_each_value_exactly_once", Bound::Exhaustive, || {
-        drop_scenario();
-    });
+    explore(
+        Model {
+            name: "drops_each_value_exactly_once",
+            property: DROPS,
+            scenario: "1 producer pushes 3 counted values, 1 consumer pops once, then the queue is dropped; capacity 2",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            drop_scenario();
+        },
+    );
 }
 
 /// A value that counts its drops in a shared table, by id.

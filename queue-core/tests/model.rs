@@ -20,14 +20,6 @@ use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use queue_core::{Queue, TryPopError};
 
-/// The cases each property runs; `PROPTEST_CASES` overrides it.
-fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// One operation of the state machine.
 #[derive(Clone, Debug)]
 enum Operation {
@@ -175,14 +167,26 @@ impl StateMachineTest for QueueMatchesReference {
 }
 
 prop_state_machine! {
-    #![proptest_config(ProptestConfig { cases: cases(1024), ..ProptestConfig::default() })]
+    #![proptest_config(model_check::property_config(
+        "queue-core model::matches_the_reference_model",
+        "every answer of a sequence of 1 to 299 pushes and pops (capacities 1 to 64, cursors \
+         at lap 0 or 2 laps before the usize wrap), and len, is_empty, is_full and the live \
+         values after each, equal the reference model's",
+        1024,
+    ))]
 
     #[test]
     fn matches_the_reference_model(sequential 1..300 => QueueMatchesReference);
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(48), ..ProptestConfig::default() })]
+    #![proptest_config(model_check::property_config(
+        "queue-core model::threads_deliver_every_value_exactly_once",
+        "1 to 3 producer threads and 1 to 3 consumer threads (capacity 1 to 16, up to 2,000 \
+         values a producer) deliver every value exactly once, in each producer's order, and \
+         leave nothing alive",
+        48,
+    ))]
 
     #[test]
     fn threads_deliver_every_value_exactly_once(

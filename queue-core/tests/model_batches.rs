@@ -266,10 +266,13 @@ impl StateMachineTest for EveryPlacementMatchesReference {
 }
 
 prop_state_machine! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(model_check::property_config(
+        "queue-core model_batches::every_placement_matches_the_reference_model_with_batches_and_close",
+        "every answer of a sequence of 1 to 199 single and batch pushes and pops, zero-timeout \
+         blocking calls and closes, on Queue and on BlockingQueue on the heap and in shared \
+         memory, and len and closed after each, equal the reference model's",
+        512,
+    ))]
 
     #[test]
     fn every_placement_matches_the_reference_model_with_batches_and_close(

@@ -393,10 +393,13 @@ mod semantics {
     }
 
     prop_state_machine! {
-        #![proptest_config(ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(model_check::property_config(
+            "spawn-core model::processes_match_the_model",
+            "every answer of a sequence of 1 to 23 starts, joins, timed joins, is_alive, \
+             exitcode, terminate and kill calls on real processes, under every start method, \
+             is one the reference model of Python's semantics allows",
+            256,
+        ))]
 
         fn processes_match_the_model(sequential 1..24 => ProcessesMatchModel);
     }

@@ -232,10 +232,12 @@ fn check_result(target: Target, joined: &Joined) {
 }
 
 prop_state_machine! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(128),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(model_check::property_config(
+        "spawn-core thread_model::threads_match_the_model",
+        "every answer of a sequence of 1 to 29 starts, is_alive, timed joins and joins on \
+         threads that return, panic or wait at a gate is the one the reference model gives",
+        128,
+    ))]
 
     #[test]
     fn threads_match_the_model(sequential 1..30 => ThreadsMatchModel);

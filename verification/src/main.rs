@@ -1,9 +1,14 @@
 //! Runs every model check, property suite, process scenario and mutant of the workspace, and
 //! writes the verification report: `target/verification/report.md` and `report.json`.
 //!
-//! `cargo run --release -p verification` (the README's main command) takes about 15 minutes
+//! `cargo run --release -p verification` (the README's main command) takes about 10 minutes
 //! on 2 cores; `-- --quick` caps loom at 2 preemptions and proptest at 16 cases, and says so in
 //! the report. Exits with 1 if any check fails or any mutant survives.
+//!
+//! Every suite runs with `MODEL_CHECK_RESULTS` naming its records file (loom models and
+//! proptest properties write one JSON line each, through `model-check`) and with one
+//! `PROPTEST_RNG_SEED` for the whole run; each mutant also with `MODEL_CHECK_CHECKPOINTS`, so
+//! that the report can name the execution that killed it and replay it.
 
 mod checks;
 mod outcome;
@@ -25,11 +30,13 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let started = Instant::now();
+    let seed = proptest_seed();
+    println!("proptest seed for this run: {seed} (PROPTEST_RNG_SEED)");
     let steps = SUITES.len() + MUTANTS.len();
     let mut suites = Vec::new();
     for (index, suite) in SUITES.iter().enumerate() {
         progress(index + 1, steps, suite.name, started);
-        suites.push(run_suite(&root, &out_dir, suite, quick));
+        suites.push(run_suite(&root, &out_dir, suite, quick, seed));
     }
     let mut mutants = Vec::new();
     for (index, &(name, broken)) in MUTANTS.iter().enumerate() {
@@ -39,10 +46,10 @@ fn main() -> ExitCode {
             &format!("mutant {name}"),
             started,
         );
-        mutants.push(run_mutant(&root, name, broken));
+        mutants.push(run_mutant(&root, &out_dir, name, broken));
     }
     let report = Report {
-        header: header(&root, quick, started.elapsed().as_secs_f64()),
+        header: header(&root, quick, seed, started.elapsed().as_secs_f64()),
         suites,
         mutants,
     };
@@ -80,8 +87,21 @@ fn progress(step: usize, steps: usize, what: &str, started: Instant) {
     );
 }
 
-/// Runs one suite's `cargo test` and reads its verdicts and (for loom) its records.
-fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool) -> SuiteResult {
+/// The seed every proptest property of this run uses (`PROPTEST_RNG_SEED`, if given, so a run
+/// can be repeated; otherwise the clock's nanoseconds).
+fn proptest_seed() -> u64 {
+    std::env::var("PROPTEST_RNG_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+        })
+}
+
+/// Runs one suite's `cargo test` and reads its verdicts and records.
+fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64) -> SuiteResult {
     let records = out_dir.join(format!("{}.jsonl", suite.name.replace(' ', "-")));
     let _ = std::fs::remove_file(&records);
     let mut command = Command::new(env!("CARGO"));
@@ -89,7 +109,9 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool) -> SuiteRe
         .current_dir(root)
         .args(["test", "--release"])
         .args(suite.args)
-        .args(["--", "--nocapture", "--test-threads", "2"]);
+        .args(["--", "--nocapture", "--test-threads", "2"])
+        .env("MODEL_CHECK_RESULTS", &records)
+        .env("PROPTEST_RNG_SEED", seed.to_string());
     let mut shown = format!(
         "cargo test --release {} -- --nocapture",
         suite.args.join(" ")
@@ -97,8 +119,7 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool) -> SuiteRe
     if suite.checker == Checker::Loom {
         command
             .env("RUSTFLAGS", "--cfg loom")
-            .env("CARGO_TARGET_DIR", root.join("target/loom"))
-            .env("MODEL_CHECK_RESULTS", &records);
+            .env("CARGO_TARGET_DIR", root.join("target/loom"));
         shown = format!("RUSTFLAGS=\"--cfg loom\" CARGO_TARGET_DIR=target/loom {shown}");
     }
     if quick {
@@ -120,11 +141,14 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool) -> SuiteRe
         String::from_utf8_lossy(&output.stderr)
     );
     result.tests = outcome::parse_verdicts(&text);
-    if suite.checker == Checker::Loom {
+    if suite.checker != Checker::Scenario {
         match std::fs::read_to_string(&records).map(|t| outcome::parse_records(&t)) {
-            Ok(Ok(models)) => result.models = models,
+            Ok(Ok(read)) => {
+                result.models = read.models;
+                result.properties = read.properties;
+            }
             Ok(Err(error)) => eprintln!("  {error}"),
-            Err(_) => eprintln!("  no loom records were written"),
+            Err(_) => eprintln!("  no records were written"),
         }
     }
     result.passed = output.status.success()
@@ -137,6 +161,13 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool) -> SuiteRe
         result.seconds,
         if result.passed { "" } else { ": FAILED" }
     );
+    for test in result.tests.iter().filter(|t| !t.passed) {
+        println!(
+            "  - {} failed: {}",
+            test.test,
+            test.failure_summary().unwrap_or("(no message)")
+        );
+    }
     if !result.passed && result.tests.is_empty() {
         // A build error, most likely: show its end.
         let tail: Vec<&str> = text.lines().rev().take(15).collect();
@@ -147,30 +178,48 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool) -> SuiteRe
     result
 }
 
-/// Runs `.ci/mutants NAME`, which must report the mutant killed.
-fn run_mutant(root: &Path, name: &str, broken: &str) -> MutantResult {
+/// Runs `.ci/mutants NAME`, which must report the mutant killed, with its models' records
+/// and checkpoints kept for the kill matrix.
+fn run_mutant(root: &Path, out_dir: &Path, name: &str, broken: &str) -> MutantResult {
+    let records = out_dir.join(format!("mutant-{name}.jsonl"));
+    let _ = std::fs::remove_file(&records);
+    let checkpoints = out_dir.join("checkpoints").join(name);
     let output = Command::new(root.join(".ci/mutants"))
         .current_dir(root)
         .arg(name)
+        .env("MODEL_CHECK_RESULTS", &records)
+        .env("MODEL_CHECK_CHECKPOINTS", &checkpoints)
         .output();
-    let killed_by = output
-        .ok()
-        .and_then(|o| outcome::parse_mutant_line(&String::from_utf8_lossy(&o.stdout)));
+    let stdout = output
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let killed_by = outcome::parse_mutant_line(&stdout);
     println!(
         "  {}",
         killed_by
             .as_deref()
             .map_or("SURVIVED".to_string(), |how| format!("killed by {how}"))
     );
+    let models = std::fs::read_to_string(&records)
+        .map_err(|error| error.to_string())
+        .and_then(|text| outcome::parse_records(&text))
+        .map(|read| read.models)
+        .unwrap_or_else(|error| {
+            eprintln!("  no model records: {error}");
+            Vec::new()
+        });
     MutantResult {
         name: name.to_string(),
         broken: broken.to_string(),
         killed_by,
+        command: outcome::parse_mutant_command(&stdout),
+        checkpoints: format!("\"$PWD\"/target/verification/checkpoints/{name}"),
+        models,
     }
 }
 
 /// The report's header: commit, date, toolchain, versions, cores.
-fn header(root: &Path, quick: bool, total_seconds: f64) -> Header {
+fn header(root: &Path, quick: bool, proptest_seed: u64, total_seconds: f64) -> Header {
     let run = |program: &str, args: &[&str]| {
         Command::new(program)
             .args(args)
@@ -187,6 +236,7 @@ fn header(root: &Path, quick: bool, total_seconds: f64) -> Header {
         crate_versions: format!("queue-core, spawn-core {}", env!("CARGO_PKG_VERSION")),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         quick,
+        proptest_seed,
         total_seconds,
     }
 }

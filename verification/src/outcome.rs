@@ -1,34 +1,27 @@
-//! Reading what the suites produced: the loom records that `model-check` writes, libtest's
-//! verdict lines, and `.ci/mutants`' verdict line.
+//! Reading what the suites produced: the records that `model-check` writes (loom models and
+//! proptest properties), libtest's verdict lines with their panic messages, and the lines
+//! `.ci/mutants` prints.
 
-use serde::{Deserialize, Serialize};
+use model_check::{Entry, ModelRecord, PropertyRecord};
+use serde::Serialize;
 
-/// One explored loom model, as `model-check` records it (one JSON line).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct ModelRecord {
-    pub(crate) model: String,
-    pub(crate) executions: u64,
-    /// `None`: exhaustive.
-    pub(crate) preemption_bound: Option<u32>,
-    pub(crate) seconds: f64,
+/// The records of one results file, split by kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Records {
+    pub(crate) models: Vec<ModelRecord>,
+    pub(crate) properties: Vec<PropertyRecord>,
 }
 
-impl ModelRecord {
-    /// "exhaustive" or "complete up to N preemptions".
-    pub(crate) fn coverage(&self) -> String {
-        match self.preemption_bound {
-            None => "exhaustive".to_string(),
-            Some(n) => format!("complete up to {n} preemptions"),
+/// Parses a results file (see `model_check::parse_entries`).
+pub(crate) fn parse_records(text: &str) -> Result<Records, String> {
+    let mut records = Records::default();
+    for entry in model_check::parse_entries(text)? {
+        match entry {
+            Entry::Loom(model) => records.models.push(model),
+            Entry::Proptest(property) => records.properties.push(property),
         }
     }
-}
-
-/// Parses the records file: one JSON object a line; a line that does not parse is an error.
-pub(crate) fn parse_records(text: &str) -> Result<Vec<ModelRecord>, String> {
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| serde_json::from_str(line).map_err(|e| format!("bad record {line:?}: {e}")))
-        .collect()
+    Ok(records)
 }
 
 /// A test's verdict, from libtest's (or our `harness = false` runners') output.
@@ -36,12 +29,28 @@ pub(crate) fn parse_records(text: &str) -> Result<Vec<ModelRecord>, String> {
 pub(crate) struct TestVerdict {
     pub(crate) test: String,
     pub(crate) passed: bool,
-    /// For a failed test: the first line of its panic message (the counterexample's summary).
+    /// For a failed test: its panic message (the counterexample: loom's message, or
+    /// proptest's reason and minimal failing input), up to [`MESSAGE_LINES`] lines.
     pub(crate) failure: Option<String>,
 }
 
-/// The verdicts in a `cargo test` output: every `test NAME ... ok|FAILED` line, with the
-/// first line of each failed test's panic message.
+impl TestVerdict {
+    /// The first non-empty line of the failure, if any.
+    pub(crate) fn failure_summary(&self) -> Option<&str> {
+        first_line(self.failure.as_deref()?)
+    }
+}
+
+/// The first non-empty line of `text`, trimmed.
+pub(crate) fn first_line(text: &str) -> Option<&str> {
+    text.lines().map(str::trim).find(|line| !line.is_empty())
+}
+
+/// How many lines of a panic message the report keeps.
+pub(crate) const MESSAGE_LINES: usize = 60;
+
+/// The verdicts in a `cargo test` output: every `test NAME ... ok|FAILED` line, with each
+/// failed test's panic message.
 pub(crate) fn parse_verdicts(output: &str) -> Vec<TestVerdict> {
     let lines: Vec<&str> = output.lines().collect();
     let mut verdicts = Vec::new();
@@ -56,7 +65,7 @@ pub(crate) fn parse_verdicts(output: &str) -> Vec<TestVerdict> {
         if !passed && !verdict.starts_with("FAILED") {
             continue;
         }
-        let failure = (!passed).then(|| first_panic_line(&lines, name)).flatten();
+        let failure = (!passed).then(|| panic_message(&lines, name)).flatten();
         verdicts.push(TestVerdict {
             test: name.trim().to_string(),
             passed,
@@ -66,22 +75,49 @@ pub(crate) fn parse_verdicts(output: &str) -> Vec<TestVerdict> {
     verdicts
 }
 
-/// The line after `thread '...NAME' panicked at ...`: the panic message's first line.
-fn first_panic_line(lines: &[&str], name: &str) -> Option<String> {
+/// The message after `thread '...NAME' panicked at ...:`, up to the line that ends it.
+fn panic_message(lines: &[&str], name: &str) -> Option<String> {
     let short = name.rsplit("::").next().unwrap_or(name).trim();
     let at = lines
         .iter()
         .position(|line| line.contains("panicked at") && line.contains(short))
         .or_else(|| lines.iter().position(|line| line.contains("panicked at")))?;
-    lines.get(at + 1).map(|line| line.trim().to_string())
+    let ends_message = |line: &&str| {
+        [
+            "note: run with",
+            "stack backtrace:",
+            "test ",
+            "failures:",
+            "---- ",
+            "thread '",
+        ]
+        .iter()
+        .any(|start| line.starts_with(start))
+    };
+    let message: Vec<&str> = lines[at + 1..]
+        .iter()
+        .take_while(|line| !ends_message(line))
+        .take(MESSAGE_LINES)
+        .copied()
+        .collect();
+    let message = message.join("\n").trim().to_string();
+    (!message.is_empty()).then_some(message)
 }
 
-/// The verdict line `.ci/mutants NAME` prints: `Some(first failure)` if the mutant was
-/// killed, `None` if it survived or the run failed for another reason.
+/// The verdict line `.ci/mutants NAME` prints: `Some(how)` if the mutant was killed (the
+/// suite and the first failure), `None` if it survived or the run failed for another reason.
 pub(crate) fn parse_mutant_line(output: &str) -> Option<String> {
     let line = output.lines().find(|line| line.starts_with("- mutant "))?;
     let (_, killed) = line.split_once("killed by ")?;
     Some(killed.trim().to_string())
+}
+
+/// The command `.ci/mutants` ran for a mutant (its `  command: ...` line).
+pub(crate) fn parse_mutant_command(output: &str) -> Option<String> {
+    output
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("command: "))
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -89,41 +125,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_parse_and_say_their_coverage() {
-        let text = "{\"model\":\"a\",\"executions\":42,\"preemption_bound\":null,\"seconds\":0.010}\n\
-                    {\"model\":\"b\",\"executions\":7,\"preemption_bound\":3,\"seconds\":1.5}\n";
+    fn records_split_into_models_and_properties() {
+        let text = "{\"kind\":\"loom\",\"model\":\"a\",\"test\":\"a_exhaustive\",\"property\":\"p\",\
+                    \"scenario\":\"s\",\"executions\":42,\"preemption_bound\":null,\"seconds\":0.01,\
+                    \"failure\":null}\n\
+                    {\"kind\":\"proptest\",\"test\":\"t\",\"property\":\"q\",\"cases\":16,\"seed\":9}\n";
         let records = parse_records(text).unwrap();
-        assert_eq!(records.len(), 2);
-        assert_eq!(records[0].coverage(), "exhaustive");
-        assert_eq!(records[1].coverage(), "complete up to 3 preemptions");
-        assert_eq!(records[1].executions, 7);
-        assert!(parse_records("{\"model\":1}").is_err());
+        assert_eq!(records.models.len(), 1);
+        assert_eq!(records.models[0].executions, 42);
+        assert_eq!(records.models[0].coverage(), "exhaustive");
+        assert_eq!(records.properties[0].seed, 9);
+        assert!(parse_records("{\"kind\":\"loom\",\"model\":1}").is_err());
     }
 
     #[test]
-    fn verdicts_carry_the_first_line_of_a_failure() {
+    fn verdicts_carry_the_whole_panic_message() {
         let output = "test a_exhaustive ... ok\n\
                       thread 'b_bound_3' (12) panicked at src/x.rs:1:1:\n\
-                      deadlock; threads = [..]\n\
+                      Test failed: values differ.\n\
+                      minimal failing input: ops = [\n    Push(1),\n]\n\
+                      \tsuccesses: 3\n\
+                      note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n\
                       test b_bound_3 ... FAILED\n\
                       test result: FAILED. 1 passed; 1 failed\n";
         let verdicts = parse_verdicts(output);
         assert_eq!(verdicts.len(), 2);
-        assert!(verdicts[0].passed);
+        assert!(verdicts[0].passed && verdicts[0].failure.is_none());
         assert!(!verdicts[1].passed);
+        let failure = verdicts[1].failure.as_deref().unwrap();
+        assert!(failure.starts_with("Test failed: values differ."));
+        assert!(failure.contains("minimal failing input: ops = [\n    Push(1),\n]"));
+        assert!(!failure.contains("RUST_BACKTRACE"));
         assert_eq!(
-            verdicts[1].failure.as_deref(),
-            Some("deadlock; threads = [..]")
+            verdicts[1].failure_summary(),
+            Some("Test failed: values differ.")
         );
     }
 
     #[test]
-    fn a_surviving_mutant_has_no_kill_line() {
+    fn mutant_lines_say_killed_or_survived_and_name_the_command() {
+        let killed = "- mutant x   killed by queue-core --test loom_queue (1 models failed): boom\n\
+                      \x20 command: RUSTFLAGS='--cfg loom' cargo test -p queue-core --test loom_queue\n";
         assert_eq!(
-            parse_mutant_line(
-                "- mutant x   killed by queue-core --test loom_queue (1 models failed): boom\n"
-            ),
+            parse_mutant_line(killed),
             Some("queue-core --test loom_queue (1 models failed): boom".to_string())
+        );
+        assert_eq!(
+            parse_mutant_command(killed).as_deref(),
+            Some("RUSTFLAGS='--cfg loom' cargo test -p queue-core --test loom_queue")
         );
         assert_eq!(
             parse_mutant_line("- mutant x   SURVIVED: the models passed\n"),

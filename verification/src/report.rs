@@ -1,11 +1,13 @@
 //! The report: what ran, what it proved and under which bounds, as Markdown and JSON.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use model_check::{ModelRecord, PropertyRecord};
 use serde::Serialize;
 
-use crate::checks::Suite;
-use crate::outcome::{ModelRecord, TestVerdict};
+use crate::checks::{Checker, Suite};
+use crate::outcome::{TestVerdict, first_line};
 
 /// Where and when the run happened.
 #[derive(Clone, Debug, Serialize)]
@@ -16,6 +18,8 @@ pub(crate) struct Header {
     pub(crate) crate_versions: String,
     pub(crate) cores: usize,
     pub(crate) quick: bool,
+    /// The `PROPTEST_RNG_SEED` every property ran with.
+    pub(crate) proptest_seed: u64,
     pub(crate) total_seconds: f64,
 }
 
@@ -27,6 +31,7 @@ pub(crate) struct SuiteResult {
     pub(crate) checker: String,
     pub(crate) property: String,
     pub(crate) gaps: String,
+    /// The command, as a reader would type it.
     pub(crate) command: String,
     pub(crate) seconds: f64,
     /// The command exited with 0 and every test passed.
@@ -34,6 +39,8 @@ pub(crate) struct SuiteResult {
     pub(crate) tests: Vec<TestVerdict>,
     /// For loom suites: each model's record.
     pub(crate) models: Vec<ModelRecord>,
+    /// For proptest suites: each property's record (cases, seed).
+    pub(crate) properties: Vec<PropertyRecord>,
 }
 
 impl SuiteResult {
@@ -49,7 +56,21 @@ impl SuiteResult {
             passed: false,
             tests: Vec::new(),
             models: Vec::new(),
+            properties: Vec::new(),
         }
+    }
+
+    fn is_loom(&self) -> bool {
+        self.checker == Checker::Loom.name()
+    }
+
+    /// The suite's command narrowed to one test: `cargo test ... -- TEST --exact`.
+    fn command_for(&self, test: &str) -> String {
+        let base = self
+            .command
+            .strip_suffix(" -- --nocapture")
+            .unwrap_or(&self.command);
+        format!("{base} -- {test} --exact --nocapture")
     }
 }
 
@@ -60,6 +81,12 @@ pub(crate) struct MutantResult {
     pub(crate) broken: String,
     /// `Some(how)`: killed, with the suite and the first line of the failure.
     pub(crate) killed_by: Option<String>,
+    /// The `cargo test` command `.ci/mutants` ran for it.
+    pub(crate) command: Option<String>,
+    /// Where its models' checkpoints went.
+    pub(crate) checkpoints: String,
+    /// The records of the models it ran: each failure is a kill.
+    pub(crate) models: Vec<ModelRecord>,
 }
 
 /// The whole report.
@@ -75,9 +102,17 @@ const LOOM_GAPS: &[&str] = &[
     "SeqCst loads and stores are modelled as AcqRel (SeqCst fences are modelled; the crates use only fences).",
     "compare_exchange_weak never fails spuriously in loom.",
     "No load buffering: a load never reads a store that comes later in its own thread's future.",
-    "At most 5 threads per model, and a bounded number of stores per atomic location.",
-    "Memory shared between processes is not modelled: loom's atomics are not memory.",
+    "At most 5 threads per model (the largest models here use 5, the main thread included), and a bounded number of stores remembered per atomic location (the 7-store window).",
+    "Memory shared between processes is not modelled: loom's atomics are not memory. The shared placement is checked by real processes.",
+    "The kernel is a stand-in: the futex is a mutex and condition variable with its contract, a timed wait's timer fires as early as it can, and the membarrier barrier pair is modelled as two SeqCst fences.",
 ];
+
+/// How a replay is asked for (see `model_check`'s docs).
+const REPLAY_ENV: &str = "MODEL_CHECK_REPLAY=1 LOOM_LOG=trace LOOM_LOCATION=1";
+
+/// Where the report asks a failing suite's checkpoints to go.
+/// (`$PWD`: the tests run in their crate's directory, the command in the workspace's.)
+const CHECKPOINTS_DIR: &str = "\"$PWD\"/target/verification/checkpoints";
 
 impl Report {
     /// Whether every suite passed and every mutant was killed.
@@ -103,6 +138,9 @@ impl Report {
             .iter()
             .filter(|m| m.preemption_bound.is_none())
             .count();
+        let properties: Vec<&PropertyRecord> =
+            self.suites.iter().flat_map(|s| &s.properties).collect();
+        let cases: u64 = properties.iter().map(|p| u64::from(p.cases)).sum();
         let killed = self
             .mutants
             .iter()
@@ -131,6 +169,13 @@ impl Report {
             models.len(),
             models.len() - exhaustive,
             group(self.executions())
+        );
+        let _ = writeln!(
+            out,
+            "- proptest properties: {}, {} cases, seed {}",
+            properties.len(),
+            group(cases),
+            self.header.proptest_seed
         );
         let _ = writeln!(out, "- mutants killed: {killed} of {}", self.mutants.len());
         let _ = writeln!(
@@ -164,90 +209,273 @@ impl Report {
         let _ = writeln!(out, "## Summary\n\n```text\n{}```\n", self.summary());
         let _ = writeln!(
             out,
-            "\"Exhaustive\" means loom explored every execution with no preemption bound and \
-             returned; \"complete up to N preemptions\" means every execution with at most N \
-             preemptions was explored.\n"
+            "\"Exhaustive\" means loom explored every execution with no preemption bound and no \
+             duration or permutation limit, and returned; \"complete up to N preemptions\" means \
+             every execution with at most N preemptions was explored. proptest properties are \
+             sampled: the seed reruns the same cases.\n"
         );
         let _ = writeln!(out, "## Suites\n");
         for suite in &self.suites {
-            let verdict = if suite.passed { "passed" } else { "**FAILED**" };
-            let _ = writeln!(
-                out,
-                "### {} ({verdict}, {:.1} s)\n",
-                suite.name, suite.seconds
-            );
-            let _ = writeln!(out, "- Primitive: {}", suite.primitive);
-            let _ = writeln!(out, "- Checker: {}", suite.checker);
-            let _ = writeln!(out, "- Property: {}", suite.property);
-            let _ = writeln!(out, "- Cannot prove: {}", suite.gaps);
-            let _ = writeln!(out, "- Command: `{}`\n", suite.command);
-            if !suite.models.is_empty() {
-                let _ = writeln!(out, "| model | coverage | executions | time | verdict |");
-                let _ = writeln!(out, "|---|---|---|---|---|");
-                for model in &suite.models {
-                    let verdict = verdict_of(&suite.tests, &model.model);
-                    let _ = writeln!(
-                        out,
-                        "| `{}` | {} | {} | {:.2} s | {verdict} |",
-                        model.model,
-                        model.coverage(),
-                        group(model.executions),
-                        model.seconds
-                    );
-                }
-                let _ = writeln!(out);
-            }
-            let failed: Vec<&TestVerdict> = suite.tests.iter().filter(|t| !t.passed).collect();
-            let _ = writeln!(
-                out,
-                "{} tests, {} failed.\n",
-                suite.tests.len(),
-                failed.len()
-            );
-            for test in failed {
-                let _ = writeln!(
-                    out,
-                    "- `{}` failed: {}",
-                    test.test,
-                    test.failure
-                        .as_deref()
-                        .unwrap_or("(no panic message found; see the command's output)")
-                );
-            }
-            if suite.tests.iter().any(|t| !t.passed) {
-                let _ = writeln!(out, "\nReplay: `{}`\n", suite.command);
-            }
+            render_suite(&mut out, suite, h.proptest_seed);
         }
-        let _ = writeln!(out, "## Mutants\n");
-        let _ = writeln!(
-            out,
-            "Each is a deliberately broken variant of a core algorithm; its killing models must fail (`.ci/mutants NAME`).\n"
-        );
-        let _ = writeln!(out, "| mutant | what is broken | verdict |");
-        let _ = writeln!(out, "|---|---|---|");
-        for mutant in &self.mutants {
-            let verdict = match &mutant.killed_by {
-                Some(how) => format!("killed by {}", how.replace('|', "\\|")),
-                None => "**SURVIVED**".to_string(),
-            };
-            let _ = writeln!(out, "| `{}` | {} | {verdict} |", mutant.name, mutant.broken);
-        }
-        let _ = writeln!(out, "\n## What loom cannot prove\n");
+        self.render_mutants(&mut out);
+        let _ = writeln!(out, "## What loom cannot prove\n");
         for gap in LOOM_GAPS {
             let _ = writeln!(out, "- {gap}");
         }
         out
     }
+
+    fn render_mutants(&self, out: &mut String) {
+        let _ = writeln!(out, "## Mutants\n");
+        let _ = writeln!(
+            out,
+            "Each is a deliberately broken variant of a core algorithm, compiled in only with its \
+             `cfg`; `.ci/mutants NAME` runs the models that must catch it. The kill matrix lists \
+             every model each mutant ran: the execution (in loom's exploration order) at which it \
+             failed, and loom's message.\n"
+        );
+        let _ = writeln!(out, "| mutant | what is broken | verdict |");
+        let _ = writeln!(out, "|---|---|---|");
+        for mutant in &self.mutants {
+            let verdict = match &mutant.killed_by {
+                Some(how) => format!("killed by {}", cell(how)),
+                None => "**SURVIVED**".to_string(),
+            };
+            let _ = writeln!(out, "| `{}` | {} | {verdict} |", mutant.name, mutant.broken);
+        }
+        let _ = writeln!(out, "\n### Kill matrix\n");
+        let _ = writeln!(
+            out,
+            "| mutant | model | scenario | died at execution | loom's message |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for mutant in &self.mutants {
+            if mutant.models.is_empty() {
+                let _ = writeln!(out, "| `{}` | (no model records) | | | |", mutant.name);
+            }
+            for model in &mutant.models {
+                let (died, message) = match &model.failure {
+                    Some(failure) => (
+                        format!("{}, {}", group(failure.execution), exploring(model)),
+                        cell(first_line(&failure.message).unwrap_or("(no message)")),
+                    ),
+                    None => (
+                        "**passed**".to_string(),
+                        format!("{} executions", group(model.executions)),
+                    ),
+                };
+                let _ = writeln!(
+                    out,
+                    "| `{}` | `{}` | {} | {died} | {message} |",
+                    mutant.name,
+                    model.model,
+                    cell(&model.scenario)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nReplay a kill (loom starts from the checkpoint of the failing execution and prints \
+             its interleaving):\n"
+        );
+        for mutant in &self.mutants {
+            let (Some(command), Some(model)) = (
+                &mutant.command,
+                mutant.models.iter().find(|m| m.failure.is_some()),
+            ) else {
+                continue;
+            };
+            let _ = writeln!(
+                out,
+                "- `{}`: `MODEL_CHECK_CHECKPOINTS={} {REPLAY_ENV} {command} -- {} --exact --nocapture`",
+                mutant.name, mutant.checkpoints, model.test
+            );
+        }
+        let _ = writeln!(out);
+    }
 }
 
-/// The verdict of the test that ran `model` (test names extend model names).
-fn verdict_of(tests: &[TestVerdict], model: &str) -> &'static str {
-    let short = model.strip_prefix("lifecycle_").unwrap_or(model);
-    match tests.iter().find(|t| t.test.contains(short)) {
-        Some(test) if test.passed => "passed",
-        Some(_) => "**FAILED**",
-        None => "passed",
+fn render_suite(out: &mut String, suite: &SuiteResult, seed: u64) {
+    let verdict = if suite.passed { "passed" } else { "**FAILED**" };
+    let _ = writeln!(
+        out,
+        "### {} ({verdict}, {:.1} s)\n",
+        suite.name, suite.seconds
+    );
+    let _ = writeln!(out, "- Primitive: {}", suite.primitive);
+    let _ = writeln!(out, "- Checker: {}", checker_line(suite, seed));
+    let _ = writeln!(out, "- Property: {}", suite.property);
+    let _ = writeln!(out, "- Cannot prove: {}", suite.gaps);
+    let _ = writeln!(out, "- Command: `{}`\n", suite.command);
+    if !suite.models.is_empty() {
+        render_models(out, suite);
     }
+    if !suite.properties.is_empty() {
+        render_properties(out, suite);
+    }
+    let failed: Vec<&TestVerdict> = suite.tests.iter().filter(|t| !t.passed).collect();
+    let _ = writeln!(
+        out,
+        "{} tests, {} failed.\n",
+        suite.tests.len(),
+        failed.len()
+    );
+    for test in failed {
+        render_failure(out, suite, test, seed);
+    }
+}
+
+fn checker_line(suite: &SuiteResult, seed: u64) -> String {
+    if suite.is_loom() {
+        let exhaustive = suite
+            .models
+            .iter()
+            .filter(|m| m.preemption_bound.is_none())
+            .count();
+        format!(
+            "loom; {} models, {exhaustive} exhaustive, the others complete up to their \
+             preemption bound",
+            suite.models.len()
+        )
+    } else if suite.checker == Checker::Proptest.name() {
+        format!(
+            "proptest, {} cases in all, seed {seed}",
+            suite
+                .properties
+                .iter()
+                .map(|p| u64::from(p.cases))
+                .sum::<u64>()
+        )
+    } else {
+        suite.checker.clone()
+    }
+}
+
+fn render_models(out: &mut String, suite: &SuiteResult) {
+    let _ = writeln!(
+        out,
+        "| model | scenario | coverage | executions | time | verdict |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for model in &suite.models {
+        let verdict = match &model.failure {
+            Some(failure) => format!("**FAILED** at execution {}", group(failure.execution)),
+            None => "passed".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {:.2} s | {verdict} |",
+            model.model,
+            cell(&model.scenario),
+            model.coverage(),
+            group(model.executions),
+            model.seconds
+        );
+    }
+    let _ = writeln!(out, "\nWhat every execution checks:\n");
+    for (property, models) in by_property(suite.models.iter().map(|m| (&m.property, &m.model))) {
+        let _ = writeln!(out, "- {}: {property}.", models);
+    }
+    let _ = writeln!(out);
+}
+
+fn render_properties(out: &mut String, suite: &SuiteResult) {
+    let _ = writeln!(out, "| property | cases | seed | verdict |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for property in &suite.properties {
+        let short = property.test.rsplit("::").next().unwrap_or(&property.test);
+        let verdict = match suite.tests.iter().find(|t| t.test.ends_with(short)) {
+            Some(test) if !test.passed => "**FAILED**",
+            _ if suite.passed => "passed",
+            _ => "see below",
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {verdict} |",
+            property.test,
+            group(u64::from(property.cases)),
+            property.seed
+        );
+    }
+    let _ = writeln!(out, "\nWhat each case checks:\n");
+    for (property, tests) in by_property(suite.properties.iter().map(|p| (&p.property, &p.test))) {
+        let _ = writeln!(out, "- {tests}: {property}.");
+    }
+    let _ = writeln!(out);
+}
+
+/// Groups names by their property: `(property, "`a`, `b`")`, in first-seen order of names.
+fn by_property<'a>(
+    items: impl Iterator<Item = (&'a String, &'a String)>,
+) -> Vec<(&'a str, String)> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (property, name) in items {
+        if !names.contains_key(property.as_str()) {
+            order.push(property);
+        }
+        names.entry(property).or_default().push(format!("`{name}`"));
+    }
+    order
+        .into_iter()
+        .map(|property| (property, names[property].join(", ")))
+        .collect()
+}
+
+fn render_failure(out: &mut String, suite: &SuiteResult, test: &TestVerdict, seed: u64) {
+    let _ = writeln!(out, "#### `{}` failed\n", test.test);
+    let model = suite
+        .models
+        .iter()
+        .find(|m| m.test == test.test || test.test.ends_with(&m.test));
+    if let Some(failure) = model.and_then(|m| m.failure.as_ref()) {
+        let _ = writeln!(
+            out,
+            "loom found the failing execution at number {} of its exploration.\n",
+            group(failure.execution)
+        );
+    }
+    let counterexample = test
+        .failure
+        .as_deref()
+        .or(model.and_then(|m| m.failure.as_ref().map(|f| f.message.as_str())))
+        .unwrap_or("(no panic message found; run the command below)");
+    let _ = writeln!(out, "Counterexample:\n\n```text\n{counterexample}\n```\n");
+    if suite.is_loom() {
+        let test_name = model.map_or(test.test.as_str(), |m| m.test.as_str());
+        let command = suite.command_for(test_name);
+        let _ = writeln!(
+            out,
+            "Replay: first record loom's checkpoint of the failing execution (the exploration \
+             is deterministic, so it fails at the same execution), then replay just that \
+             execution with its interleaving printed:\n\n```sh\n\
+             MODEL_CHECK_CHECKPOINTS={CHECKPOINTS_DIR} {command}\n\
+             MODEL_CHECK_CHECKPOINTS={CHECKPOINTS_DIR} {REPLAY_ENV} {command}\n```\n"
+        );
+    } else if suite.checker == Checker::Proptest.name() {
+        let _ = writeln!(
+            out,
+            "Replay (the same cases; proptest also saved the failure in the suite's \
+             `.proptest-regressions` file): `PROPTEST_RNG_SEED={seed} {}`\n",
+            suite.command_for(&test.test)
+        );
+    } else {
+        let _ = writeln!(out, "Replay: `{}`\n", suite.command_for(&test.test));
+    }
+}
+
+/// How the model was being explored: "exploring exhaustively" or "exploring up to N preemptions".
+fn exploring(model: &ModelRecord) -> String {
+    match model.preemption_bound {
+        None => "exploring exhaustively".to_string(),
+        Some(n) => format!("exploring up to {n} preemptions"),
+    }
+}
+
+/// Text made safe for a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }
 
 /// `1234567` as `1,234,567`.
@@ -265,23 +493,65 @@ pub(crate) fn group(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use model_check::Failure;
+
     use super::*;
     use crate::checks::SUITES;
 
-    fn sample(passed: bool, killed: bool) -> Report {
-        let mut suite = SuiteResult::new(&SUITES[0], "cargo test".to_string());
-        suite.passed = passed;
-        suite.models.push(ModelRecord {
-            model: "spsc".to_string(),
+    fn model(name: &str, failure: Option<Failure>) -> ModelRecord {
+        ModelRecord {
+            model: name.to_string(),
+            test: format!("{name}_bound_3"),
+            property: "no lost wake-up".to_string(),
+            scenario: "2 threads | capacity 1".to_string(),
             executions: 1_234_567,
             preemption_bound: Some(3),
             seconds: 2.5,
+            failure,
+        }
+    }
+
+    fn sample(passed: bool, killed: bool) -> Report {
+        let mut loom = SuiteResult::new(&SUITES[0], "cargo test -p q -- --nocapture".to_string());
+        loom.passed = passed;
+        let failure = (!passed).then(|| Failure {
+            execution: 17,
+            message: "deadlock; threads = [..]".to_string(),
+            checkpoint: None,
         });
-        suite.tests.push(TestVerdict {
+        loom.models.push(model("spsc", failure));
+        loom.tests.push(TestVerdict {
             test: "spsc_bound_3".to_string(),
             passed,
-            failure: (!passed).then(|| "deadlock".to_string()),
+            failure: (!passed).then(|| "deadlock; threads = [..]".to_string()),
         });
+        let proptest_suite = SUITES
+            .iter()
+            .find(|s| s.checker == Checker::Proptest)
+            .unwrap();
+        let mut proptest = SuiteResult::new(proptest_suite, "cargo test -p m".to_string());
+        proptest.passed = passed;
+        proptest.properties.push(PropertyRecord {
+            test: "q model::matches".to_string(),
+            property: "answers equal the model's".to_string(),
+            cases: 1024,
+            seed: 99,
+        });
+        proptest.tests.push(TestVerdict {
+            test: "matches".to_string(),
+            passed,
+            failure: (!passed).then(|| {
+                "Test failed: len differs.\nminimal failing input: ops = [Push(1)]".to_string()
+            }),
+        });
+        let mutant_model = model(
+            "spsc",
+            killed.then(|| Failure {
+                execution: 2,
+                message: "\nCausality violation: Concurrent read and write accesses.".to_string(),
+                checkpoint: Some("cp/spsc.json".to_string()),
+            }),
+        );
         Report {
             header: Header {
                 commit: "abc".to_string(),
@@ -290,13 +560,17 @@ mod tests {
                 crate_versions: "0.1.0".to_string(),
                 cores: 2,
                 quick: false,
+                proptest_seed: 99,
                 total_seconds: 10.0,
             },
-            suites: vec![suite],
+            suites: vec![loom, proptest],
             mutants: vec![MutantResult {
                 name: "m".to_string(),
                 broken: "b".to_string(),
                 killed_by: killed.then(|| "loom: boom".to_string()),
+                command: Some("cargo test --test loom_queue".to_string()),
+                checkpoints: "cp".to_string(),
+                models: vec![mutant_model],
             }],
         }
     }
@@ -309,22 +583,46 @@ mod tests {
     }
 
     #[test]
-    fn the_report_renders_every_field() {
-        let text = sample(false, false).markdown();
+    fn a_passing_report_renders_every_field() {
+        let text = sample(true, true).markdown();
         for needle in [
             "Commit `abc`",
+            "proptest properties: 1, 1,024 cases, seed 99",
             "complete up to 3 preemptions",
             "1,234,567",
-            "`spsc_bound_3` failed: deadlock",
-            "**SURVIVED**",
+            "2 threads \\| capacity 1",
+            "- `spsc`: no lost wake-up.",
+            "| `q model::matches` | 1,024 | 99 | passed |",
+            "- `q model::matches`: answers equal the model's.",
             "Cannot prove:",
-            "Replay: `cargo test`",
+            "| `m` | `spsc` | 2 threads \\| capacity 1 | 2, exploring up to 3 preemptions | Causality violation: Concurrent read and write accesses. |",
+            "MODEL_CHECK_CHECKPOINTS=cp MODEL_CHECK_REPLAY=1 LOOM_LOG=trace LOOM_LOCATION=1 cargo test --test loom_queue -- spsc_bound_3 --exact",
             "SeqCst loads and stores are modelled as AcqRel",
+            "membarrier barrier pair is modelled as two SeqCst fences",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
         let json = serde_json::to_string(&sample(true, true)).unwrap();
         assert!(json.contains("\"executions\":1234567"));
+        assert!(json.contains("\"seed\":99"));
+    }
+
+    #[test]
+    fn a_failing_report_shows_counterexamples_and_replays() {
+        let text = sample(false, false).markdown();
+        for needle in [
+            "**FAILED** at execution 17",
+            "#### `spsc_bound_3` failed",
+            "loom found the failing execution at number 17",
+            "deadlock; threads = [..]",
+            "MODEL_CHECK_CHECKPOINTS=\"$PWD\"/target/verification/checkpoints cargo test -p q -- spsc_bound_3 --exact --nocapture",
+            "minimal failing input: ops = [Push(1)]",
+            "PROPTEST_RNG_SEED=99 cargo test -p m -- matches --exact --nocapture",
+            "**SURVIVED**",
+            "| `m` | `spsc` | 2 threads \\| capacity 1 | **passed** | 1,234,567 executions |",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
     }
 
     #[test]

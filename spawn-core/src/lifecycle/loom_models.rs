@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use loom::sync::{Condvar, Mutex};
 use loom::thread;
-use model_check::{Bound, explore};
+use model_check::{Bound, Model, explore};
 
 use super::{ChildOs, Lifecycle};
 use crate::status::ExitStatus;
@@ -94,8 +94,12 @@ fn on_thread<R: 'static>(
 #[test]
 fn two_joiners_reap_once_and_see_one_status_exhaustive() {
     explore(
-        "lifecycle_two_joiners_reap_once_and_see_one_status",
-        Bound::Exhaustive,
+        Model {
+            name: "lifecycle_two_joiners_reap_once_and_see_one_status",
+            property: "two threads joining one child reap it exactly once, and both see the one published exit status",
+            scenario: "2 threads join (untimed) while the fake kernel's child exits",
+            bound: Bound::Exhaustive,
+        },
         || {
             let child = started_child();
             let joiners: Vec<_> = (0..2)
@@ -113,8 +117,12 @@ fn two_joiners_reap_once_and_see_one_status_exhaustive() {
 #[test]
 fn join_poll_and_timed_join_race_the_exit_exhaustive() {
     explore(
-        "lifecycle_join_poll_and_timed_join_race_the_exit",
-        Bound::Exhaustive,
+        Model {
+            name: "lifecycle_join_poll_and_timed_join_race_the_exit",
+            property: "a poller sees alive with no status or the one status, never a mix; a timed join answers the status or nothing; the untimed join gets the status",
+            scenario: "1 thread polls is_alive and status, then joins with a timeout; the main thread lets the child exit and joins",
+            bound: Bound::Exhaustive,
+        },
         || {
             let child = started_child();
             let poller = on_thread(&child, |child| {
@@ -135,8 +143,12 @@ fn join_poll_and_timed_join_race_the_exit_exhaustive() {
 #[test]
 fn signals_racing_the_reap_are_never_sent_after_it_exhaustive() {
     explore(
-        "lifecycle_signals_racing_the_reap_are_never_sent_after_it",
-        Bound::Exhaustive,
+        Model {
+            name: "lifecycle_signals_racing_the_reap_are_never_sent_after_it",
+            property: "a signal racing the reap is sent only while the child is unreaped, and a signal after the reap reports that nothing was sent",
+            scenario: "1 thread signals while the main thread lets the child exit, joins, then signals again",
+            bound: Bound::Exhaustive,
+        },
         || {
             let child = started_child();
             let signaller = on_thread(&child, |child| child.send_signal(15).unwrap());
@@ -154,8 +166,12 @@ fn signals_racing_the_reap_are_never_sent_after_it_exhaustive() {
 #[test]
 fn joiner_poller_and_signaller_at_once_bound_3() {
     explore(
-        "lifecycle_joiner_poller_and_signaller_at_once",
-        Bound::Preemptions(3),
+        Model {
+            name: "lifecycle_joiner_poller_and_signaller_at_once",
+            property: "a joiner, a poller-and-signaller and a second joiner all see the one exit status, and the child is reaped once",
+            scenario: "1 thread joins, 1 thread polls and signals, the main thread lets the child exit and joins",
+            bound: Bound::Preemptions(3),
+        },
         || {
             let child = started_child();
             let joiner = on_thread(&child, |child| child.join(None).unwrap());
