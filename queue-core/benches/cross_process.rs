@@ -11,9 +11,11 @@
 //! Both processes are forked first and wait at a start line; each time runs from the start
 //! until the consumer has taken the last message, so process creation stays out of it. Each
 //! Rust case runs five times and the table shows the median; the consumer checks every
-//! message and exits non-zero on a wrong one. Prints one table with
-//! each transport's messages per second and the shared queue's ratios to the peers. (The CPU
-//! time of a blocked getter is measured by `tests/blocking.rs`.)
+//! message and exits non-zero on a wrong one. Prints first how long a cache line takes to go
+//! from one process to the other and back (this machine's two CPUs are sometimes close,
+//! sometimes far apart, and every rate moves with that), then one table with each transport's
+//! messages per second and the shared queue's ratios to the peers. (The CPU time of a blocked
+//! getter is measured by `tests/blocking.rs`.)
 //!
 //! `harness = false`: forking needs a single-threaded parent. Run:
 //! `cargo bench -p queue-core --bench cross_process`. Without `--bench` (as in
@@ -35,7 +37,7 @@ mod bench {
     use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     use std::time::Duration;
 
-    use crossbeam_utils::Backoff;
+    use crossbeam_utils::{Backoff, CachePadded};
     use nix::sys::wait::{WaitStatus, waitpid};
     use nix::unistd::{ForkResult, fork, pipe};
     use queue_core::{BlockingQueue, Frame, Plain};
@@ -95,6 +97,11 @@ mod bench {
         println!(
             "cross-process throughput, {messages} messages per case, 1 producer + 1 consumer process"
         );
+        println!(
+            "this machine: a cache line goes from one process to the other and back in {:.0} ns \
+             (median of {RUNS} runs of {ROUND_TRIPS}; the table gives it again for each case)",
+            median(round_trip_nanos)
+        );
         // Like criterion: `cargo bench --bench cross_process -- WORD` runs the cases whose
         // transport names contain WORD.
         let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
@@ -145,6 +152,8 @@ mod bench {
         transport: String,
         message: &'static str,
         per_second: f64,
+        /// The cache-line round trip measured just before the runs (median), in ns.
+        round_trip_ns: f64,
     }
 
     impl Row {
@@ -155,16 +164,26 @@ mod bench {
             messages: u64,
             case: fn(u64) -> Duration,
         ) -> Self {
-            let mut rates: Vec<f64> = (0..RUNS)
-                .map(|_| messages as f64 / case(messages).as_secs_f64())
-                .collect();
-            rates.sort_by(f64::total_cmp);
+            let mut round_trips = Vec::new();
+            let per_second = median(|| {
+                round_trips.push(round_trip_nanos());
+                messages as f64 / case(messages).as_secs_f64()
+            });
+            round_trips.sort_by(f64::total_cmp);
             Self {
                 transport: transport.to_string(),
                 message,
-                per_second: rates[RUNS / 2],
+                per_second,
+                round_trip_ns: round_trips[RUNS / 2],
             }
         }
+    }
+
+    /// The median of [`RUNS`] measurements.
+    fn median(mut measure: impl FnMut() -> f64) -> f64 {
+        let mut values: Vec<f64> = (0..RUNS).map(|_| measure()).collect();
+        values.sort_by(f64::total_cmp);
+        values[RUNS / 2]
     }
 
     fn print_table(rows: &[Row]) {
@@ -174,9 +193,9 @@ mod bench {
                 .map(|r| r.per_second)
         };
         println!(
-            "\n| transport | message | messages/s | ÷ pipe (a write per message) | ÷ mp.Queue | ÷ mp.SimpleQueue |"
+            "\n| transport | message | messages/s | ÷ pipe (a write per message) | ÷ mp.Queue | ÷ mp.SimpleQueue | round trip (ns) |"
         );
-        println!("|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|");
         for row in rows {
             let ratio = |peer: &str| {
                 rate(peer, row.message).map_or("n/a".to_string(), |peer| {
@@ -184,13 +203,14 @@ mod bench {
                 })
             };
             println!(
-                "| {} | {} | {:.0} | {} | {} | {} |",
+                "| {} | {} | {:.0} | {} | {} | {} | {:.0} |",
                 row.transport,
                 row.message,
                 row.per_second,
                 ratio("pipe, a write per message"),
                 ratio("python multiprocessing.Queue"),
                 ratio("python multiprocessing.SimpleQueue"),
+                row.round_trip_ns,
             );
         }
         if let (Some(batches), Some(pipe)) = (
@@ -212,12 +232,43 @@ mod bench {
         go: AtomicU32,
         /// `CLOCK_MONOTONIC` (system-wide, so comparable across processes) in nanoseconds.
         finished_at: AtomicU64,
+        /// The line that [`round_trip`] bounces between the two processes.
+        ball: CachePadded<AtomicU64>,
+    }
+
+    /// Round trips of a cache line between the two processes, to characterise the machine:
+    /// how far apart its two CPUs are (siblings sharing a core's caches, or separate cores).
+    const ROUND_TRIPS: u64 = 20_000;
+
+    /// The time a cache line takes to go from one process to the other and back: the
+    /// producer writes odd numbers, the consumer answers each with the next even one.
+    fn round_trip_nanos() -> f64 {
+        let bounce = |control: &Control, parity: u64| {
+            for n in 0..ROUND_TRIPS {
+                // ORDERING: Acquire/Release pair the two processes' stores and loads (nothing
+                // else is published; the bounce itself is what is timed).
+                while control.ball.load(Ordering::Acquire) != 2 * n + parity {
+                    std::hint::spin_loop();
+                }
+                control.ball.store(2 * n + parity + 1, Ordering::Release);
+            }
+        };
+        let took = two_processes_with(|control| bounce(control, 0), |control| bounce(control, 1));
+        took.as_nanos() as f64 / ROUND_TRIPS as f64
     }
 
     /// Forks `consumer` and `producer`, starts them together once both are running, and
     /// returns the time from the start until the consumer took the last message. Process
     /// creation and teardown stay outside the measurement. Panics if either child fails.
     fn two_processes(producer: impl FnOnce(), consumer: impl FnOnce()) -> Duration {
+        two_processes_with(|_| producer(), |_| consumer())
+    }
+
+    /// [`two_processes`], with the shared [`Control`] handed to both children.
+    fn two_processes_with(
+        producer: impl FnOnce(&Control),
+        consumer: impl FnOnce(&Control),
+    ) -> Duration {
         use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
         let len = std::num::NonZeroUsize::new(size_of::<Control>()).unwrap();
         // SAFETY: a new zero-filled mapping that overlaps no Rust object, unmapped below
@@ -244,7 +295,7 @@ mod bench {
         };
         let consumer = fork_running(|| {
             wait_for_start();
-            consumer();
+            consumer(control);
             // Relaxed: read by the parent after reaping this process.
             control
                 .finished_at
@@ -252,7 +303,7 @@ mod bench {
         });
         let producer = fork_running(|| {
             wait_for_start();
-            producer();
+            producer(control);
         });
         while control.ready.load(Ordering::Relaxed) < 2 {
             std::thread::yield_now();
@@ -435,6 +486,7 @@ mod bench {
     fn python(queue: &str, kind: &'static str, messages: u64) -> Row {
         let transport = format!("python multiprocessing.{queue}");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/python_queue.py");
+        let round_trip_ns = round_trip_nanos();
         let output = Command::new("python3")
             .args([script, queue, kind, &messages.to_string()])
             .output();
@@ -456,6 +508,7 @@ mod bench {
             transport,
             message: kind,
             per_second,
+            round_trip_ns,
         }
     }
 

@@ -125,6 +125,19 @@ impl Shape {
         }
     }
 
+    /// The position `count <= capacity` positions after `position`.
+    fn advance(self, position: usize, count: usize) -> usize {
+        debug_assert!(count <= self.capacity);
+        let index = self.index(position);
+        if index + count < self.capacity {
+            position + count
+        } else {
+            (position & !(self.one_lap - 1))
+                .wrapping_add(self.one_lap)
+                .wrapping_add(index + count - self.capacity)
+        }
+    }
+
     fn is_closed(self, tail: usize) -> bool {
         tail & self.mark != 0
     }
@@ -300,12 +313,14 @@ impl<'a, T> Ring<'a, T> {
             return Ok(0);
         }
         let claim = self.claim_for_push(values.len())?;
-        let mut position = claim.first;
-        for &value in &values[..claim.count] {
-            // SAFETY: each of the `claim.count` positions from `claim.first` is claimed by this
-            // push and not yet published.
-            unsafe { self.write_and_publish(position, value) };
-            position = self.shape.next(position);
+        let mut values = values[..claim.count].iter();
+        for (first, run) in self.runs(claim) {
+            for ((slot, position), &value) in run.iter().zip(first..).zip(&mut values) {
+                // SAFETY: each of the `claim.count` positions from `claim.first` (these are
+                // some of them, with their slots) is claimed by this push and not yet
+                // published.
+                unsafe { Self::write_and_publish_in(slot, position, value) };
+            }
         }
         Ok(claim.count)
     }
@@ -320,12 +335,14 @@ impl<'a, T> Ring<'a, T> {
             return Ok(0);
         }
         let claim = self.claim_for_pop(buffer.len())?;
-        let mut position = claim.first;
-        for value in &mut buffer[..claim.count] {
-            // SAFETY: each of the `claim.count` positions from `claim.first` is claimed by this
-            // pop and holds a published value.
-            *value = unsafe { self.take_and_release(position) };
-            position = self.shape.next(position);
+        let mut buffer = buffer[..claim.count].iter_mut();
+        for (first, run) in self.runs(claim) {
+            for ((slot, position), value) in run.iter().zip(first..).zip(&mut buffer) {
+                // SAFETY: each of the `claim.count` positions from `claim.first` (these are
+                // some of them, with their slots) is claimed by this pop and holds a
+                // published value.
+                *value = unsafe { self.take_and_release_in(slot, position) };
+            }
         }
         Ok(claim.count)
     }
@@ -429,18 +446,47 @@ impl<'a, T> Ring<'a, T> {
         wanted: usize,
         classify: fn(Shape, usize, usize) -> Readiness,
     ) -> (usize, usize) {
+        let wanted = wanted.min(self.shape.capacity);
         let mut count = 1;
-        let mut end = self.shape.next(first);
-        while count < wanted.min(self.shape.capacity) {
-            // ORDERING: Acquire, as for the first slot's stamp (the pairing is the same).
-            let stamp = self.slot(end).stamp.load(Ordering::Acquire);
-            if classify(self.shape, stamp, end) != Readiness::Ready {
-                break;
+        let after_first = self.shape.advance(first, 1);
+        'runs: for (run_first, run) in self.runs(Claim {
+            first: after_first,
+            count: wanted - 1,
+        }) {
+            for (slot, position) in run.iter().zip(run_first..) {
+                // ORDERING: Acquire, as for the first slot's stamp (the pairing is the same).
+                let stamp = slot.stamp.load(Ordering::Acquire);
+                if classify(self.shape, stamp, position) != Readiness::Ready {
+                    break 'runs;
+                }
+                count += 1;
             }
-            count += 1;
-            end = self.shape.next(end);
         }
-        (count, end)
+        (count, self.shape.advance(first, count))
+    }
+
+    /// The slots of `claim`'s positions, as at most two runs of consecutive slots, each with
+    /// the position of its first slot: from the claim's first slot towards the end of the
+    /// ring, then (if the claim wraps) from slot 0 on the next lap. `claim.count <= capacity`.
+    #[inline(always)]
+    fn runs(&self, claim: Claim) -> [(usize, &'a [Slot<T>]); 2] {
+        debug_assert!(claim.count <= self.shape.capacity);
+        let count = claim.count.min(self.slots.len());
+        // As in `slot`: an index out of bounds (a damaged shared cursor) is sent to slot 0.
+        let index = self.shape.index(claim.first);
+        let (index, first) = if index < self.slots.len() {
+            (index, claim.first)
+        } else {
+            (0, claim.first.wrapping_sub(index))
+        };
+        let (before, from_index) = self.slots.split_at(index);
+        let first_len = count.min(from_index.len());
+        // `count <= len`, so the rest fits before `index`.
+        let rest = (count - first_len).min(before.len());
+        [
+            (first, &from_index[..first_len]),
+            (self.shape.advance(first, first_len), &before[..rest]),
+        ]
     }
 
     /// Writes `value` into the slot of `position` and publishes it to the pop at `position`.
@@ -450,7 +496,17 @@ impl<'a, T> Ring<'a, T> {
     /// `position` is claimed by the caller's push, which has not published it yet.
     #[inline(always)]
     unsafe fn write_and_publish(&self, position: usize, value: T) {
-        let slot = self.slot(position);
+        // SAFETY: the caller's contract, for the slot of `position`.
+        unsafe { Self::write_and_publish_in(self.slot(position), position, value) }
+    }
+
+    /// [`write_and_publish`](Self::write_and_publish) for a caller that has `position`'s slot.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is the slot of `position`, which the caller's push claimed and has not published.
+    #[inline(always)]
+    unsafe fn write_and_publish_in(slot: &Slot<T>, position: usize, value: T) {
         slot.value.with_mut(|value_ptr| {
             // SAFETY: the claim made this push the slot's only writer until the stamp store
             // below (the caller's contract), and no pop reads the slot before that store.
@@ -470,7 +526,18 @@ impl<'a, T> Ring<'a, T> {
     /// `position` is claimed by the caller's pop, and its value was published.
     #[inline(always)]
     unsafe fn take_and_release(&self, position: usize) -> T {
-        let slot = self.slot(position);
+        // SAFETY: the caller's contract, for the slot of `position`.
+        unsafe { self.take_and_release_in(self.slot(position), position) }
+    }
+
+    /// [`take_and_release`](Self::take_and_release) for a caller that has `position`'s slot.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is the slot of `position`, which the caller's pop claimed, and its value was
+    /// published.
+    #[inline(always)]
+    unsafe fn take_and_release_in(&self, slot: &Slot<T>, position: usize) -> T {
         let value = slot.value.with(|value_ptr| {
             // The stamp store below marks the value uninitialised again.
             // SAFETY: stamp `position + 1` said the push at `position` initialised it
@@ -596,5 +663,76 @@ impl<'a, T> Ring<'a, T> {
             });
             position = self.shape.next(position);
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A ring of `capacity` slots whose cursors start at `lap`'s first position.
+    fn storage(capacity: usize, lap: usize) -> (Cursors, Vec<Slot<u64>>, Shape) {
+        let shape = Shape::new(capacity).unwrap();
+        let start = shape.lap_start(lap);
+        let slots = (0..capacity).map(|i| Slot::new(start + i)).collect();
+        (Cursors::new(start), slots, shape)
+    }
+
+    #[test]
+    fn advancing_crosses_into_the_next_lap_at_the_last_slot() {
+        let shape = Shape::new(3).unwrap();
+        let one_lap = shape.lap_start(1);
+        assert_eq!(shape.advance(0, 2), 2);
+        assert_eq!(shape.advance(0, 3), one_lap);
+        assert_eq!(shape.advance(2, 2), one_lap + 1);
+        assert_eq!(
+            shape.advance(usize::MAX - one_lap + 1 + 2, 1),
+            0,
+            "wraps usize"
+        );
+        for position in [0, 1, 2, one_lap, one_lap + 2] {
+            let mut stepped = position;
+            for count in 0..=3 {
+                assert_eq!(shape.advance(position, count), stepped);
+                stepped = shape.next(stepped);
+            }
+        }
+    }
+
+    #[test]
+    fn a_claim_across_the_end_of_the_ring_is_two_runs() {
+        let (cursors, slots, shape) = storage(4, 0);
+        // SAFETY: the storage was made from one start position, for this shape.
+        let ring = unsafe { Ring::new(&cursors, &slots, shape) };
+        let [(first, run), (second, wrapped)] = ring.runs(Claim { first: 3, count: 3 });
+        assert_eq!((first, run.len()), (3, 1));
+        assert_eq!((second, wrapped.len()), (shape.lap_start(1), 2));
+        assert!(core::ptr::eq(&run[0], &slots[3]));
+        assert!(core::ptr::eq(&wrapped[0], &slots[0]));
+        let [(_, whole), (_, none)] = ring.runs(Claim { first: 0, count: 4 });
+        assert_eq!((whole.len(), none.len()), (4, 0));
+    }
+
+    #[test]
+    fn batches_wrap_around_the_ring_in_order() {
+        let (cursors, slots, shape) = storage(5, 0);
+        // SAFETY: as above.
+        let ring = unsafe { Ring::new(&cursors, &slots, shape) };
+        let mut next = 0u64;
+        let mut expected = 0u64;
+        let mut buffer = [0u64; 4];
+        for round in 0..50 {
+            let values: Vec<u64> = (next..next + 1 + round % 4).collect();
+            let pushed = ring.try_push_slice(&values).unwrap_or(0);
+            next += pushed as u64;
+            let popped = ring
+                .try_pop_slice(&mut buffer[..1 + round as usize % 3])
+                .unwrap_or(0);
+            for &value in &buffer[..popped] {
+                assert_eq!(value, expected);
+                expected += 1;
+            }
+        }
+        assert!(expected > 40, "the batches went round the ring many times");
     }
 }
