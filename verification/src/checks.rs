@@ -94,6 +94,30 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "queue-core", "--test", "model_batches"],
     },
     Suite {
+        name: "queue-core behaviour",
+        primitive: "Queue",
+        checker: Checker::Scenario,
+        property: "the API contract, one behaviour per test: capacity errors, Full hands the \
+                   value back, capacity 1 over many laps, positions wrapping around usize, \
+                   zero-sized values, values left inside dropped once, Send and Sync exactly \
+                   when T is Send, errors that display without T: Debug.",
+        gaps: "fixed single-threaded cases; the state machines and loom cover the rest.",
+        args: &["-p", "queue-core", "--test", "behaviour"],
+    },
+    Suite {
+        name: "queue-core blocking",
+        primitive: "BlockingQueue (heap and shared, one process)",
+        checker: Checker::Scenario,
+        property: "blocked calls are woken, timeouts bound the whole call and hand the value \
+                   back, close wakes every sleeper; 3 producer and 3 consumer threads move \
+                   60,000 values exactly once through blocking calls; 20,000 ping-pong rounds \
+                   lose no wake-up (no call sleeps its whole timeout); a blocked getter uses \
+                   under 1% of a core; damaged headers, cursors and files are typed errors.",
+        gaps: "a stress test on this machine's scheduler, not a proof: a lost wake-up in a \
+               window too narrow to hit would pass (loom's models are the proof).",
+        args: &["-p", "queue-core", "--test", "blocking"],
+    },
+    Suite {
         name: "queue-core cross_process",
         primitive: "BlockingQueue in shared memory",
         checker: Checker::Scenario,
