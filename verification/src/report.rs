@@ -321,6 +321,18 @@ fn render_suite(out: &mut String, suite: &SuiteResult, seed: u64) {
         suite.tests.len(),
         failed.len()
     );
+    if suite.models.is_empty() && suite.properties.is_empty() && !suite.tests.is_empty() {
+        // A scenario suite: each test is a check of its own; name them.
+        let names: Vec<String> = suite
+            .tests
+            .iter()
+            .map(|t| {
+                let verdict = if t.passed { "" } else { " (**FAILED**)" };
+                format!("`{}`{verdict}", t.test)
+            })
+            .collect();
+        let _ = writeln!(out, "Tests: {}.\n", names.join(", "));
+    }
     for test in failed {
         render_failure(out, suite, test, seed);
     }
@@ -529,6 +541,17 @@ mod tests {
             .iter()
             .find(|s| s.checker == Checker::Proptest)
             .unwrap();
+        let scenario_suite = SUITES
+            .iter()
+            .find(|s| s.checker == Checker::Scenario)
+            .unwrap();
+        let mut scenario = SuiteResult::new(scenario_suite, "cargo test -p s".to_string());
+        scenario.passed = true;
+        scenario.tests.push(TestVerdict {
+            test: "forked_children_exit".to_string(),
+            passed: true,
+            failure: None,
+        });
         let mut proptest = SuiteResult::new(proptest_suite, "cargo test -p m".to_string());
         proptest.passed = passed;
         proptest.properties.push(PropertyRecord {
@@ -563,7 +586,7 @@ mod tests {
                 proptest_seed: 99,
                 total_seconds: 10.0,
             },
-            suites: vec![loom, proptest],
+            suites: vec![loom, proptest, scenario],
             mutants: vec![MutantResult {
                 name: "m".to_string(),
                 broken: "b".to_string(),
@@ -599,6 +622,7 @@ mod tests {
             "MODEL_CHECK_CHECKPOINTS=cp MODEL_CHECK_REPLAY=1 LOOM_LOG=trace LOOM_LOCATION=1 cargo test --test loom_queue -- spsc_bound_3 --exact",
             "SeqCst loads and stores are modelled as AcqRel",
             "membarrier barrier pair is modelled as two SeqCst fences",
+            "Tests: `forked_children_exit`.",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
