@@ -284,3 +284,54 @@ fn batch_pop_racing_a_single_pop_exhaustive() {
         },
     );
 }
+
+// 6. Batches whose claims cross the end of the ring (two runs of slots, the second on the
+//    next lap) racing each other.
+
+#[test]
+fn batches_across_the_end_of_the_ring_exhaustive() {
+    explore(
+        Model {
+            name: "batches_across_the_end_of_the_ring",
+            property: "a batch push and a batch pop whose claims wrap from the ring's last slot \
+                       to its first (the next lap) move each value exactly once and in order",
+            scenario: "cursors moved to the last slot first; 1 thread pushes a batch of 3, the \
+                       main thread pops batches of up to 3 until it has them all; capacity 3",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            let queue = Arc::new(Queue::new(3).unwrap());
+            // Move both cursors to slot 2 (the last), so both batches wrap.
+            queue.try_push_slice(&[0, 0]).unwrap();
+            let mut buffer = [0; 3];
+            assert_eq!(queue.try_pop_slice(&mut buffer), Ok(2));
+            let pusher = {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || queue.try_push_slice(&[1, 2, 3]).unwrap())
+            };
+            let mut popped = Vec::new();
+            let mut batches = 0;
+            while popped.len() < 3 {
+                let n = queue.try_pop_slice(&mut buffer).unwrap();
+                if n > 0 {
+                    batches += 1;
+                }
+                popped.extend_from_slice(&buffer[..n]);
+                assert!(batches <= 3 && popped.len() <= 3);
+                if n == 0 {
+                    thread::yield_now();
+                }
+            }
+            assert_eq!(
+                pusher.join().unwrap(),
+                3,
+                "three free slots: one claim of 3"
+            );
+            assert_eq!(
+                popped,
+                [1, 2, 3],
+                "each value once, in order, across the wrap"
+            );
+        },
+    );
+}
