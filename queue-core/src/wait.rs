@@ -79,7 +79,7 @@ impl Signals {
 
 impl WaitList {
     /// Wakes up to `count` sleepers, after the caller's operation changed the ring for them.
-    /// Costs a fence and a load when nobody sleeps.
+    /// Costs one load when nobody sleeps (and a `SeqCst` fence, where `membarrier` is missing).
     #[inline]
     pub(crate) fn wake(&self, barriers: Barriers, count: u32) {
         // ORDERING: the light half of the barrier pair, paired with the heavy half in
