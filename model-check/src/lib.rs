@@ -32,7 +32,7 @@ mod explore;
 
 #[cfg(loom)]
 pub use explore::{Model, explore};
-pub use property::property_config;
+pub use property::{property_config, proptest_seed};
 pub use record::{Bound, Entry, Failure, ModelRecord, PropertyRecord, parse_entries};
 pub use runner::run_on_main_thread;
 

@@ -17,17 +17,10 @@ use crate::record::{Entry, PropertyRecord};
 ///
 /// If `PROPTEST_CASES` or `PROPTEST_RNG_SEED` is set but is not a number.
 pub fn property_config(test: &str, property: &str, default_cases: u32) -> Config {
-    let number = |var: &str| {
-        std::env::var(var).ok().map(|value| {
-            value
-                .parse::<u64>()
-                .unwrap_or_else(|_| panic!("{var}={value:?} is not a number"))
-        })
-    };
     let cases = number("PROPTEST_CASES").map_or(default_cases, |n| {
         u32::try_from(n).expect("PROPTEST_CASES fits in a u32")
     });
-    let seed = number("PROPTEST_RNG_SEED").unwrap_or_else(seed_from_clock);
+    let seed = proptest_seed();
     if first_time(test) {
         println!("proptest {test}: {cases} cases, seed {seed} (replay: PROPTEST_RNG_SEED={seed})");
         Entry::Proptest(PropertyRecord {
@@ -52,9 +45,25 @@ fn first_time(test: &str) -> bool {
     configured.insert(test.to_string())
 }
 
-/// A seed that differs from run to run: the clock's nanoseconds.
-fn seed_from_clock() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+/// The proptest seed of this run: `PROPTEST_RNG_SEED`, or else one that differs from run to
+/// run (the clock's nanoseconds).
+///
+/// # Panics
+///
+/// If `PROPTEST_RNG_SEED` is set but is not a number.
+pub fn proptest_seed() -> u64 {
+    number("PROPTEST_RNG_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos() as u64)
+    })
+}
+
+/// The number in the environment variable `var`, if it is set.
+fn number(var: &str) -> Option<u64> {
+    std::env::var(var).ok().map(|value| {
+        value
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("{var}={value:?} is not a number"))
+    })
 }

@@ -30,7 +30,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let started = Instant::now();
-    let seed = proptest_seed();
+    // One seed for every property of the run (`PROPTEST_RNG_SEED` repeats a run).
+    let seed = model_check::proptest_seed();
     println!("proptest seed for this run: {seed} (PROPTEST_RNG_SEED)");
     let steps = SUITES.len() + MUTANTS.len();
     let mut suites = Vec::new();
@@ -85,19 +86,6 @@ fn progress(step: usize, steps: usize, what: &str, started: Instant) {
         "[{step}/{steps}] {what} ({:.0} s elapsed)",
         started.elapsed().as_secs_f64()
     );
-}
-
-/// The seed every proptest property of this run uses (`PROPTEST_RNG_SEED`, if given, so a run
-/// can be repeated; otherwise the clock's nanoseconds).
-fn proptest_seed() -> u64 {
-    std::env::var("PROPTEST_RNG_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_nanos() as u64)
-        })
 }
 
 /// Runs one suite's `cargo test` and reads its verdicts and records.
