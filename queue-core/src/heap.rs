@@ -1,12 +1,14 @@
 //! [`HeapRing`]: a ring's storage in one heap allocation, for queues within one process.
 
 use crate::error::CapacityError;
-use crate::ring::{Cursors, Ring, Shape, Slot};
+use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len};
+use crate::sync::AtomicUsize;
 
-/// The cursors and slots of a ring, owned on the heap; drops the values left inside.
+/// The cursors, stamps and values of a ring, owned on the heap; drops the values left inside.
 pub(crate) struct HeapRing<T> {
     cursors: Cursors,
-    slots: Box<[Slot<T>]>,
+    stamps: Box<[AtomicUsize]>,
+    values: Box<[ValueCell<T>]>,
     shape: Shape,
 }
 
@@ -22,13 +24,19 @@ impl<T> HeapRing<T> {
         } else {
             too_large
         })?;
-        let mut slots = Vec::new();
-        slots.try_reserve_exact(capacity).map_err(|_| too_large)?;
+        let (mut stamps, mut values) = (Vec::new(), Vec::new());
+        let stamps_len = stamps_len::<T>(capacity).ok_or(too_large)?;
+        stamps
+            .try_reserve_exact(stamps_len)
+            .map_err(|_| too_large)?;
+        values.try_reserve_exact(capacity).map_err(|_| too_large)?;
         let start = shape.lap_start(lap);
-        slots.extend((0..capacity).map(|index| Slot::new(start + index)));
+        stamps.extend(empty_stamps::<T>(start, capacity));
+        values.extend((0..capacity).map(|_| empty_value()));
         Ok(Self {
             cursors: Cursors::new(start),
-            slots: slots.into_boxed_slice(),
+            stamps: stamps.into_boxed_slice(),
+            values: values.into_boxed_slice(),
             shape,
         })
     }
@@ -36,9 +44,10 @@ impl<T> HeapRing<T> {
     /// The ring over this storage.
     #[inline(always)]
     pub(crate) fn ring(&self) -> Ring<'_, T> {
-        // SAFETY: `slots` has `shape.capacity` slots, made with the cursors from one start
-        // position in `new`, and this storage is reached only through rings of this shape.
-        unsafe { Ring::new(&self.cursors, &self.slots, self.shape) }
+        // SAFETY: `values` has `shape.capacity` elements and `stamps` as many as
+        // `stamps_len` says, made with the cursors from one start position in `new` (every
+        // slot empty), and this storage is reached only through rings of this shape.
+        unsafe { Ring::new(&self.cursors, &self.stamps, &self.values, self.shape) }
     }
 
     /// How many slots the ring has.

@@ -60,13 +60,73 @@ use crossbeam_utils::CachePadded;
 use crate::mutant;
 use crate::sync::{AtomicUsize, Backoff, Ordering, UnsafeCell, fence};
 
-/// One cell of the ring: a stamp (see the module docs) and room for one value.
-#[repr(C)]
-pub(crate) struct Slot<T> {
-    /// The position this slot is ready for; see the table in the module docs.
-    stamp: AtomicUsize,
-    /// Initialised exactly when `stamp == p + 1` for the position `p` whose push wrote it.
-    value: UnsafeCell<MaybeUninit<T>>,
+/// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the
+/// position `p` whose push wrote it.
+pub(crate) type ValueCell<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// An empty value cell.
+pub(crate) fn empty_value<T>() -> ValueCell<T> {
+    UnsafeCell::new(MaybeUninit::uninit())
+}
+
+/// The bytes of a cache line, as far as the stamps' spacing is concerned.
+const CACHE_LINE: usize = 64;
+
+/// How many `AtomicUsize`s apart the stamps of two consecutive slots are: as far apart as their
+/// values (rounded up to whole words), up to a cache line. Two slots' stamps then share a cache
+/// line only if their values do too (or both lines hold more slots than a line of stamps can):
+/// a producer writing one slot's stamp does not disturb the consumer of another slot's value.
+pub(crate) const fn stamp_spacing<T>() -> usize {
+    let words = size_of::<T>().div_ceil(size_of::<usize>());
+    let most = CACHE_LINE / size_of::<usize>();
+    if words == 0 {
+        1
+    } else if words > most {
+        most
+    } else {
+        words
+    }
+}
+
+/// How many `AtomicUsize`s the stamps of `capacity` slots of `T` take, if that fits a `usize`.
+pub(crate) fn stamps_len<T>(capacity: usize) -> Option<usize> {
+    capacity.checked_mul(stamp_spacing::<T>())
+}
+
+/// The stamps of `capacity` empty slots of `T` (`stamps_len::<T>(capacity)` atomics), the
+/// first free for the push at `start`; the unused words between stamps hold 0.
+pub(crate) fn empty_stamps<T>(start: usize, capacity: usize) -> impl Iterator<Item = AtomicUsize> {
+    let spacing = stamp_spacing::<T>();
+    (0..capacity * spacing).map(move |word| {
+        AtomicUsize::new(if word % spacing == 0 {
+            start + word / spacing
+        } else {
+            0
+        })
+    })
+}
+
+/// One slot of the ring: its stamp (see the module docs) and its value cell, which live in
+/// two arrays (see [`Ring`]).
+#[derive(Clone, Copy)]
+struct Slot<'a, T> {
+    stamp: &'a AtomicUsize,
+    value: &'a ValueCell<T>,
+}
+
+/// Consecutive slots of the ring, from the slot of position `first`.
+struct Run<'a, T> {
+    first: usize,
+    /// The run's stamps, with the unused words between them (see [`stamp_spacing`]).
+    stamps: &'a [AtomicUsize],
+    values: &'a [ValueCell<T>],
+}
+
+impl<'a, T> Run<'a, T> {
+    /// The run's stamps, one per slot.
+    fn stamps(&self) -> impl Iterator<Item = &'a AtomicUsize> + use<'a, T> {
+        self.stamps.iter().step_by(stamp_spacing::<T>())
+    }
 }
 
 /// The two cursors of the ring, each on its own cache line so that producers and consumers do
@@ -198,16 +258,6 @@ impl Cursors {
     }
 }
 
-impl<T> Slot<T> {
-    /// An empty slot, free for the push at `position`.
-    pub(crate) fn new(position: usize) -> Self {
-        Self {
-            stamp: AtomicUsize::new(position),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-}
-
 /// Why a ring operation claimed nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -228,52 +278,80 @@ struct Claim {
 
 /// The algorithm, over storage borrowed for `'a`.
 ///
+/// A slot is a stamp and a value cell, kept in two arrays, `stamps` and `values`, rather than
+/// side by side: a value then never shares its cache line with a stamp, so the lines holding
+/// values are written by producers only, and a batch of values is one contiguous copy. Slot
+/// `i`'s stamp is `stamps[i * stamp_spacing::<T>()]` (see [`stamp_spacing`]).
+///
 /// # Invariants
 ///
-/// The creator of a `Ring` (see [`Ring::new`]) guarantees that `slots.len() == shape.capacity`
-/// and that the cursors and stamps follow the protocol in the module docs; every method keeps
-/// it so.
+/// The creator of a `Ring` (see [`Ring::new`]) guarantees that `values.len() ==
+/// shape.capacity`, `stamps.len() == stamps_len::<T>(shape.capacity)`, and that the cursors
+/// and stamps follow the protocol in the module docs; every method keeps it so.
 pub(crate) struct Ring<'a, T> {
     cursors: &'a Cursors,
-    slots: &'a [Slot<T>],
+    stamps: &'a [AtomicUsize],
+    values: &'a [ValueCell<T>],
     shape: Shape,
 }
 
 impl<'a, T> Ring<'a, T> {
-    /// A view of `cursors` and `slots` as a ring of `shape`.
+    /// A view of `cursors`, `stamps` and `values` as a ring of `shape`.
     ///
     /// # Safety
     ///
-    /// `slots.len() == shape.capacity`, and the cursors and every stamp hold values that the
-    /// protocol in the module docs can reach (for instance as made by [`Cursors::new`] and
-    /// [`Slot::new`] from the same start position), with a slot's value initialised exactly
-    /// when its stamp says so. Every access to this storage goes through a `Ring` of the same
-    /// shape.
-    pub(crate) unsafe fn new(cursors: &'a Cursors, slots: &'a [Slot<T>], shape: Shape) -> Self {
-        debug_assert_eq!(slots.len(), shape.capacity);
+    /// `values.len() == shape.capacity`, `Some(stamps.len()) == stamps_len::<T>(capacity)`,
+    /// and the cursors and every stamp hold values that the protocol in the module docs can
+    /// reach (for instance as made by [`Cursors::new`] and [`empty_stamps`] from the same start
+    /// position), with a slot's value
+    /// initialised exactly when its stamp says so. Every access to this storage goes through
+    /// a `Ring` of the same shape.
+    pub(crate) unsafe fn new(
+        cursors: &'a Cursors,
+        stamps: &'a [AtomicUsize],
+        values: &'a [ValueCell<T>],
+        shape: Shape,
+    ) -> Self {
+        debug_assert_eq!(Some(stamps.len()), stamps_len::<T>(shape.capacity));
+        debug_assert_eq!(values.len(), shape.capacity);
         Self {
             cursors,
-            slots,
+            stamps,
+            values,
             shape,
+        }
+    }
+
+    /// The index of `position`'s slot, always in bounds.
+    #[inline(always)]
+    fn index(&self, position: usize) -> usize {
+        // Positions are read from the cursors (loads and CAS results, close mark ignored by
+        // `Shape::index`) or made by `Shape::next`; cursors start at a lap's first position and
+        // only advance through `Shape::next`, so the index is below `capacity`. A shared
+        // mapping's cursors can still be overwritten by a faulty peer process: such an index
+        // is sent to slot 0 (messages garbled, never a read out of bounds). The select
+        // compiles to a conditional move, not a branch.
+        let index = self.shape.index(position);
+        debug_assert!(index < self.shape.capacity);
+        if index < self.shape.capacity {
+            index
+        } else {
+            0
         }
     }
 
     /// The slot of `position`.
     #[inline(always)]
-    fn slot(&self, position: usize) -> &'a Slot<T> {
-        // Positions are read from the cursors (loads and CAS results, close mark ignored by
-        // `index`) or made by `Shape::next`; cursors start at a lap's first position and only
-        // advance through `Shape::next`, so the index is below `capacity`. A shared mapping's
-        // cursors can still be overwritten by a faulty peer process: such an index is sent to
-        // slot 0 (messages garbled, never a read out of bounds). The select compiles to a
-        // conditional move, not a branch.
-        let index = self.shape.index(position);
-        debug_assert!(index < self.slots.len());
-        let index = if index < self.slots.len() { index } else { 0 };
-        // SAFETY: `index < slots.len()`, or `index == 0 < capacity == slots.len()` (a ring has
-        // at least one slot: `Shape::new` refuses 0, and `Ring::new` requires the lengths to
-        // match).
-        unsafe { self.slots.get_unchecked(index) }
+    fn slot(&self, position: usize) -> Slot<'a, T> {
+        let index = self.index(position);
+        // SAFETY: `index < capacity` (see `index`), and `Ring::new` requires `capacity` values
+        // and `capacity * stamp_spacing::<T>()` stamps.
+        unsafe {
+            Slot {
+                stamp: self.stamps.get_unchecked(index * stamp_spacing::<T>()),
+                value: self.values.get_unchecked(index),
+            }
+        }
     }
 
     /// Pushes `value`, or hands it back with the reason (see [`Queue`]'s guarantees for exactly
@@ -313,14 +391,24 @@ impl<'a, T> Ring<'a, T> {
             return Ok(0);
         }
         let claim = self.claim_for_push(values.len())?;
-        let mut values = values[..claim.count].iter();
-        for (first, run) in self.runs(claim) {
-            for ((slot, position), &value) in run.iter().zip(first..).zip(&mut values) {
-                // SAFETY: each of the `claim.count` positions from `claim.first` (these are
-                // some of them, with their slots) is claimed by this push and not yet
-                // published.
-                unsafe { Self::write_and_publish_in(slot, position, value) };
+        let mut values = &values[..claim.count];
+        for run in self.runs(claim) {
+            let (these, rest) = values.split_at(run.values.len());
+            for (cell, &value) in run.values.iter().zip(these) {
+                cell.with_mut(|value_ptr| {
+                    // SAFETY: each of the `claim.count` positions from `claim.first` (these
+                    // are some of them) is claimed by this push and not yet published, so
+                    // this push is its cell's only writer, and no pop reads it before the
+                    // stamp store below.
+                    unsafe { value_ptr.write(MaybeUninit::new(value)) }
+                });
             }
+            for (stamp, position) in run.stamps().zip(run.first..) {
+                // ORDERING: Release publishes the value written above, as in
+                // `write_and_publish_in`.
+                stamp.store(position + 1, mutant::publish_ordering(Ordering::Release));
+            }
+            values = rest;
         }
         Ok(claim.count)
     }
@@ -335,14 +423,25 @@ impl<'a, T> Ring<'a, T> {
             return Ok(0);
         }
         let claim = self.claim_for_pop(buffer.len())?;
-        let mut buffer = buffer[..claim.count].iter_mut();
-        for (first, run) in self.runs(claim) {
-            for ((slot, position), value) in run.iter().zip(first..).zip(&mut buffer) {
-                // SAFETY: each of the `claim.count` positions from `claim.first` (these are
-                // some of them, with their slots) is claimed by this pop and holds a
-                // published value.
-                *value = unsafe { self.take_and_release_in(slot, position) };
+        let mut buffer = &mut buffer[..claim.count];
+        for run in self.runs(claim) {
+            let (these, rest) = buffer.split_at_mut(run.values.len());
+            for (cell, value) in run.values.iter().zip(these) {
+                *value = cell.with(|value_ptr| {
+                    // The stamp stores below mark these values uninitialised again.
+                    // SAFETY: each of the `claim.count` positions from `claim.first` (these
+                    // are some of them) is claimed by this pop, and its stamp said the value
+                    // was published (Release/Acquire on the stamp, read while claiming); the
+                    // claim makes us its only reader.
+                    unsafe { value_ptr.read().assume_init() }
+                });
             }
+            for (stamp, position) in run.stamps().zip(run.first..) {
+                // ORDERING: Release, as in `take_and_release_in`: our reads above
+                // happen-before the next lap's writes.
+                stamp.store(position.wrapping_add(self.shape.one_lap), Ordering::Release);
+            }
+            buffer = rest;
         }
         Ok(claim.count)
     }
@@ -449,13 +548,13 @@ impl<'a, T> Ring<'a, T> {
         let wanted = wanted.min(self.shape.capacity);
         let mut count = 1;
         let after_first = self.shape.advance(first, 1);
-        'runs: for (run_first, run) in self.runs(Claim {
+        'runs: for run in self.runs(Claim {
             first: after_first,
             count: wanted - 1,
         }) {
-            for (slot, position) in run.iter().zip(run_first..) {
+            for (stamp, position) in run.stamps().zip(run.first..) {
                 // ORDERING: Acquire, as for the first slot's stamp (the pairing is the same).
-                let stamp = slot.stamp.load(Ordering::Acquire);
+                let stamp = stamp.load(Ordering::Acquire);
                 if classify(self.shape, stamp, position) != Readiness::Ready {
                     break 'runs;
                 }
@@ -465,27 +564,36 @@ impl<'a, T> Ring<'a, T> {
         (count, self.shape.advance(first, count))
     }
 
-    /// The slots of `claim`'s positions, as at most two runs of consecutive slots, each with
-    /// the position of its first slot: from the claim's first slot towards the end of the
-    /// ring, then (if the claim wraps) from slot 0 on the next lap. `claim.count <= capacity`.
+    /// The slots of `claim`'s positions, as at most two runs of consecutive slots: from the
+    /// claim's first slot towards the end of the ring, then (if the claim wraps) from slot 0
+    /// on the next lap. `claim.count <= capacity`.
     #[inline(always)]
-    fn runs(&self, claim: Claim) -> [(usize, &'a [Slot<T>]); 2] {
+    fn runs(&self, claim: Claim) -> [Run<'a, T>; 2] {
         debug_assert!(claim.count <= self.shape.capacity);
-        let count = claim.count.min(self.slots.len());
-        // As in `slot`: an index out of bounds (a damaged shared cursor) is sent to slot 0.
+        let capacity = self.shape.capacity;
+        let count = claim.count.min(capacity);
+        // As in `index`: an index out of bounds (a damaged shared cursor) is sent to slot 0.
         let index = self.shape.index(claim.first);
-        let (index, first) = if index < self.slots.len() {
+        let (index, first) = if index < capacity {
             (index, claim.first)
         } else {
             (0, claim.first.wrapping_sub(index))
         };
-        let (before, from_index) = self.slots.split_at(index);
-        let first_len = count.min(from_index.len());
-        // `count <= len`, so the rest fits before `index`.
-        let rest = (count - first_len).min(before.len());
+        let first_len = count.min(capacity - index);
+        let spacing = stamp_spacing::<T>();
+        // `count <= capacity`, so the rest fits before `index`.
+        let rest = (count - first_len).min(index);
         [
-            (first, &from_index[..first_len]),
-            (self.shape.advance(first, first_len), &before[..rest]),
+            Run {
+                first,
+                stamps: &self.stamps[index * spacing..(index + first_len) * spacing],
+                values: &self.values[index..index + first_len],
+            },
+            Run {
+                first: self.shape.advance(first, first_len),
+                stamps: &self.stamps[..rest * spacing],
+                values: &self.values[..rest],
+            },
         ]
     }
 
@@ -506,7 +614,7 @@ impl<'a, T> Ring<'a, T> {
     ///
     /// `slot` is the slot of `position`, which the caller's push claimed and has not published.
     #[inline(always)]
-    unsafe fn write_and_publish_in(slot: &Slot<T>, position: usize, value: T) {
+    unsafe fn write_and_publish_in(slot: Slot<'a, T>, position: usize, value: T) {
         slot.value.with_mut(|value_ptr| {
             // SAFETY: the claim made this push the slot's only writer until the stamp store
             // below (the caller's contract), and no pop reads the slot before that store.
@@ -537,7 +645,7 @@ impl<'a, T> Ring<'a, T> {
     /// `slot` is the slot of `position`, which the caller's pop claimed, and its value was
     /// published.
     #[inline(always)]
-    unsafe fn take_and_release_in(&self, slot: &Slot<T>, position: usize) -> T {
+    unsafe fn take_and_release_in(&self, slot: Slot<'a, T>, position: usize) -> T {
         let value = slot.value.with(|value_ptr| {
             // The stamp store below marks the value uninitialised again.
             // SAFETY: stamp `position + 1` said the push at `position` initialised it
@@ -560,7 +668,7 @@ impl<'a, T> Ring<'a, T> {
     /// threads that each push and then pop could both answer Empty (the `no_empty_fence`
     /// mutant shows loom finding that). (The blocking layer orders its sleepers with a
     /// barrier pair of its own, before it calls the ring again: see `wait`.)
-    fn recheck(&self, slot: &Slot<T>, ready: usize) -> bool {
+    fn recheck(&self, slot: Slot<'a, T>, ready: usize) -> bool {
         if mutant::FENCES_FULL_AND_EMPTY {
             // ORDERING: SeqCst fence, paired with the same fence in every other call that
             // answers Full or Empty, and with the fences of the blocking layer (see above).
@@ -671,11 +779,29 @@ mod tests {
     use super::*;
 
     /// A ring of `capacity` slots whose cursors start at `lap`'s first position.
-    fn storage(capacity: usize, lap: usize) -> (Cursors, Vec<Slot<u64>>, Shape) {
+    fn storage<T>(capacity: usize, lap: usize) -> Storage<T> {
         let shape = Shape::new(capacity).unwrap();
         let start = shape.lap_start(lap);
-        let slots = (0..capacity).map(|i| Slot::new(start + i)).collect();
-        (Cursors::new(start), slots, shape)
+        Storage {
+            cursors: Cursors::new(start),
+            stamps: empty_stamps::<T>(start, capacity).collect(),
+            values: (0..capacity).map(|_| empty_value()).collect(),
+            shape,
+        }
+    }
+
+    struct Storage<T> {
+        cursors: Cursors,
+        stamps: Vec<AtomicUsize>,
+        values: Vec<ValueCell<T>>,
+        shape: Shape,
+    }
+
+    impl<T> Storage<T> {
+        fn ring(&self) -> Ring<'_, T> {
+            // SAFETY: the storage was made from one start position, for this shape.
+            unsafe { Ring::new(&self.cursors, &self.stamps, &self.values, self.shape) }
+        }
     }
 
     #[test]
@@ -701,38 +827,101 @@ mod tests {
 
     #[test]
     fn a_claim_across_the_end_of_the_ring_is_two_runs() {
-        let (cursors, slots, shape) = storage(4, 0);
-        // SAFETY: the storage was made from one start position, for this shape.
-        let ring = unsafe { Ring::new(&cursors, &slots, shape) };
-        let [(first, run), (second, wrapped)] = ring.runs(Claim { first: 3, count: 3 });
-        assert_eq!((first, run.len()), (3, 1));
-        assert_eq!((second, wrapped.len()), (shape.lap_start(1), 2));
-        assert!(core::ptr::eq(&run[0], &slots[3]));
-        assert!(core::ptr::eq(&wrapped[0], &slots[0]));
-        let [(_, whole), (_, none)] = ring.runs(Claim { first: 0, count: 4 });
-        assert_eq!((whole.len(), none.len()), (4, 0));
+        let storage = storage::<u64>(4, 0);
+        let ring = storage.ring();
+        let [run, wrapped] = ring.runs(Claim { first: 3, count: 3 });
+        assert_eq!(
+            (run.first, run.stamps().count(), run.values.len()),
+            (3, 1, 1)
+        );
+        let next_lap = storage.shape.lap_start(1);
+        assert_eq!(
+            (
+                wrapped.first,
+                wrapped.stamps().count(),
+                wrapped.values.len()
+            ),
+            (next_lap, 2, 2)
+        );
+        assert!(core::ptr::eq(&run.stamps[0], &storage.stamps[3]));
+        assert!(core::ptr::eq(&run.values[0], &storage.values[3]));
+        assert!(core::ptr::eq(&wrapped.stamps[0], &storage.stamps[0]));
+        assert!(core::ptr::eq(&wrapped.values[0], &storage.values[0]));
+        let [whole, none] = ring.runs(Claim { first: 0, count: 4 });
+        assert_eq!((whole.values.len(), none.values.len()), (4, 0));
     }
 
     #[test]
-    fn batches_wrap_around_the_ring_in_order() {
-        let (cursors, slots, shape) = storage(5, 0);
-        // SAFETY: as above.
-        let ring = unsafe { Ring::new(&cursors, &slots, shape) };
+    fn stamps_are_as_far_apart_as_values_up_to_a_cache_line() {
+        assert_eq!(stamp_spacing::<()>(), 1);
+        assert_eq!(stamp_spacing::<u8>(), 1);
+        assert_eq!(stamp_spacing::<u64>(), 1);
+        assert_eq!(stamp_spacing::<[u8; 9]>(), 2);
+        assert_eq!(stamp_spacing::<[u64; 3]>(), 3);
+        assert_eq!(stamp_spacing::<[u8; 64]>(), 8);
+        assert_eq!(stamp_spacing::<[u8; 4096]>(), 8);
+        assert_eq!(stamps_len::<[u8; 64]>(3), Some(24));
+        assert_eq!(stamps_len::<[u8; 64]>(usize::MAX), None);
+        let stamps: Vec<usize> = empty_stamps::<[u64; 3]>(6, 2)
+            .map(AtomicUsize::into_inner)
+            .collect();
+        assert_eq!(stamps, [6, 0, 0, 7, 0, 0]);
+    }
+
+    #[test]
+    fn a_claim_of_wide_values_finds_each_slot_s_spaced_stamp() {
+        let storage = storage::<[u64; 8]>(4, 0);
+        let ring = storage.ring();
+        let [run, wrapped] = ring.runs(Claim { first: 2, count: 3 });
+        let stamps: Vec<_> = run.stamps().chain(wrapped.stamps()).collect();
+        for (stamp, index) in stamps.into_iter().zip([2, 3, 0]) {
+            assert!(core::ptr::eq(stamp, &storage.stamps[index * 8]));
+        }
+    }
+
+    /// Pushes and pops batches of varied sizes, many times around a ring of 5 slots of `T`
+    /// (made from a number by `make`), and checks that every value comes out once, in order.
+    fn batches_wrap_around_the_ring_in_order<T: Copy + PartialEq + core::fmt::Debug>(
+        make: impl Fn(u64) -> T,
+    ) {
+        let storage = storage::<T>(5, 0);
+        let ring = storage.ring();
         let mut next = 0u64;
         let mut expected = 0u64;
-        let mut buffer = [0u64; 4];
+        let mut buffer = [make(0); 4];
         for round in 0..50 {
-            let values: Vec<u64> = (next..next + 1 + round % 4).collect();
+            let values: Vec<T> = (next..next + 1 + round % 4).map(&make).collect();
             let pushed = ring.try_push_slice(&values).unwrap_or(0);
             next += pushed as u64;
             let popped = ring
                 .try_pop_slice(&mut buffer[..1 + round as usize % 3])
                 .unwrap_or(0);
             for &value in &buffer[..popped] {
-                assert_eq!(value, expected);
+                assert_eq!(value, make(expected));
                 expected += 1;
+            }
+            if round % 5 == 0 {
+                // Single operations find the same stamps as the batches.
+                if ring.try_push(make(next)).is_ok() {
+                    next += 1;
+                }
+                if let Ok(value) = ring.try_pop() {
+                    assert_eq!(value, make(expected));
+                    expected += 1;
+                }
             }
         }
         assert!(expected > 40, "the batches went round the ring many times");
+    }
+
+    #[test]
+    fn batches_of_narrow_values_wrap_around_the_ring_in_order() {
+        batches_wrap_around_the_ring_in_order(|n| n);
+    }
+
+    #[test]
+    fn batches_of_wide_values_wrap_around_the_ring_in_order() {
+        batches_wrap_around_the_ring_in_order(|n| [n, !n, n ^ 0x5555, n.rotate_left(7)]);
+        batches_wrap_around_the_ring_in_order(|n| [n as u8; 64]);
     }
 }

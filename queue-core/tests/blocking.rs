@@ -324,9 +324,14 @@ fn a_damaged_header_is_a_typed_error() {
             matches!(e, MappingError::Corrupted { field: "layout" })
         }),
         (48, &1u64.to_le_bytes(), |e| {
-            matches!(e, MappingError::Corrupted { field: "slot size" })
+            matches!(
+                e,
+                MappingError::Corrupted {
+                    field: "stamp size"
+                }
+            )
         }),
-        (88, &9u32.to_le_bytes(), |e| {
+        (96, &9u32.to_le_bytes(), |e| {
             matches!(e, MappingError::Corrupted { field: "barriers" })
         }),
     ];

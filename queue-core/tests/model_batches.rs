@@ -7,6 +7,9 @@
 //! `is_closed` with `ReferenceQueue`; failures shrink to a minimal sequence. Capacities
 //! 1..=16 and batches of 0..=20 values, so batches often wrap around the ring and overflow it.
 //!
+//! Every placement runs with 4-byte values and with 64-byte ones (a value per cache line, so
+//! the ring spaces the slots' stamps a cache line apart as well).
+//!
 //! Run: `cargo test -p queue-core --test model_batches` (`PROPTEST_CASES` overrides 512).
 #![cfg(not(loom))]
 
@@ -18,7 +21,8 @@ use common::reference::{ReferenceQueue, Refused};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use queue_core::{
-    BlockingQueue, ClosedError, PopTimeoutError, PushTimeoutError, Queue, TryPopError, TryPushError,
+    BlockingQueue, ClosedError, Plain, PopTimeoutError, PushTimeoutError, Queue, TryPopError,
+    TryPushError,
 };
 
 /// Where the ring under test lives.
@@ -27,6 +31,46 @@ enum Placement {
     Queue,
     BlockingHeap,
     BlockingShared,
+}
+
+/// The size of the values the ring under test holds.
+#[derive(Clone, Copy, Debug)]
+enum Width {
+    /// `u32`: sixteen values to a cache line.
+    Narrow,
+    /// [`Wide`]: a value per cache line.
+    Wide,
+}
+
+/// A 64-byte value made from a `u32`: the number, then the 15 numbers after it.
+type Wide = [u32; 16];
+
+/// A value the ring under test holds, made from the model's `u32`s and back.
+trait Element: Plain + Copy + Default + std::fmt::Debug {
+    fn from_u32(value: u32) -> Self;
+    /// The `u32` this value was made from; panics if the value was garbled.
+    fn to_u32(self) -> u32;
+}
+
+impl Element for u32 {
+    fn from_u32(value: u32) -> Self {
+        value
+    }
+
+    fn to_u32(self) -> u32 {
+        self
+    }
+}
+
+impl Element for Wide {
+    fn from_u32(value: u32) -> Self {
+        core::array::from_fn(|i| value.wrapping_add(i as u32))
+    }
+
+    fn to_u32(self) -> u32 {
+        assert_eq!(self, Self::from_u32(self[0]), "a wide value was garbled");
+        self[0]
+    }
 }
 
 /// One operation of the state machine.
@@ -59,6 +103,7 @@ enum Answer {
 struct Reference {
     queue: ReferenceQueue<u32>,
     placement: Placement,
+    width: Width,
     last_answer: Option<Answer>,
 }
 
@@ -72,10 +117,12 @@ impl ReferenceStateMachine for Reference {
             Just(Placement::BlockingHeap),
             Just(Placement::BlockingShared),
         ];
-        (1usize..=16, placement)
-            .prop_map(|(capacity, placement)| Reference {
+        let width = prop_oneof![Just(Width::Narrow), Just(Width::Wide)];
+        (1usize..=16, placement, width)
+            .prop_map(|(capacity, placement, width)| Reference {
                 queue: ReferenceQueue::new(capacity),
                 placement,
+                width,
                 last_answer: None,
             })
             .boxed()
@@ -121,10 +168,16 @@ impl ReferenceStateMachine for Reference {
     }
 }
 
-/// The queue under test, in its placement.
+/// The queue under test, in its placement, with values of its width.
 enum System {
-    Queue(Box<Queue<u32>>),
-    Blocking(Box<BlockingQueue<u32>>),
+    Narrow(Placed<u32>),
+    Wide(Placed<Wide>),
+}
+
+/// The queue under test, in its placement.
+enum Placed<E> {
+    Queue(Box<Queue<E>>),
+    Blocking(Box<BlockingQueue<E>>),
 }
 
 fn refused_push(refused: Refused, value: u32) -> Answer {
@@ -136,6 +189,29 @@ fn refused(refused: Refused) -> Answer {
 }
 
 impl System {
+    fn new(placement: Placement, width: Width, capacity: usize) -> Self {
+        match width {
+            Width::Narrow => Self::Narrow(Placed::new(placement, capacity)),
+            Width::Wide => Self::Wide(Placed::new(placement, capacity)),
+        }
+    }
+
+    fn apply(&self, operation: Operation) -> Answer {
+        match self {
+            Self::Narrow(queue) => queue.apply(operation),
+            Self::Wide(queue) => queue.apply(operation),
+        }
+    }
+
+    fn len_and_closed(&self) -> (usize, bool) {
+        match self {
+            Self::Narrow(queue) => queue.len_and_closed(),
+            Self::Wide(queue) => queue.len_and_closed(),
+        }
+    }
+}
+
+impl<E: Element> Placed<E> {
     fn new(placement: Placement, capacity: usize) -> Self {
         match placement {
             Placement::Queue => Self::Queue(Box::new(Queue::new(capacity).unwrap())),
@@ -148,15 +224,28 @@ impl System {
         }
     }
 
+    fn apply(&self, operation: Operation) -> Answer {
+        match operation {
+            Operation::Push(value) => self.try_push(value),
+            Operation::Pop => self.try_pop(),
+            Operation::PushSlice(values) => self.push_slice(&values),
+            Operation::PopSlice(max) => self.pop_slice(max),
+            Operation::PushNoWait(value) => self.push_no_wait(value),
+            Operation::PopNoWait => self.pop_no_wait(),
+            Operation::Close => self.close(),
+        }
+    }
+
     fn try_push(&self, value: u32) -> Answer {
+        let element = E::from_u32(value);
         let result = match self {
-            Self::Queue(queue) => queue.try_push(value),
-            Self::Blocking(queue) => queue.try_push(value),
+            Self::Queue(queue) => queue.try_push(element),
+            Self::Blocking(queue) => queue.try_push(element),
         };
         match result {
             Ok(()) => Answer::Pushed,
-            Err(TryPushError::Full(value)) => refused_push(Refused::NotReady, value),
-            Err(TryPushError::Closed(value)) => refused_push(Refused::Closed, value),
+            Err(TryPushError::Full(back)) => refused_push(Refused::NotReady, back.to_u32()),
+            Err(TryPushError::Closed(back)) => refused_push(Refused::Closed, back.to_u32()),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
         }
     }
@@ -167,7 +256,7 @@ impl System {
             Self::Blocking(queue) => queue.try_pop(),
         };
         match result {
-            Ok(value) => Answer::Popped(value),
+            Ok(value) => Answer::Popped(value.to_u32()),
             Err(TryPopError::Empty) => refused(Refused::NotReady),
             Err(TryPopError::Closed) => refused(Refused::Closed),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
@@ -175,21 +264,22 @@ impl System {
     }
 
     fn push_slice(&self, values: &[u32]) -> Answer {
+        let elements: Vec<E> = values.iter().map(|&value| E::from_u32(value)).collect();
         let result = match self {
-            Self::Queue(queue) => queue.try_push_slice(values),
-            Self::Blocking(queue) => queue.try_push_slice(values),
+            Self::Queue(queue) => queue.try_push_slice(&elements),
+            Self::Blocking(queue) => queue.try_push_slice(&elements),
         };
         result.map_or(refused(Refused::Closed), Answer::PushedSlice)
     }
 
     fn pop_slice(&self, max: usize) -> Answer {
-        let mut buffer = vec![0; max];
+        let mut buffer = vec![E::default(); max];
         let result = match self {
             Self::Queue(queue) => queue.try_pop_slice(&mut buffer),
             Self::Blocking(queue) => queue.try_pop_slice(&mut buffer),
         };
         match result {
-            Ok(count) => Answer::PoppedSlice(buffer[..count].to_vec()),
+            Ok(count) => Answer::PoppedSlice(buffer[..count].iter().map(|e| e.to_u32()).collect()),
             Err(ClosedError) => refused(Refused::Closed),
         }
     }
@@ -198,10 +288,10 @@ impl System {
         let Self::Blocking(queue) = self else {
             return self.try_push(value);
         };
-        match queue.push_timeout(value, Duration::ZERO) {
+        match queue.push_timeout(E::from_u32(value), Duration::ZERO) {
             Ok(()) => Answer::Pushed,
-            Err(PushTimeoutError::Timeout(value)) => refused_push(Refused::NotReady, value),
-            Err(PushTimeoutError::Closed(value)) => refused_push(Refused::Closed, value),
+            Err(PushTimeoutError::Timeout(back)) => refused_push(Refused::NotReady, back.to_u32()),
+            Err(PushTimeoutError::Closed(back)) => refused_push(Refused::Closed, back.to_u32()),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
         }
     }
@@ -211,7 +301,7 @@ impl System {
             return self.try_pop();
         };
         match queue.pop_timeout(Duration::ZERO) {
-            Ok(value) => Answer::Popped(value),
+            Ok(value) => Answer::Popped(value.to_u32()),
             Err(PopTimeoutError::Timeout) => refused(Refused::NotReady),
             Err(PopTimeoutError::Closed) => refused(Refused::Closed),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
@@ -240,19 +330,15 @@ impl StateMachineTest for EveryPlacementMatchesReference {
     type Reference = Reference;
 
     fn init_test(reference: &Reference) -> System {
-        System::new(reference.placement, reference.queue.capacity())
+        System::new(
+            reference.placement,
+            reference.width,
+            reference.queue.capacity(),
+        )
     }
 
     fn apply(system: System, reference: &Reference, operation: Operation) -> System {
-        let answer = match operation {
-            Operation::Push(value) => system.try_push(value),
-            Operation::Pop => system.try_pop(),
-            Operation::PushSlice(values) => system.push_slice(&values),
-            Operation::PopSlice(max) => system.pop_slice(max),
-            Operation::PushNoWait(value) => system.push_no_wait(value),
-            Operation::PopNoWait => system.pop_no_wait(),
-            Operation::Close => system.close(),
-        };
+        let answer = system.apply(operation);
         assert_eq!(Some(answer), reference.last_answer);
         system
     }
@@ -270,7 +356,8 @@ prop_state_machine! {
         "queue-core model_batches::every_placement_matches_the_reference_model_with_batches_and_close",
         "every answer of a sequence of 1 to 199 single and batch pushes and pops, zero-timeout \
          blocking calls and closes, on Queue and on BlockingQueue on the heap and in shared \
-         memory, and len and closed after each, equal the reference model's",
+         memory, with 4-byte and 64-byte values, and len and closed after each, equal the \
+         reference model's",
         512,
     ))]
 

@@ -8,7 +8,9 @@
 //!                     barrier pair (`SeqCst` fences, or `membarrier` with compiler fences)
 //! cursors_offset      Cursors (head, tail), each on its own cache line
 //! signals_offset      Signals (two wait lists: futex words and sleeper counts)
-//! slots_offset        capacity x Slot<T> (stamp, value)
+//! stamps_offset       capacity x stamp_spacing::<T>() x AtomicUsize: the slots' stamps,
+//!                     from a cache line (see `ring::stamp_spacing`)
+//! values_offset       capacity x T: the slots' values, from a cache line
 //! ```
 //!
 //! The creator writes everything before the descriptor can reach another process, the magic
@@ -18,8 +20,9 @@
 //! # Soundness across processes
 //!
 //! Another process writing a byte is, to this process, the same as another thread writing it.
-//! So the only references made into the mapping are to [`Cursors`], [`Signals`] and
-//! [`Slot`]s, whose every byte that anyone writes sits inside an atomic or an `UnsafeCell`:
+//! So the only references made into the mapping are to [`Cursors`], [`Signals`], the stamps
+//! and the value cells, whose every byte that anyone writes sits inside an atomic or an
+//! `UnsafeCell`:
 //! the same access rules as between threads. The header is never referenced, only copied.
 //! Values are written and read through raw pointers by the ring's claim protocol, and are
 //! [`Plain`]: whatever bytes another process left in a slot make a valid `T`.
@@ -51,7 +54,8 @@ pub use error::{ElementType, MappingError};
 pub use plain::{Frame, Plain};
 
 use crate::error::CapacityError;
-use crate::ring::{Cursors, Ring, Shape, Slot};
+use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, stamp_spacing, stamps_len};
+use crate::sync::AtomicUsize;
 use crate::sync::Barriers;
 use crate::wait::Signals;
 
@@ -59,10 +63,13 @@ use crate::wait::Signals;
 const MAGIC: u64 = u64::from_le_bytes(*b"qcore:SQ");
 
 /// The version of the layout described in the module docs; bumped on any change to it.
-pub(crate) const LAYOUT_VERSION: u32 = 2;
+pub(crate) const LAYOUT_VERSION: u32 = 3;
 
 /// The largest alignment the mapping can give (mappings start on a page).
 const PAGE: usize = 4096;
+
+/// Where the stamps and the values start: each array on lines of its own.
+const CACHE_LINE: usize = 64;
 
 /// The header at offset 0; every field is an integer, valid for any bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,10 +82,12 @@ struct Header {
     element_size: u64,
     element_align: u64,
     element_name_hash: u64,
-    slot_size: u64,
+    /// The size of a stamp (a `usize` in the process that made the queue).
+    stamp_size: u64,
     cursors_offset: u64,
     signals_offset: u64,
-    slots_offset: u64,
+    stamps_offset: u64,
+    values_offset: u64,
     mapping_len: u64,
     /// The barrier pair every process must use with this queue: [`BARRIERS_SYMMETRIC`] or
     /// [`BARRIERS_MEMBARRIER`].
@@ -98,25 +107,31 @@ const BARRIERS_MEMBARRIER: u32 = 2;
 struct Layout {
     cursors: usize,
     signals: usize,
-    slots: usize,
+    stamps: usize,
+    values: usize,
     len: usize,
 }
 
 impl Layout {
     fn new<T>(capacity: usize) -> Option<Self> {
-        if align_of::<Slot<T>>() > PAGE {
+        let values_align = align_of::<ValueCell<T>>().max(CACHE_LINE);
+        if values_align > PAGE {
             return None;
         }
         let cursors = size_of::<Header>().next_multiple_of(align_of::<Cursors>());
         let signals = (cursors + size_of::<Cursors>()).next_multiple_of(align_of::<Signals>());
-        let slots = (signals + size_of::<Signals>()).next_multiple_of(align_of::<Slot<T>>());
-        let len = slots.checked_add(size_of::<Slot<T>>().checked_mul(capacity)?)?;
+        let stamps = (signals + size_of::<Signals>()).next_multiple_of(CACHE_LINE);
+        let stamps_size = size_of::<AtomicUsize>().checked_mul(stamps_len::<T>(capacity)?)?;
+        let stamps_end = stamps.checked_add(stamps_size)?;
+        let values = stamps_end.checked_next_multiple_of(values_align)?;
+        let len = values.checked_add(size_of::<ValueCell<T>>().checked_mul(capacity)?)?;
         // The mapping length must fit in an `off_t` for `ftruncate`.
         i64::try_from(len).ok()?;
         Some(Self {
             cursors,
             signals,
-            slots,
+            stamps,
+            values,
             len,
         })
     }
@@ -216,9 +231,11 @@ impl<T: Plain> Mapping<T> {
         unsafe {
             raw.at::<Cursors>(layout.cursors).write(Cursors::new(start));
             raw.at::<Signals>(layout.signals).write(Signals::default());
-            let slots = raw.at::<Slot<T>>(layout.slots);
-            for index in 0..capacity {
-                slots.add(index).write(Slot::new(start + index));
+            // The value cells need no initialisation: a new memory file reads as zeros,
+            // valid bytes for a `T: Plain`, and every stamp says "empty".
+            let stamps = raw.at::<AtomicUsize>(layout.stamps);
+            for (word, stamp) in empty_stamps::<T>(start, capacity).enumerate() {
+                stamps.add(word).write(stamp);
             }
             raw.at::<Header>(0).write_volatile(Header {
                 magic: MAGIC,
@@ -228,10 +245,11 @@ impl<T: Plain> Mapping<T> {
                 element_size: element_type::<T>().size,
                 element_align: element_type::<T>().align,
                 element_name_hash: element_type::<T>().name_hash,
-                slot_size: size_of::<Slot<T>>() as u64,
+                stamp_size: size_of::<AtomicUsize>() as u64,
                 cursors_offset: layout.cursors as u64,
                 signals_offset: layout.signals as u64,
-                slots_offset: layout.slots as u64,
+                stamps_offset: layout.stamps as u64,
+                values_offset: layout.values as u64,
                 mapping_len: layout.len as u64,
                 barriers: match barriers {
                     Barriers::AcrossProcesses => BARRIERS_MEMBARRIER,
@@ -322,19 +340,21 @@ fn check_header<T>(header: &Header, file_len: u64) -> Result<(Shape, Layout), Ma
     let capacity = usize::try_from(header.capacity).map_err(|_| corrupted("capacity"))?;
     let shape = Shape::new(capacity).ok_or(corrupted("capacity"))?;
     let layout = Layout::new::<T>(capacity).ok_or(corrupted("capacity"))?;
-    if header.slot_size != size_of::<Slot<T>>() as u64 {
-        return Err(corrupted("slot size"));
+    if header.stamp_size != size_of::<AtomicUsize>() as u64 {
+        return Err(corrupted("stamp size"));
     }
     let recorded = (
         header.cursors_offset,
         header.signals_offset,
-        header.slots_offset,
+        header.stamps_offset,
+        header.values_offset,
         header.mapping_len,
     );
     let expected = (
         layout.cursors as u64,
         layout.signals as u64,
-        layout.slots as u64,
+        layout.stamps as u64,
+        layout.values as u64,
         layout.len as u64,
     );
     if recorded != expected {
@@ -357,20 +377,26 @@ impl<T> Mapping<T> {
     /// The ring in the mapping.
     #[inline(always)]
     pub(crate) fn ring(&self) -> Ring<'_, T> {
-        // The layout (made here or checked against the header) puts the cursors and
-        // `capacity` slots in bounds at their alignment, initialised by `create`; references
-        // to them are sound across processes (see the module docs). Every process reaches the
-        // ring through a `Ring` of this shape. The cursors index slots (checked by `create`'s
-        // construction or `attach`), and a slot's bytes are always initialised memory holding
-        // a valid `T` (`T: Plain` for every mapping made or attached).
-        // SAFETY: so the references below are in bounds and valid, and `Ring::new`'s contract holds.
+        // The layout (made here or checked against the header) puts the cursors, `capacity`
+        // stamps and `capacity` value cells in bounds at their alignment, initialised by
+        // `create` (the value cells as the memory file's zeros); references to them are sound
+        // across processes (see the module docs). Every process reaches the ring through a
+        // `Ring` of this shape. The cursors index slots (checked by `create`'s construction or
+        // `attach`), and a value cell's bytes are always initialised memory holding a valid
+        // `T` (`T: Plain` for every mapping made or attached).
+        // SAFETY: so the references below are in bounds and valid, and `Ring::new`'s contract
+        // holds.
         unsafe {
             let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
-            let slots = core::slice::from_raw_parts(
-                self.raw.at::<Slot<T>>(self.layout.slots),
+            let stamps = core::slice::from_raw_parts(
+                self.raw.at::<AtomicUsize>(self.layout.stamps),
+                self.shape.capacity * stamp_spacing::<T>(),
+            );
+            let values = core::slice::from_raw_parts(
+                self.raw.at::<ValueCell<T>>(self.layout.values),
                 self.shape.capacity,
             );
-            Ring::new(cursors, slots, self.shape)
+            Ring::new(cursors, stamps, values, self.shape)
         }
     }
 
@@ -381,12 +407,12 @@ impl<T> Mapping<T> {
         unsafe { &*self.raw.at::<Signals>(self.layout.signals) }
     }
 
-    /// The memory file's descriptor.
     /// The barrier pair of this queue's wait lists, for this process.
     pub(crate) fn barriers(&self) -> Barriers {
         self.barriers
     }
 
+    /// The memory file's descriptor.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
@@ -406,9 +432,14 @@ mod tests {
         let layout = Layout::new::<[u8; 64]>(8).unwrap();
         assert!(layout.cursors >= size_of::<Header>());
         assert!(layout.signals >= layout.cursors + size_of::<Cursors>());
-        assert!(layout.slots >= layout.signals + size_of::<Signals>());
-        assert_eq!(layout.slots % align_of::<Slot<[u8; 64]>>(), 0);
-        assert_eq!(layout.len, layout.slots + 8 * size_of::<Slot<[u8; 64]>>());
+        assert!(layout.stamps >= layout.signals + size_of::<Signals>());
+        assert_eq!(layout.stamps % CACHE_LINE, 0);
+        assert!(layout.values >= layout.stamps + 8 * 8 * size_of::<AtomicUsize>());
+        assert_eq!(layout.values % CACHE_LINE, 0);
+        assert_eq!(
+            layout.len,
+            layout.values + 8 * size_of::<ValueCell<[u8; 64]>>()
+        );
         assert_eq!(Layout::new::<u64>(usize::MAX), None);
     }
 
