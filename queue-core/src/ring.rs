@@ -545,6 +545,10 @@ impl<'a, T> Ring<'a, T> {
         wanted: usize,
         classify: fn(Shape, usize, usize) -> Readiness,
     ) -> (usize, usize) {
+        if wanted <= 1 {
+            // A single operation (`wanted` is the constant 1 there): nothing more to look at.
+            return (1, self.shape.next(first));
+        }
         let wanted = wanted.min(self.shape.capacity);
         let mut count = 1;
         let after_first = self.shape.advance(first, 1);
