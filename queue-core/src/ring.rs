@@ -395,11 +395,11 @@ impl<'a, T> Ring<'a, T> {
         for run in self.runs(claim) {
             let (these, rest) = values.split_at(run.values.len());
             for (cell, &value) in run.values.iter().zip(these) {
+                // Each of the `claim.count` positions from `claim.first` (these are some of
+                // them) is claimed by this push and not yet published.
                 cell.with_mut(|value_ptr| {
-                    // SAFETY: each of the `claim.count` positions from `claim.first` (these
-                    // are some of them) is claimed by this push and not yet published, so
-                    // this push is its cell's only writer, and no pop reads it before the
-                    // stamp store below.
+                    // SAFETY: so this push is the cell's only writer, and no pop reads it
+                    // before the stamp store below.
                     unsafe { value_ptr.write(MaybeUninit::new(value)) }
                 });
             }
@@ -427,12 +427,12 @@ impl<'a, T> Ring<'a, T> {
         for run in self.runs(claim) {
             let (these, rest) = buffer.split_at_mut(run.values.len());
             for (cell, value) in run.values.iter().zip(these) {
+                // Each of the `claim.count` positions from `claim.first` (these are some of
+                // them) is claimed by this pop, and its stamp, read while claiming, said the
+                // value was published. The stamp stores below mark it uninitialised again.
                 *value = cell.with(|value_ptr| {
-                    // The stamp stores below mark these values uninitialised again.
-                    // SAFETY: each of the `claim.count` positions from `claim.first` (these
-                    // are some of them) is claimed by this pop, and its stamp said the value
-                    // was published (Release/Acquire on the stamp, read while claiming); the
-                    // claim makes us its only reader.
+                    // SAFETY: so the push's write happens-before this read (Release/Acquire
+                    // on the stamp), and the claim makes us the value's only reader.
                     unsafe { value_ptr.read().assume_init() }
                 });
             }
