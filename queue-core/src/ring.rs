@@ -69,8 +69,8 @@ pub(crate) fn empty_value<T>() -> ValueCell<T> {
     UnsafeCell::new(MaybeUninit::uninit())
 }
 
-/// The bytes of a cache line, as far as the stamps' spacing is concerned.
-const CACHE_LINE: usize = 64;
+/// The bytes of a cache line, as far as the layout of stamps and values is concerned.
+pub(crate) const CACHE_LINE: usize = 64;
 
 /// How many `AtomicUsize`s apart the stamps of two consecutive slots are: as far apart as their
 /// values (rounded up to whole words), up to a cache line. Two slots' stamps then share a cache

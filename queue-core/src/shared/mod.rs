@@ -54,7 +54,9 @@ pub use error::{ElementType, MappingError};
 pub use plain::{Frame, Plain};
 
 use crate::error::CapacityError;
-use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, stamp_spacing, stamps_len};
+use crate::ring::{
+    CACHE_LINE, Cursors, Ring, Shape, ValueCell, empty_stamps, stamp_spacing, stamps_len,
+};
 use crate::sync::AtomicUsize;
 use crate::sync::Barriers;
 use crate::wait::Signals;
@@ -67,9 +69,6 @@ pub(crate) const LAYOUT_VERSION: u32 = 3;
 
 /// The largest alignment the mapping can give (mappings start on a page).
 const PAGE: usize = 4096;
-
-/// Where the stamps and the values start: each array on lines of its own.
-const CACHE_LINE: usize = 64;
 
 /// The header at offset 0; every field is an integer, valid for any bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +119,7 @@ impl Layout {
         }
         let cursors = size_of::<Header>().next_multiple_of(align_of::<Cursors>());
         let signals = (cursors + size_of::<Cursors>()).next_multiple_of(align_of::<Signals>());
+        // The stamps and the values each start on a cache line of their own.
         let stamps = (signals + size_of::<Signals>()).next_multiple_of(CACHE_LINE);
         let stamps_size = size_of::<AtomicUsize>().checked_mul(stamps_len::<T>(capacity)?)?;
         let stamps_end = stamps.checked_add(stamps_size)?;
