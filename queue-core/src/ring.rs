@@ -93,8 +93,9 @@ pub(crate) fn stamps_len<T>(capacity: usize) -> Option<usize> {
     capacity.checked_mul(stamp_spacing::<T>())
 }
 
-/// The stamps of `capacity` empty slots of `T` (`stamps_len::<T>(capacity)` atomics), the
-/// first free for the push at `start`; the unused words between stamps hold 0.
+/// The stamps of `capacity` empty slots of `T` (`stamps_len::<T>(capacity)` atomics, which the
+/// caller has checked fits a `usize`), the first free for the push at `start`; the unused words
+/// between stamps hold 0.
 pub(crate) fn empty_stamps<T>(start: usize, capacity: usize) -> impl Iterator<Item = AtomicUsize> {
     let spacing = stamp_spacing::<T>();
     (0..capacity * spacing).map(move |word| {
@@ -303,9 +304,8 @@ impl<'a, T> Ring<'a, T> {
     /// `values.len() == shape.capacity`, `Some(stamps.len()) == stamps_len::<T>(capacity)`,
     /// and the cursors and every stamp hold values that the protocol in the module docs can
     /// reach (for instance as made by [`Cursors::new`] and [`empty_stamps`] from the same start
-    /// position), with a slot's value
-    /// initialised exactly when its stamp says so. Every access to this storage goes through
-    /// a `Ring` of the same shape.
+    /// position), with a slot's value initialised exactly when its stamp says so. Every access
+    /// to this storage goes through a `Ring` of the same shape.
     pub(crate) unsafe fn new(
         cursors: &'a Cursors,
         stamps: &'a [AtomicUsize],
@@ -404,9 +404,7 @@ impl<'a, T> Ring<'a, T> {
                 });
             }
             for (stamp, position) in run.stamps().zip(run.first..) {
-                // ORDERING: Release publishes the value written above, as in
-                // `write_and_publish_in`.
-                stamp.store(position + 1, mutant::publish_ordering(Ordering::Release));
+                Self::publish(stamp, position);
             }
             values = rest;
         }
@@ -437,9 +435,7 @@ impl<'a, T> Ring<'a, T> {
                 });
             }
             for (stamp, position) in run.stamps().zip(run.first..) {
-                // ORDERING: Release, as in `take_and_release_in`: our reads above
-                // happen-before the next lap's writes.
-                stamp.store(position.wrapping_add(self.shape.one_lap), Ordering::Release);
+                self.release(stamp, position);
             }
             buffer = rest;
         }
@@ -608,26 +604,13 @@ impl<'a, T> Ring<'a, T> {
     /// `position` is claimed by the caller's push, which has not published it yet.
     #[inline(always)]
     unsafe fn write_and_publish(&self, position: usize, value: T) {
-        // SAFETY: the caller's contract, for the slot of `position`.
-        unsafe { Self::write_and_publish_in(self.slot(position), position, value) }
-    }
-
-    /// [`write_and_publish`](Self::write_and_publish) for a caller that has `position`'s slot.
-    ///
-    /// # Safety
-    ///
-    /// `slot` is the slot of `position`, which the caller's push claimed and has not published.
-    #[inline(always)]
-    unsafe fn write_and_publish_in(slot: Slot<'a, T>, position: usize, value: T) {
+        let slot = self.slot(position);
         slot.value.with_mut(|value_ptr| {
             // SAFETY: the claim made this push the slot's only writer until the stamp store
             // below (the caller's contract), and no pop reads the slot before that store.
             unsafe { value_ptr.write(MaybeUninit::new(value)) }
         });
-        // ORDERING: Release publishes the value written above; pairs with the Acquire stamp
-        // loads in `claim_for_pop` and `count_ready`.
-        let publish = mutant::publish_ordering(Ordering::Release);
-        slot.stamp.store(position + 1, publish);
+        Self::publish(slot.stamp, position);
     }
 
     /// Reads the value out of the slot of `position` and frees the slot for the push one lap
@@ -638,29 +621,33 @@ impl<'a, T> Ring<'a, T> {
     /// `position` is claimed by the caller's pop, and its value was published.
     #[inline(always)]
     unsafe fn take_and_release(&self, position: usize) -> T {
-        // SAFETY: the caller's contract, for the slot of `position`.
-        unsafe { self.take_and_release_in(self.slot(position), position) }
-    }
-
-    /// [`take_and_release`](Self::take_and_release) for a caller that has `position`'s slot.
-    ///
-    /// # Safety
-    ///
-    /// `slot` is the slot of `position`, which the caller's pop claimed, and its value was
-    /// published.
-    #[inline(always)]
-    unsafe fn take_and_release_in(&self, slot: Slot<'a, T>, position: usize) -> T {
+        let slot = self.slot(position);
         let value = slot.value.with(|value_ptr| {
             // The stamp store below marks the value uninitialised again.
             // SAFETY: stamp `position + 1` said the push at `position` initialised it
             // (Release/Acquire on the stamp); the claim makes us its only reader.
             unsafe { value_ptr.read().assume_init() }
         });
-        // ORDERING: Release pairs with the Acquire stamp loads in `claim_for_push` and
-        // `count_ready`: our read happens-before the next lap's write.
-        slot.stamp
-            .store(position.wrapping_add(self.shape.one_lap), Ordering::Release);
+        self.release(slot.stamp, position);
         value
+    }
+
+    /// Publishes the value just written into the slot of `position` (whose stamp is `stamp`)
+    /// to the pop at `position`.
+    #[inline(always)]
+    fn publish(stamp: &AtomicUsize, position: usize) {
+        // ORDERING: Release publishes the value written before; pairs with the Acquire stamp
+        // loads in `claim_for_pop` and `count_ready`.
+        stamp.store(position + 1, mutant::publish_ordering(Ordering::Release));
+    }
+
+    /// Frees the slot of `position` (whose stamp is `stamp`), whose value was just read, for
+    /// the push one lap later.
+    #[inline(always)]
+    fn release(&self, stamp: &AtomicUsize, position: usize) {
+        // ORDERING: Release pairs with the Acquire stamp loads in `claim_for_push` and
+        // `count_ready`: the read of the value happens-before the next lap's write.
+        stamp.store(position.wrapping_add(self.shape.one_lap), Ordering::Release);
     }
 
     /// Decides a Full or Empty answer: after a `SeqCst` fence, reads `slot`'s stamp again and
