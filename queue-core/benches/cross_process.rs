@@ -2,7 +2,8 @@
 //! messages, u64 and 64-byte, through
 //! - the shared `BlockingQueue` (capacity 1024): non-blocking `try_push`/`try_pop` (retrying
 //!   with `crossbeam_utils::Backoff` when full or empty), blocking `push`/`pop`, and batches
-//!   of 512 (`push_slice`/`pop_slice`);
+//!   of 512 (`push_slice`/`pop_slice`), u64 batches also at capacity 4096, whose 64 KiB of
+//!   values and stamps match the buffer the kernel gives a pipe;
 //! - a pipe, one write per message (8 or 64 bytes), the reader reading up to 4 KiB at a time;
 //! - a pipe fed with 4 KiB writes (512 u64 per write): the best byte-stream transport;
 //! - Python 3's `multiprocessing.Queue` and `SimpleQueue` (`benches/python_queue.py`, run with
@@ -48,8 +49,12 @@ mod bench {
     const RUNS: usize = 5;
     /// Messages per case in a quick run.
     const QUICK_MESSAGES: u64 = 10_000;
-    /// The shared queue's capacity in every case.
+    /// The shared queue's capacity in every case but one.
     const CAPACITY: usize = 1024;
+    /// The capacity of the second u64 batch case: 4096 slots of an 8-byte value and an 8-byte
+    /// stamp take 64 KiB, the buffer of a pipe (16 pages by default), so that the batches and
+    /// the pipe with 4 KiB writes are compared with the same memory in flight.
+    const PIPE_SIZED_CAPACITY: usize = 4096;
     /// Messages per batch in the batch cases.
     const BATCH: usize = 512;
 
@@ -125,11 +130,20 @@ mod bench {
     /// A Rust case: its transport, its message type, and the function that runs it.
     type Case = (&'static str, &'static str, fn(u64) -> Duration);
 
-    fn cases() -> [Case; 9] {
+    fn cases() -> [Case; 10] {
         [
             ("queue, try_push/try_pop", "u64", queue_try::<u64>),
             ("queue, push/pop (blocking)", "u64", queue_blocking::<u64>),
-            ("queue, batches of 512", "u64", queue_batches::<u64>),
+            (
+                "queue, batches of 512",
+                "u64",
+                queue_batches::<u64, CAPACITY>,
+            ),
+            (
+                PIPE_SIZED_BATCHES,
+                "u64",
+                queue_batches::<u64, PIPE_SIZED_CAPACITY>,
+            ),
             ("pipe, a write per message", "u64", pipe_per_message::<u64>),
             ("pipe, 4 KiB writes", "u64", pipe_4k),
             ("queue, try_push/try_pop", "64B", queue_try::<Frame<60>>),
@@ -138,7 +152,11 @@ mod bench {
                 "64B",
                 queue_blocking::<Frame<60>>,
             ),
-            ("queue, batches of 512", "64B", queue_batches::<Frame<60>>),
+            (
+                "queue, batches of 512",
+                "64B",
+                queue_batches::<Frame<60>, CAPACITY>,
+            ),
             (
                 "pipe, a write per message",
                 "64B",
@@ -146,6 +164,9 @@ mod bench {
             ),
         ]
     }
+
+    /// The transport name of the u64 batches at [`PIPE_SIZED_CAPACITY`].
+    const PIPE_SIZED_BATCHES: &str = "queue, batches of 512, capacity 4096 (a pipe's 64 KiB)";
 
     /// One measured case.
     struct Row {
@@ -213,14 +234,19 @@ mod bench {
                 row.round_trip_ns,
             );
         }
-        if let (Some(batches), Some(pipe)) = (
-            rate("queue, batches of 512", "u64"),
-            rate("pipe, 4 KiB writes", "u64"),
-        ) {
-            println!(
-                "\nbatches of 512 ÷ pipe with 4 KiB writes (u64): {:.2}",
-                batches / pipe
-            );
+        if let Some(pipe) = rate("pipe, 4 KiB writes", "u64") {
+            println!();
+            for (batches, capacity) in [
+                ("queue, batches of 512", CAPACITY),
+                (PIPE_SIZED_BATCHES, PIPE_SIZED_CAPACITY),
+            ] {
+                if let Some(batches) = rate(batches, "u64") {
+                    println!(
+                        "batches of 512 at capacity {capacity} ÷ pipe with 4 KiB writes (u64): {:.2}",
+                        batches / pipe
+                    );
+                }
+            }
         }
     }
 
@@ -389,7 +415,7 @@ mod bench {
         )
     }
 
-    fn queue_batches<M: Message>(messages: u64) -> Duration {
+    fn queue_batches<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {
         let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
         two_processes(
             || {
