@@ -99,40 +99,19 @@ impl WaitList {
 
     /// Runs `attempt` until it succeeds or the ring is closed, spinning briefly and then
     /// sleeping until woken, or until `deadline`.
-    ///
-    /// The first attempt is inlined into the caller, so that a call that need not wait costs
-    /// what its `try_` twin does; the waiting lives out of line in [`wait_then`](Self::wait_then).
-    #[inline(always)]
     pub(crate) fn wait_for<R>(
         &self,
         barriers: Barriers,
         deadline: Option<Instant>,
         mut attempt: impl FnMut() -> Result<R, Refusal>,
     ) -> Result<R, GaveUp> {
-        match attempt() {
-            Ok(done) => Ok(done),
-            Err(Refusal::Closed) => Err(GaveUp::Closed),
-            Err(Refusal::NotReady) => self.wait_then(barriers, deadline, attempt),
-        }
-    }
-
-    /// [`wait_for`](Self::wait_for) after a first attempt failed: spins (retrying between
-    /// snoozes) until the backoff is spent, then follows the sleep protocol.
-    #[cold]
-    #[inline(never)]
-    fn wait_then<R>(
-        &self,
-        barriers: Barriers,
-        deadline: Option<Instant>,
-        mut attempt: impl FnMut() -> Result<R, Refusal>,
-    ) -> Result<R, GaveUp> {
         let backoff = Backoff::new();
-        while !backoff.is_completed() {
-            backoff.snooze();
+        loop {
             match attempt() {
                 Ok(done) => return Ok(done),
                 Err(Refusal::Closed) => return Err(GaveUp::Closed),
-                Err(Refusal::NotReady) => {}
+                Err(Refusal::NotReady) if backoff.is_completed() => break,
+                Err(Refusal::NotReady) => backoff.snooze(),
             }
         }
         loop {
