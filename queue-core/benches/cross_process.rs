@@ -125,6 +125,15 @@ mod bench {
             }
         }
         print_table(&rows);
+        if wanted("ping-pong") {
+            let cache_line = median(round_trip_nanos);
+            println!(
+                "\nping-pong: a u64 there and back through two shared queues (blocking push/pop) \
+                 takes {:.0} ns; a cache line alone, {cache_line:.0} ns (medians of {RUNS} runs of \
+                 {ROUND_TRIPS})",
+                median(queue_round_trip_nanos)
+            );
+        }
     }
 
     /// A Rust case: its transport, its message type, and the function that runs it.
@@ -280,6 +289,29 @@ mod bench {
             }
         };
         let took = two_processes_with(|control| bounce(control, 0), |control| bounce(control, 1));
+        took.as_nanos() as f64 / ROUND_TRIPS as f64
+    }
+
+    /// The time a u64 takes to go from one process to the other and back through two shared
+    /// queues, with blocking calls: the latency of a hand-over, which the throughput cases do
+    /// not show.
+    fn queue_round_trip_nanos() -> f64 {
+        let there = BlockingQueue::<u64>::shared(CAPACITY).unwrap();
+        let back = BlockingQueue::<u64>::shared(CAPACITY).unwrap();
+        let took = two_processes(
+            || {
+                for _ in 0..ROUND_TRIPS {
+                    back.push(there.pop().unwrap()).unwrap();
+                }
+            },
+            // The timed side: it sends each number and waits for it to come back.
+            || {
+                for n in 0..ROUND_TRIPS {
+                    there.push(n).unwrap();
+                    assert_eq!(back.pop().unwrap(), n);
+                }
+            },
+        );
         took.as_nanos() as f64 / ROUND_TRIPS as f64
     }
 

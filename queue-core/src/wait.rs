@@ -38,6 +38,21 @@ use crate::mutant;
 use crate::ring::Refusal;
 use crate::sync::{AtomicU32, Backoff, Barriers, FutexWord, Ordering};
 
+/// How many of the backoff's shortest snoozes a blocking call takes together after its first
+/// failed attempt: 1 + 2 + 4 + 8 = 15 spin-loop hints before its first retry, instead of 1.
+///
+/// A retry reads the stamp of the slot that the other side is about to write, and each read
+/// pulls that cache line away from the writer, which must fetch it back before its next
+/// store. Retrying at once keeps a producer and a consumer in lockstep, a line transfer or
+/// two per message; waiting a little lets the other side get several messages ahead, so the
+/// lines move full. The spinning as a whole (and so the time before a call sleeps) is
+/// unchanged. Measured in the crate's benches (README, "Polling less"): blocking throughput
+/// up by 1.2x to 2.2x in one process and across two; a blocking ping-pong's round trip up
+/// from about 0.4 to 0.5-0.7 µs when the two CPUs share a core's caches (unchanged, 3-4 µs,
+/// when they do not). 1 (the plain backoff) and 2 gave no throughput gain; 3 gave half of
+/// it, without the latency cost, but slowed the one-process pair at capacity 1024.
+const SNOOZES_BEFORE_FIRST_RETRY: usize = 4;
+
 /// Why a blocking call gave up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GaveUp {
@@ -106,12 +121,18 @@ impl WaitList {
         mut attempt: impl FnMut() -> Result<R, Refusal>,
     ) -> Result<R, GaveUp> {
         let backoff = Backoff::new();
+        let mut snoozes = SNOOZES_BEFORE_FIRST_RETRY;
         loop {
             match attempt() {
                 Ok(done) => return Ok(done),
                 Err(Refusal::Closed) => return Err(GaveUp::Closed),
                 Err(Refusal::NotReady) if backoff.is_completed() => break,
-                Err(Refusal::NotReady) => backoff.snooze(),
+                Err(Refusal::NotReady) => {
+                    for _ in 0..snoozes {
+                        backoff.snooze();
+                    }
+                    snoozes = 1;
+                }
             }
         }
         loop {
