@@ -40,6 +40,9 @@
 //! compare-and-swap on `tail` expects an unmarked value, so no push can claim after the close:
 //! the pushes that succeeded are exactly those ordered before it on `tail`. A pop that finds its
 //! slot empty and `tail` marked at its own position knows that no value will ever come.
+//! Before the mark, the close sets a flag on the pops' own cache line, and a pop that finds
+//! its slot empty reads `tail` only once that flag is set: waiting consumers never pull the
+//! producers' line (see `PopLine`).
 //!
 //! # Progress
 //!
@@ -134,10 +137,22 @@ impl<'a, T> Run<'a, T> {
 /// not invalidate each other's line.
 #[repr(C)]
 pub(crate) struct Cursors {
-    /// The position of the next pop.
-    head: CachePadded<AtomicUsize>,
+    /// The pops' line: the position of the next pop, and the close flag.
+    pops: CachePadded<PopLine>,
     /// The position of the next push, with the close mark once the ring is closed.
     tail: CachePadded<AtomicUsize>,
+}
+
+/// The cache line that only pops write (and [`Ring::close`], once).
+#[repr(C)]
+struct PopLine {
+    /// The position of the next pop.
+    head: AtomicUsize,
+    /// Not zero once [`Ring::close`] has begun. A pop that finds its slot empty reads this word,
+    /// on the line it just read `head` from, and reads `tail`, the producers' line, only once
+    /// it is set: a consumer waiting on an empty ring then never pulls that line away from the
+    /// producer, whose next compare-and-swap on `tail` would have to fetch it back.
+    closing: AtomicUsize,
 }
 
 /// The shape of a ring of a given capacity.
@@ -253,7 +268,10 @@ impl Cursors {
     /// Both cursors at `start`, the first position of a lap.
     pub(crate) fn new(start: usize) -> Self {
         Self {
-            head: CachePadded::new(AtomicUsize::new(start)),
+            pops: CachePadded::new(PopLine {
+                head: AtomicUsize::new(start),
+                closing: AtomicUsize::new(0),
+            }),
             tail: CachePadded::new(AtomicUsize::new(start)),
         }
     }
@@ -495,7 +513,7 @@ impl<'a, T> Ring<'a, T> {
         let backoff = Backoff::new();
         // ORDERING: Acquire pairs with the Release CASes on `head` (see `claim_for_push`), so
         // the stamps below are at least those of the pops one lap before `head`.
-        let mut head = self.cursors.head.load(Ordering::Acquire);
+        let mut head = self.cursors.pops.head.load(Ordering::Acquire);
         loop {
             let first = self.slot(head);
             // ORDERING: Acquire pairs with the Release stamp store in `write_and_publish`, so
@@ -504,7 +522,7 @@ impl<'a, T> Ring<'a, T> {
             match self.shape.classify_for_pop(stamp, head) {
                 Readiness::Ready => {
                     let (count, end) = self.count_ready(head, wanted, Shape::classify_for_pop);
-                    match self.cursors.head.compare_exchange_weak(
+                    match self.cursors.pops.head.compare_exchange_weak(
                         head,
                         end,
                         // ORDERING: as in `claim_for_push`.
@@ -521,7 +539,7 @@ impl<'a, T> Ring<'a, T> {
                 Readiness::NotYet => {}
                 Readiness::Stale => {
                     // ORDERING: Acquire, as above; the stamp we read proves `head` moved on.
-                    head = self.cursors.head.load(Ordering::Acquire);
+                    head = self.cursors.pops.head.load(Ordering::Acquire);
                 }
             }
             backoff.spin();
@@ -673,6 +691,14 @@ impl<'a, T> Ring<'a, T> {
     /// The answer of a pop at `head` that found its slot empty: `Closed` if the ring is
     /// closed and no push claimed `head`, so no value will ever come.
     fn empty_or_closed(&self, head: usize) -> Refusal {
+        // Relaxed, after the `SeqCst` fence in `recheck`: `close` stores the flag (`SeqCst`)
+        // before it marks `tail` (`SeqCst`), so if this load misses the flag, that fence came
+        // before the flag's store in the single total order of `SeqCst` operations, and so
+        // before the mark: the ring was still open when we found the slot empty. (The flag
+        // only decides whether to read `tail`; that read is what orders the answer.)
+        if self.cursors.pops.closing.load(Ordering::Relaxed) == 0 {
+            return Refusal::NotReady;
+        }
         // ORDERING: Acquire, after the fence in `recheck`: the close is an RMW on `tail`, later
         // in `tail`'s modification order than every successful push's CAS, so a marked `tail`
         // equal to `head` proves that every value ever pushed was claimed by a pop before us.
@@ -688,13 +714,16 @@ impl<'a, T> Ring<'a, T> {
     /// take what is left, then get [`Refusal::Closed`]. Returns `false` if it was closed
     /// already.
     pub(crate) fn close(&self) -> bool {
-        // ORDERING: AcqRel: Release so that a pop that sees the mark also sees every push
-        // before it (the RMW continues their release sequence); Acquire to read the latest
-        // `tail`. Blocking callers then wake every sleeper (see `wait`).
+        // ORDERING: SeqCst, before the mark below (also SeqCst): see `empty_or_closed`, the
+        // only reader that needs the two in one total order with the fence in `recheck`.
+        self.cursors.pops.closing.store(1, Ordering::SeqCst);
+        // ORDERING: SeqCst, which includes AcqRel: Release so that a pop that sees the mark
+        // also sees every push before it (the RMW continues their release sequence); Acquire
+        // to read the latest `tail`. Blocking callers then wake every sleeper (see `wait`).
         let tail = self
             .cursors
             .tail
-            .fetch_or(self.shape.mark, Ordering::AcqRel);
+            .fetch_or(self.shape.mark, Ordering::SeqCst);
         !self.shape.is_closed(tail)
     }
 
@@ -709,7 +738,7 @@ impl<'a, T> Ring<'a, T> {
     /// attaching to a mapping another process made, before any slot is touched.
     pub(crate) fn cursors_in_bounds(&self) -> bool {
         // Relaxed: a plausibility check of two numbers; nothing is read through them here.
-        let head = self.cursors.head.load(Ordering::Relaxed);
+        let head = self.cursors.pops.head.load(Ordering::Relaxed);
         let tail = self.cursors.tail.load(Ordering::Relaxed);
         self.shape.index(head) < self.shape.capacity && self.shape.index(tail) < self.shape.capacity
     }
@@ -722,11 +751,11 @@ impl<'a, T> Ring<'a, T> {
             // read after it is at least past that value; a tail we read was moved by a push
             // that had seen its slot emptied, so the head we read again after it is at most
             // one lap behind. Reading the same head twice makes the pair one snapshot.
-            let head = self.cursors.head.load(Ordering::Acquire);
+            let head = self.cursors.pops.head.load(Ordering::Acquire);
             let tail = self
                 .shape
                 .without_mark(self.cursors.tail.load(Ordering::Acquire));
-            if self.cursors.head.load(Ordering::Acquire) == head {
+            if self.cursors.pops.head.load(Ordering::Acquire) == head {
                 let (head_index, tail_index) = (self.shape.index(head), self.shape.index(tail));
                 return if head_index < tail_index {
                     tail_index - head_index
@@ -752,7 +781,7 @@ impl<'a, T> Ring<'a, T> {
         let tail = self
             .shape
             .without_mark(self.cursors.tail.load(Ordering::Relaxed));
-        let mut position = self.cursors.head.load(Ordering::Relaxed);
+        let mut position = self.cursors.pops.head.load(Ordering::Relaxed);
         while position != tail {
             let slot = self.slot(position);
             slot.value.with_mut(|value_ptr| {

@@ -6,7 +6,7 @@
 //! ```text
 //! offset 0            Header: magic, layout version, capacity, element type, offsets, length,
 //!                     barrier pair (`SeqCst` fences, or `membarrier` with compiler fences)
-//! cursors_offset      Cursors (head, tail), each on its own cache line
+//! cursors_offset      Cursors (head and the close flag; tail), each on its own cache line
 //! signals_offset      Signals (two wait lists: futex words and sleeper counts)
 //! stamps_offset       capacity x stamp_spacing::<T>() x AtomicUsize: the slots' stamps,
 //!                     from a cache line (see `ring::stamp_spacing`)
@@ -65,7 +65,7 @@ use crate::wait::Signals;
 const MAGIC: u64 = u64::from_le_bytes(*b"qcore:SQ");
 
 /// The version of the layout described in the module docs; bumped on any change to it.
-pub(crate) const LAYOUT_VERSION: u32 = 3;
+pub(crate) const LAYOUT_VERSION: u32 = 4;
 
 /// The largest alignment the mapping can give (mappings start on a page).
 const PAGE: usize = 4096;
