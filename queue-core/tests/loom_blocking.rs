@@ -46,13 +46,13 @@ fn getter_sleeping_on_empty_is_woken_by_a_put_exhaustive() {
 }
 
 #[test]
-fn two_getters_sleeping_on_empty_are_woken_by_two_puts_bound_3() {
+fn two_getters_sleeping_on_empty_are_woken_by_two_puts_bound_4() {
     explore(
         Model {
             name: "two_getters_sleeping_on_empty_are_woken_by_two_puts",
             property: "two getters asleep on an empty queue are both woken by two puts, and each gets one of the values",
             scenario: "2 threads pop (blocking) while the main thread pushes 2 values; capacity 1",
-            bound: Bound::Preemptions(3),
+            bound: Bound::Preemptions(4),
         },
         || {
             let queue = Arc::new(BlockingQueue::new(1).unwrap());
@@ -173,13 +173,13 @@ fn close_racing_a_put_and_a_sleeping_get_bound_6() {
 //    still in the queue; nothing is lost and nobody is left asleep.
 
 #[test]
-fn timeout_racing_a_wake_bound_7() {
+fn timeout_racing_a_wake_exhaustive() {
     explore(
         Model {
             name: "timeout_racing_a_wake",
             property: "a getter whose timeout races a put gets the value or times out with the value still queued, and a later sleeper is still woken",
             scenario: "1 thread pops with a timeout while the main thread pushes, then a second thread pops (blocking) and the main thread pushes again; capacity 1",
-            bound: Bound::Preemptions(7),
+            bound: Bound::Exhaustive,
         },
         || {
             let queue = Arc::new(BlockingQueue::new(1).unwrap());

@@ -215,13 +215,13 @@ fn spsc_capacity_2_three_items_exhaustive() {
 // 2. Two producers / one consumer and one producer / two consumers, capacity 2.
 
 #[test]
-fn two_producers_one_consumer_capacity_2_bound_3() {
+fn two_producers_one_consumer_capacity_2_bound_4() {
     explore(
         Model {
             name: "two_producers_one_consumer_capacity_2",
             property: EXEMPT,
             scenario: "2 producers push 2 values each, 1 consumer pops 3 times; capacity 2",
-            bound: Bound::Preemptions(3),
+            bound: Bound::Preemptions(4),
         },
         || {
             run_scenario(
@@ -253,13 +253,13 @@ fn two_producers_one_consumer_capacity_2_small_exhaustive() {
 }
 
 #[test]
-fn one_producer_two_consumers_capacity_2_bound_3() {
+fn one_producer_two_consumers_capacity_2_bound_4() {
     explore(
         Model {
             name: "one_producer_two_consumers_capacity_2",
             property: EXEMPT,
             scenario: "1 producer pushes 3 values, 2 consumers pop twice each; capacity 2",
-            bound: Bound::Preemptions(3),
+            bound: Bound::Preemptions(4),
         },
         || {
             run_scenario(
@@ -317,13 +317,13 @@ fn spsc_capacity_1_four_laps_across_usize_wrap_exhaustive() {
 }
 
 #[test]
-fn spsc_capacity_2_three_laps_across_usize_wrap_bound_4() {
+fn spsc_capacity_2_three_laps_across_usize_wrap_exhaustive() {
     explore(
         Model {
             name: "spsc_capacity_2_three_laps_across_usize_wrap",
             property: STRICT,
             scenario: "1 producer pushes 6 values, 1 consumer pops 6 times; capacity 2, cursors starting 2 laps before positions wrap around usize",
-            bound: Bound::Preemptions(4),
+            bound: Bound::Exhaustive,
         },
         || {
             run_scenario(
