@@ -47,8 +47,8 @@ pub(crate) const SUITES: &[Suite] = &[
                    is delivered exactly once, in each producer's order; no call retries without \
                    another completing (lock-freedom).",
         gaps: "capacities 1-2, up to 4 threads and 12 operations; SeqCst accesses modelled as AcqRel \
-               (the ring uses only SeqCst fences, which are modelled); no spurious \
-               compare_exchange_weak failures, no load buffering.",
+               (the ring's are in close, which these models do not call; its SeqCst fences are \
+               modelled); no spurious compare_exchange_weak failures, no load buffering.",
         args: &["-p", "queue-core", "--test", "loom_queue"],
     },
     Suite {
@@ -60,8 +60,10 @@ pub(crate) const SUITES: &[Suite] = &[
                    wake loses nothing; a batch's values are claimed in one step, adjacent, in order, \
                    once each.",
         gaps: "the futex is a mutex and condition variable with its contract (no real kernel); a \
-               timed wait's timer fires as early as it can; the shared-memory placement is not \
-               modelled (loom's atomics are not memory), see the cross-process suite.",
+               timed wait's timer fires as early as it can; close's two SeqCst accesses (the flag, \
+               then the mark) are modelled as AcqRel, which allows more executions, never fewer; \
+               the shared-memory placement is not modelled (loom's atomics are not memory), see \
+               the cross-process suite.",
         args: &["-p", "queue-core", "--test", "loom_blocking"],
     },
     Suite {
