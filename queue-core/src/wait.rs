@@ -114,7 +114,25 @@ impl WaitList {
 
     /// Runs `attempt` until it succeeds or the ring is closed, spinning briefly and then
     /// sleeping until woken, or until `deadline`.
+    ///
+    /// The first attempt is made here, inline, with none of the waiting machinery: a call
+    /// that need not wait costs what the non-blocking call does.
+    #[inline(always)]
     pub(crate) fn wait_for<R>(
+        &self,
+        barriers: Barriers,
+        deadline: Option<Instant>,
+        mut attempt: impl FnMut() -> Result<R, Refusal>,
+    ) -> Result<R, GaveUp> {
+        match attempt() {
+            Ok(done) => Ok(done),
+            Err(Refusal::Closed) => Err(GaveUp::Closed),
+            Err(Refusal::NotReady) => self.wait_after_refusal(barriers, deadline, attempt),
+        }
+    }
+
+    /// [`wait_for`](Self::wait_for) after its first attempt found the ring not ready.
+    fn wait_after_refusal<R>(
         &self,
         barriers: Barriers,
         deadline: Option<Instant>,
@@ -122,17 +140,15 @@ impl WaitList {
     ) -> Result<R, GaveUp> {
         let backoff = Backoff::new();
         let mut snoozes = SNOOZES_BEFORE_FIRST_RETRY;
-        loop {
+        while !backoff.is_completed() {
+            for _ in 0..snoozes {
+                backoff.snooze();
+            }
+            snoozes = 1;
             match attempt() {
                 Ok(done) => return Ok(done),
                 Err(Refusal::Closed) => return Err(GaveUp::Closed),
-                Err(Refusal::NotReady) if backoff.is_completed() => break,
-                Err(Refusal::NotReady) => {
-                    for _ in 0..snoozes {
-                        backoff.snooze();
-                    }
-                    snoozes = 1;
-                }
+                Err(Refusal::NotReady) => {}
             }
         }
         loop {
