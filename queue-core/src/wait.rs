@@ -140,6 +140,11 @@ impl WaitList {
     ) -> Result<R, GaveUp> {
         let backoff = Backoff::new();
         let mut snoozes = SNOOZES_BEFORE_FIRST_RETRY;
+        // Spin: the later first retry, then a retry after each snooze, until the backoff is
+        // spent. The check comes first because under loom the backoff is spent at once: a
+        // refused call goes straight to the sleep protocol, as the models need (snoozing
+        // there would yield to the other threads first, and the executions in which this
+        // call sleeps would mostly not be explored).
         while !backoff.is_completed() {
             for _ in 0..snoozes {
                 backoff.snooze();
