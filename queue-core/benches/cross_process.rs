@@ -3,7 +3,9 @@
 //! - the shared `BlockingQueue` (capacity 1024): non-blocking `try_push`/`try_pop` (retrying
 //!   with `crossbeam_utils::Backoff` when full or empty), blocking `push`/`pop`, and batches
 //!   of 512 (`push_slice`/`pop_slice`), u64 batches also at capacity 4096, whose 64 KiB of
-//!   values and stamps match the buffer the kernel gives a pipe;
+//!   values and stamps match the buffer the kernel gives a pipe; one message at a time also at
+//!   capacity 262,144, a ring far larger than a core's cache (4 MiB of u64 slots, 32 MiB of
+//!   64-byte ones);
 //! - a pipe, one write per message (8 or 64 bytes), the reader reading up to 4 KiB at a time;
 //! - a pipe fed with 4 KiB writes (512 u64 per write): the best byte-stream transport;
 //! - Python 3's `multiprocessing.Queue` and `SimpleQueue` (`benches/python_queue.py`, run with
@@ -49,8 +51,13 @@ mod bench {
     const RUNS: usize = 5;
     /// Messages per case in a quick run.
     const QUICK_MESSAGES: u64 = 10_000;
-    /// The shared queue's capacity in every case but one.
+    /// The shared queue's capacity in every case but those below.
     const CAPACITY: usize = 1024;
+    /// The capacity of the second pair of one-at-a-time cases: 262,144 slots take 4 MiB for
+    /// u64 and 32 MiB for 64-byte values (each with its stamp), several times a core's L2
+    /// cache; on the CI machine that made messages one at a time much faster when its two
+    /// CPUs are far apart (see "How big a ring" in the crate README).
+    const LARGE_CAPACITY: usize = 262_144;
     /// The capacity of the second u64 batch case: 4096 slots of an 8-byte value and an 8-byte
     /// stamp take 64 KiB, the buffer of a pipe (16 pages by default), so that the batches and
     /// the pipe with 4 KiB writes are compared with the same memory in flight.
@@ -139,10 +146,16 @@ mod bench {
     /// A Rust case: its transport, its message type, and the function that runs it.
     type Case = (&'static str, &'static str, fn(u64) -> Duration);
 
-    fn cases() -> [Case; 10] {
+    fn cases() -> [Case; 14] {
         [
-            ("queue, try_push/try_pop", "u64", queue_try::<u64>),
-            ("queue, push/pop (blocking)", "u64", queue_blocking::<u64>),
+            ("queue, try_push/try_pop", "u64", queue_try::<u64, CAPACITY>),
+            (
+                "queue, push/pop (blocking)",
+                "u64",
+                queue_blocking::<u64, CAPACITY>,
+            ),
+            (LARGE_TRY, "u64", queue_try::<u64, LARGE_CAPACITY>),
+            (LARGE_BLOCKING, "u64", queue_blocking::<u64, LARGE_CAPACITY>),
             (
                 "queue, batches of 512",
                 "u64",
@@ -155,11 +168,21 @@ mod bench {
             ),
             ("pipe, a write per message", "u64", pipe_per_message::<u64>),
             ("pipe, 4 KiB writes", "u64", pipe_4k),
-            ("queue, try_push/try_pop", "64B", queue_try::<Frame<60>>),
+            (
+                "queue, try_push/try_pop",
+                "64B",
+                queue_try::<Frame<60>, CAPACITY>,
+            ),
             (
                 "queue, push/pop (blocking)",
                 "64B",
-                queue_blocking::<Frame<60>>,
+                queue_blocking::<Frame<60>, CAPACITY>,
+            ),
+            (LARGE_TRY, "64B", queue_try::<Frame<60>, LARGE_CAPACITY>),
+            (
+                LARGE_BLOCKING,
+                "64B",
+                queue_blocking::<Frame<60>, LARGE_CAPACITY>,
             ),
             (
                 "queue, batches of 512",
@@ -176,6 +199,10 @@ mod bench {
 
     /// The transport name of the u64 batches at [`PIPE_SIZED_CAPACITY`].
     const PIPE_SIZED_BATCHES: &str = "queue, batches of 512, capacity 4096 (a pipe's 64 KiB)";
+    /// The transport name of the non-blocking calls at [`LARGE_CAPACITY`].
+    const LARGE_TRY: &str = "queue, try_push/try_pop, capacity 262144";
+    /// The transport name of the blocking calls at [`LARGE_CAPACITY`].
+    const LARGE_BLOCKING: &str = "queue, push/pop (blocking), capacity 262144";
 
     /// One measured case.
     struct Row {
@@ -403,7 +430,7 @@ mod bench {
         }
     }
 
-    fn queue_try<M: Message>(messages: u64) -> Duration {
+    fn queue_try<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {
         let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
         two_processes(
             || {
@@ -431,7 +458,7 @@ mod bench {
         )
     }
 
-    fn queue_blocking<M: Message>(messages: u64) -> Duration {
+    fn queue_blocking<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {
         let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
         two_processes(
             || {
