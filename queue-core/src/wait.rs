@@ -132,7 +132,7 @@ impl WaitList {
     }
 
     /// [`wait_for`](Self::wait_for) after its first attempt found the ring not ready.
-    fn wait_after_refusal<R>(
+    pub(crate) fn wait_after_refusal<R>(
         &self,
         barriers: Barriers,
         deadline: Option<Instant>,
