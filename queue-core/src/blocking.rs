@@ -297,19 +297,16 @@ impl<T> BlockingQueue<T> {
     }
 
     fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), (T, GaveUp)> {
-        let (ring, signals, barriers) = self.parts();
-        // The first attempt is `try_push`'s, with the value passed straight to the ring: a push
+        // The first attempt is a `try_push`, with the value passed straight to the ring: a push
         // that need not wait costs what a non-blocking one does. Only a refused push moves its
         // value into the `Option` that its retries take it from and put it back into (README,
         // "A push's first attempt without the Option").
-        let refused = match ring.try_push(value) {
-            Ok(()) => {
-                signals.not_empty.wake(barriers, 1);
-                return Ok(());
-            }
-            Err((value, Refusal::Closed)) => return Err((value, GaveUp::Closed)),
-            Err((value, Refusal::NotReady)) => value,
+        let refused = match self.try_push(value) {
+            Ok(()) => return Ok(()),
+            Err(TryPushError::Closed(value)) => return Err((value, GaveUp::Closed)),
+            Err(TryPushError::Full(value)) => value,
         };
+        let (ring, signals, barriers) = self.parts();
         let mut value = Some(refused);
         let pushed = signals.not_full.wait_after_refusal(barriers, deadline, || {
             let attempt = value
