@@ -146,6 +146,13 @@ impl<T> BlockingQueue<T> {
     /// machine than one that fits in it (see "How big a ring" in the crate README); a small
     /// ring keeps less memory and fewer messages in flight.
     ///
+    /// The kernel allocates every page of the mapping here (`fallocate`), not when a push
+    /// first touches it: the memory is committed once, a machine short of it fails this call
+    /// rather than a later push's first touch of a page (which the kernel answers with
+    /// `SIGBUS` or its out-of-memory killer), and no call on the queue waits for a page to be
+    /// allocated. It costs a few milliseconds for a large
+    /// ring (about 3 ms more for 32 MiB on the crate's test machine).
+    ///
     /// # Errors
     ///
     /// [`MappingError::Capacity`] for a capacity of 0 or one whose mapping would not fit;

@@ -25,7 +25,7 @@ pub struct ElementType {
 pub enum MappingError {
     /// The capacity is 0, or the mapping for it does not fit in memory.
     Capacity(CapacityError),
-    /// The kernel refused a call (`memfd_create`, `ftruncate`, `fstat`, `mmap`, or the
+    /// The kernel refused a call (`memfd_create`, `fallocate`, `fstat`, `mmap`, or the
     /// `membarrier` registration of a process attaching a queue that uses it).
     Os(std::io::Error),
     /// The file is shorter than the queue its header describes.

@@ -45,10 +45,10 @@ use core::num::NonZeroUsize;
 use core::ptr::NonNull;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+use nix::fcntl::{FallocateFlags, fallocate};
 use nix::sys::memfd::{MFdFlags, memfd_create};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
 use nix::sys::stat::fstat;
-use nix::unistd::ftruncate;
 
 pub use error::{ElementType, MappingError};
 pub use plain::{Frame, Plain};
@@ -125,7 +125,7 @@ impl Layout {
         let stamps_end = stamps.checked_add(stamps_size)?;
         let values = stamps_end.checked_next_multiple_of(values_align)?;
         let len = values.checked_add(size_of::<ValueCell<T>>().checked_mul(capacity)?)?;
-        // The mapping length must fit in an `off_t` for `ftruncate`.
+        // The mapping length must fit in an `off_t` for `fallocate`.
         i64::try_from(len).ok()?;
         Some(Self {
             cursors,
@@ -219,8 +219,12 @@ impl<T: Plain> Mapping<T> {
         })?;
         let layout = Layout::new::<T>(capacity).ok_or(too_large)?;
         let fd = memfd_create(c"queue-core", MFdFlags::MFD_CLOEXEC)?;
+        // Sets the file's length and has the kernel allocate every page of it now: a machine
+        // short of memory fails here, with an error, rather than at the first touch of a page
+        // in some later push (`SIGBUS` or the out-of-memory killer, in the middle of the
+        // ring's protocol), and no call on the queue spends its time on allocating pages.
         // `Layout::new` checked that the length fits an `off_t`.
-        ftruncate(&fd, layout.len as i64)?;
+        fallocate(&fd, FallocateFlags::empty(), 0, layout.len as i64)?;
         let len = NonZeroUsize::new(layout.len).ok_or(too_large)?;
         let raw = RawMapping::map(&fd, len)?;
         let barriers = Barriers::across_processes();
@@ -441,6 +445,17 @@ mod tests {
             layout.values + 8 * size_of::<ValueCell<[u8; 64]>>()
         );
         assert_eq!(Layout::new::<u64>(usize::MAX), None);
+    }
+
+    #[cfg(not(loom))]
+    #[test]
+    fn create_allocates_every_page_of_the_mapping() {
+        let mapping = Mapping::<[u8; 64]>::create(4096).unwrap();
+        let stat = fstat(mapping.fd()).unwrap();
+        assert_eq!(stat.st_size as usize, mapping.layout.len);
+        // The values (half the mapping) are never written here: only an allocation at
+        // creation accounts for their blocks.
+        assert!(stat.st_blocks as usize * 512 >= mapping.layout.len);
     }
 
     #[test]
