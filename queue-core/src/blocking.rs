@@ -150,8 +150,8 @@ impl<T> BlockingQueue<T> {
     /// first touches it: the memory is committed once, a machine short of it fails this call
     /// rather than a later push's first touch of a page (which the kernel answers with
     /// `SIGBUS` or its out-of-memory killer), and no call on the queue waits for a page to be
-    /// allocated. It costs a few milliseconds for a large
-    /// ring (about 3 ms more for 32 MiB on the crate's test machine).
+    /// allocated. It costs a few milliseconds for a large ring (about 3 ms more for 32 MiB on
+    /// the crate's test machine).
     ///
     /// # Errors
     ///

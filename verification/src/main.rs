@@ -2,8 +2,9 @@
 //! writes the verification report: `target/verification/report.md` and `report.json`.
 //!
 //! `cargo run --release -p verification` (the README's main command) takes 15 to 20 minutes
-//! on 2 cores (895 s and 1,205 s in the last two committed reports); `-- --quick` caps loom at 2 preemptions and proptest at 16 cases, and says so in
-//! the report. Exits with 1 if any check fails or any mutant survives.
+//! on 2 cores (895 s and 1,205 s in the last two committed reports); `-- --quick` caps loom
+//! at 2 preemptions and proptest at 16 cases, and says so in the report. Exits with 1 if any
+//! check fails or any mutant survives.
 //!
 //! Every suite runs with `MODEL_CHECK_RESULTS` naming its records file (loom models and
 //! proptest properties write one JSON line each, through `model-check`) and with one

@@ -45,6 +45,7 @@ use core::num::NonZeroUsize;
 use core::ptr::NonNull;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+use nix::errno::Errno;
 use nix::fcntl::{FallocateFlags, fallocate};
 use nix::sys::memfd::{MFdFlags, memfd_create};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
@@ -153,6 +154,21 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Sets the length of the memory file `fd` to `len` bytes and has the kernel allocate every
+/// page of it now: a machine short of memory fails here, with an error, rather than at the
+/// first touch of a page in some later push (`SIGBUS` or the out-of-memory killer, in the
+/// middle of the ring's protocol), and no call on the queue spends its time allocating pages.
+fn allocate(fd: &OwnedFd, len: i64) -> nix::Result<()> {
+    loop {
+        match fallocate(fd, FallocateFlags::empty(), 0, len) {
+            // A signal can interrupt the allocation of a large file (the kernel does not
+            // restart it): start again.
+            Err(Errno::EINTR) => continue,
+            done => return done,
+        }
+    }
+}
+
 /// A whole-file `MAP_SHARED` mapping, unmapped on drop.
 struct RawMapping {
     base: NonNull<u8>,
@@ -219,12 +235,8 @@ impl<T: Plain> Mapping<T> {
         })?;
         let layout = Layout::new::<T>(capacity).ok_or(too_large)?;
         let fd = memfd_create(c"queue-core", MFdFlags::MFD_CLOEXEC)?;
-        // Sets the file's length and has the kernel allocate every page of it now: a machine
-        // short of memory fails here, with an error, rather than at the first touch of a page
-        // in some later push (`SIGBUS` or the out-of-memory killer, in the middle of the
-        // ring's protocol), and no call on the queue spends its time on allocating pages.
         // `Layout::new` checked that the length fits an `off_t`.
-        fallocate(&fd, FallocateFlags::empty(), 0, layout.len as i64)?;
+        allocate(&fd, layout.len as i64)?;
         let len = NonZeroUsize::new(layout.len).ok_or(too_large)?;
         let raw = RawMapping::map(&fd, len)?;
         let barriers = Barriers::across_processes();
