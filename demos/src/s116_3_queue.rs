@@ -14,21 +14,21 @@
 //! The parent puts 0..6 into a queue of 4 (the last two puts answer `false`), then a child
 //! process gets six times, squaring each value, with -1 as the default once it is empty.
 
-use queue_core::BlockingQueue;
+use queue_core::{Queue, Shared};
 use spawn_core::ClosureProcess;
 
 /// `Queue_Iftry_Put`: whether `value` went in.
-fn iftry_put(queue: &BlockingQueue<i64>, value: i64) -> bool {
+fn iftry_put(queue: &Queue<i64, Shared>, value: i64) -> bool {
     queue.try_push(value).is_ok()
 }
 
 /// `Queue_Iftry_Get`: the oldest value through `func`, or `default` when there is none.
-fn iftry_get(queue: &BlockingQueue<i64>, default: i64, func: impl FnOnce(i64) -> i64) -> i64 {
+fn iftry_get(queue: &Queue<i64, Shared>, default: i64, func: impl FnOnce(i64) -> i64) -> i64 {
     queue.try_pop().map(func).unwrap_or(default)
 }
 
 pub(crate) fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let queue = BlockingQueue::<i64>::shared(4)?;
+    let queue = Queue::<i64, Shared>::create(4)?;
     for value in 0..6 {
         println!("put {value}: {}", iftry_put(&queue, value));
     }

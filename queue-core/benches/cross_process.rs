@@ -43,7 +43,7 @@ mod bench {
     use crossbeam_utils::{Backoff, CachePadded};
     use nix::sys::wait::{WaitStatus, waitpid};
     use nix::unistd::{ForkResult, fork, pipe};
-    use queue_core::{BlockingQueue, Frame, Plain};
+    use queue_core::{BlockingQueue, Frame, Plain, Shared};
 
     /// Messages per case under `cargo bench` (`QUEUE_CORE_BENCH_MESSAGES` overrides it).
     const MESSAGES: u64 = 2_000_000;
@@ -323,8 +323,8 @@ mod bench {
     /// queues, with blocking calls: the latency of a hand-over, which the throughput cases do
     /// not show.
     fn queue_round_trip_nanos() -> f64 {
-        let there = BlockingQueue::<u64>::shared(CAPACITY).unwrap();
-        let back = BlockingQueue::<u64>::shared(CAPACITY).unwrap();
+        let there = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
+        let back = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
         let took = two_processes(
             || {
                 for _ in 0..ROUND_TRIPS {
@@ -431,7 +431,7 @@ mod bench {
     }
 
     fn queue_try<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {
-        let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
+        let queue = BlockingQueue::<M, Shared>::create(CAPACITY).unwrap();
         two_processes(
             || {
                 for n in 0..messages {
@@ -459,7 +459,7 @@ mod bench {
     }
 
     fn queue_blocking<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {
-        let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
+        let queue = BlockingQueue::<M, Shared>::create(CAPACITY).unwrap();
         two_processes(
             || {
                 for n in 0..messages {
@@ -475,7 +475,7 @@ mod bench {
     }
 
     fn queue_batches<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {
-        let queue = BlockingQueue::<M>::shared(CAPACITY).unwrap();
+        let queue = BlockingQueue::<M, Shared>::create(CAPACITY).unwrap();
         two_processes(
             || {
                 let mut batch = Vec::with_capacity(BATCH);

@@ -9,12 +9,12 @@ use crate::error::{
     CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
     TryPushError,
 };
-use crate::heap::HeapRing;
-use crate::queue::slice_answer;
-use crate::ring::{Refusal, Ring};
-use crate::shared::{Mapping, MappingError, Plain};
+use crate::heap::HeapWaiting;
+use crate::placement::{Heap, Placement, RingStorage, Shared, WaitingStorage, sealed};
+use crate::ring::Ring;
+use crate::shared::{MappingError, Plain, WaitingMapping};
 use crate::sync::Barriers;
-use crate::wait::{GaveUp, Signals};
+use crate::wait::{GaveUp, WaitLists};
 
 /// A bounded multi-producer multi-consumer FIFO queue whose calls can wait: Python's
 /// `multiprocessing.Queue`, within one process or shared between processes.
@@ -31,7 +31,8 @@ use crate::wait::{GaveUp, Signals};
 ///   `wait` module's docs). When nobody sleeps, waking costs one load.
 /// - **Close.** [`close`](Self::close) makes every later push fail, handing its value back,
 ///   lets pops drain what is left and then fail, and wakes every sleeper at once.
-/// - **Across processes.** [`shared`](Self::shared) places the ring in a shared memory mapping
+/// - **Across processes.** `BlockingQueue<T, Shared>` ([`create`](Self::create)) places the
+///   ring and its wait lists in a shared memory mapping
 ///   (`memfd_create`, freed by the kernel when the last process unmaps it; nothing is left in
 ///   `/dev/shm` after a crash). Forked children use the queue as it is; a child started by
 ///   `exec` gets the file descriptor and calls [`attach`](Self::attach). Only plain data
@@ -73,31 +74,20 @@ use crate::wait::{GaveUp, Signals};
 /// # #[cfg(loom)] fn main() {}
 /// ```
 ///
-/// Across processes, see [`shared`](Self::shared).
-pub struct BlockingQueue<T> {
-    placement: Placement<T>,
+/// Across processes, see [`create`](Self::create).
+pub struct BlockingQueue<T, P: Placement = Heap> {
+    storage: <P as sealed::Placement>::Waiting<T>,
 }
 
-/// Where the ring and its wait lists live.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "one per queue, made once; boxing the heap variant would add a pointer chase to every call"
-)]
-enum Placement<T> {
-    /// On this process's heap.
-    Heap(HeapRing<T>, Signals, Barriers),
-    /// In a shared memory mapping.
-    Shared(Mapping<T>),
-}
-
-// A `BlockingQueue<T>` moves its values between threads (and, shared, between processes, for
-// `T: Plain` only) and nothing else: each value is written by one push and read by one pop.
+// A `BlockingQueue<T, P>` moves its values between threads (and, shared, between processes,
+// for `T: Plain` only) and nothing else: each value is written by one push and read by one
+// pop.
 // SAFETY: sharing the queue only sends `T`s between threads, which `T: Send` allows.
-unsafe impl<T: Send> Sync for BlockingQueue<T> {}
+unsafe impl<T: Send, P: Placement> Sync for BlockingQueue<T, P> {}
 
 // SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows; a mapping is
 // process-wide, so any thread may use and unmap it.
-unsafe impl<T: Send> Send for BlockingQueue<T> {}
+unsafe impl<T: Send, P: Placement> Send for BlockingQueue<T, P> {}
 
 impl<T> BlockingQueue<T> {
     /// Creates an empty queue of `capacity` values on this process's heap.
@@ -125,19 +115,17 @@ impl<T> BlockingQueue<T> {
     #[doc(hidden)]
     pub fn starting_at_lap(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
         Ok(Self {
-            placement: Placement::Heap(
-                HeapRing::new(capacity, lap)?,
-                Signals::default(),
-                Barriers::within_process(),
-            ),
+            storage: HeapWaiting::new(capacity, lap)?,
         })
     }
+}
 
+impl<T: Plain> BlockingQueue<T, Shared> {
     /// Creates an empty queue of `capacity` values in a new shared memory mapping.
     ///
     /// A child made by `fork` after this call shares the queue. A child started by `exec`
-    /// attaches with [`attach`](Self::attach), given the descriptor from
-    /// [`shared_fd`](Self::shared_fd) (duplicate it without `FD_CLOEXEC` for the child).
+    /// attaches with [`attach`](Self::attach), given the descriptor from [`fd`](Self::fd)
+    /// (duplicate it without `FD_CLOEXEC` for the child).
     ///
     /// The mapping holds, besides a header of a few cache lines, each slot's value and its
     /// stamp (a stamp takes as many bytes as its value, from 8 up to a cache line): 16 MiB
@@ -162,64 +150,57 @@ impl<T> BlockingQueue<T> {
     ///
     /// ```
     /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use queue_core::BlockingQueue;
-    /// use std::os::fd::AsFd;
+    /// use queue_core::{BlockingQueue, Shared};
     ///
-    /// let queue = BlockingQueue::<u64>::shared(8)?;
+    /// let queue = BlockingQueue::<u64, Shared>::create(8)?;
     /// queue.push(7)?;
     /// // Another mapping of the same memory, as a process given the descriptor would make:
-    /// let attached = BlockingQueue::<u64>::attach(queue.shared_fd().unwrap().try_clone_to_owned()?)?;
+    /// let attached = BlockingQueue::<u64, Shared>::attach(queue.fd().try_clone_to_owned()?)?;
     /// assert_eq!(attached.pop(), Ok(7));
     /// // The wrong type is refused:
-    /// let fd = queue.shared_fd().unwrap().try_clone_to_owned()?;
-    /// assert!(BlockingQueue::<u32>::attach(fd).is_err());
+    /// let fd = queue.fd().try_clone_to_owned()?;
+    /// assert!(BlockingQueue::<u32, Shared>::attach(fd).is_err());
     /// # Ok(())
     /// # }
     /// # #[cfg(loom)] fn main() {}
     /// ```
-    pub fn shared(capacity: usize) -> Result<Self, MappingError>
-    where
-        T: Plain,
-    {
+    pub fn create(capacity: usize) -> Result<Self, MappingError> {
         Ok(Self {
-            placement: Placement::Shared(Mapping::create(capacity)?),
+            storage: WaitingMapping::create(capacity)?,
         })
     }
 
-    /// Maps the shared queue behind `fd`, made by [`shared`](Self::shared) in this or another
+    /// Maps the shared queue behind `fd`, made by [`create`](Self::create) in this or another
     /// process, after checking its header.
     ///
     /// # Errors
     ///
     /// A typed [`MappingError`], never undefined behaviour, when the file is not a queue, was
-    /// made by another layout version, holds another element type, or is truncated or damaged;
+    /// a non-blocking one, was made by another layout version, holds another element type, or
+    /// is truncated or damaged;
     /// [`MappingError::Os`] if the queue uses `membarrier` and the kernel refuses this
     /// process's registration.
-    pub fn attach(fd: OwnedFd) -> Result<Self, MappingError>
-    where
-        T: Plain,
-    {
+    pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
         Ok(Self {
-            placement: Placement::Shared(Mapping::attach(fd)?),
+            storage: WaitingMapping::attach(fd)?,
         })
     }
 
-    /// The descriptor of the shared mapping, for handing to another process; `None` for a
-    /// queue on the heap.
-    pub fn shared_fd(&self) -> Option<BorrowedFd<'_>> {
-        match &self.placement {
-            Placement::Heap(..) => None,
-            Placement::Shared(mapping) => Some(mapping.fd()),
-        }
+    /// The descriptor of the shared mapping, for handing to another process.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.storage.fd()
     }
+}
 
-    /// The ring and the wait lists.
+impl<T, P: Placement> BlockingQueue<T, P> {
+    /// The ring, its wait lists, and their barrier pair.
     #[inline(always)]
-    fn parts(&self) -> (Ring<'_, T>, &Signals, Barriers) {
-        match &self.placement {
-            Placement::Heap(ring, signals, barriers) => (ring.ring(), signals, *barriers),
-            Placement::Shared(mapping) => (mapping.ring(), mapping.signals(), mapping.barriers()),
-        }
+    fn parts(&self) -> (Ring<'_, T>, &WaitLists, Barriers) {
+        (
+            self.storage.ring(),
+            self.storage.wait_lists(),
+            self.storage.barriers(),
+        )
     }
 
     /// Pushes `value` if there is room, without waiting; see [`Queue::try_push`].
@@ -231,15 +212,10 @@ impl<T> BlockingQueue<T> {
     /// [`Queue::try_push`]: crate::Queue::try_push
     #[doc(alias = "put_nowait")]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
-        let (ring, signals, barriers) = self.parts();
-        match ring.try_push(value) {
-            Ok(()) => {
-                signals.not_empty.wake(barriers, 1);
-                Ok(())
-            }
-            Err((value, Refusal::NotReady)) => Err(TryPushError::Full(value)),
-            Err((value, Refusal::Closed)) => Err(TryPushError::Closed(value)),
-        }
+        let (ring, wait_lists, barriers) = self.parts();
+        ring.try_push(value).map_err(TryPushError::refused)?;
+        wait_lists.not_empty.wake(barriers, 1);
+        Ok(())
     }
 
     /// Pops the oldest value if there is one, without waiting; see [`Queue::try_pop`].
@@ -251,15 +227,10 @@ impl<T> BlockingQueue<T> {
     /// [`Queue::try_pop`]: crate::Queue::try_pop
     #[doc(alias = "get_nowait")]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
-        let (ring, signals, barriers) = self.parts();
-        match ring.try_pop() {
-            Ok(value) => {
-                signals.not_full.wake(barriers, 1);
-                Ok(value)
-            }
-            Err(Refusal::NotReady) => Err(TryPopError::Empty),
-            Err(Refusal::Closed) => Err(TryPopError::Closed),
-        }
+        let (ring, wait_lists, barriers) = self.parts();
+        let value = ring.try_pop().map_err(TryPopError::refused)?;
+        wait_lists.not_full.wake(barriers, 1);
+        Ok(value)
     }
 
     /// Pushes `value`, sleeping while the queue is full.
@@ -313,20 +284,22 @@ impl<T> BlockingQueue<T> {
             Err(TryPushError::Closed(value)) => return Err((value, GaveUp::Closed)),
             Err(TryPushError::Full(value)) => value,
         };
-        let (ring, signals, barriers) = self.parts();
+        let (ring, wait_lists, barriers) = self.parts();
         let mut value = Some(refused);
-        let pushed = signals.not_full.wait_after_refusal(barriers, deadline, || {
-            let attempt = value
-                .take()
-                .expect("the value is put back after each failed attempt");
-            ring.try_push(attempt).map_err(|(attempt, refusal)| {
-                value = Some(attempt);
-                refusal
-            })
-        });
+        let pushed = wait_lists
+            .not_full
+            .wait_after_refusal(barriers, deadline, || {
+                let attempt = value
+                    .take()
+                    .expect("the value is put back after each failed attempt");
+                ring.try_push(attempt).map_err(|(attempt, refusal)| {
+                    value = Some(attempt);
+                    refusal
+                })
+            });
         match pushed {
             Ok(()) => {
-                signals.not_empty.wake(barriers, 1);
+                wait_lists.not_empty.wake(barriers, 1);
                 Ok(())
             }
             Err(gave_up) => Err((value.expect("a failed attempt put the value back"), gave_up)),
@@ -371,11 +344,11 @@ impl<T> BlockingQueue<T> {
     }
 
     fn pop_until(&self, deadline: Option<Instant>) -> Result<T, GaveUp> {
-        let (ring, signals, barriers) = self.parts();
-        let value = signals
+        let (ring, wait_lists, barriers) = self.parts();
+        let value = wait_lists
             .not_empty
             .wait_for(barriers, deadline, || ring.try_pop())?;
-        signals.not_full.wake(barriers, 1);
+        wait_lists.not_full.wake(barriers, 1);
         Ok(value)
     }
 
@@ -391,10 +364,10 @@ impl<T> BlockingQueue<T> {
     where
         T: Copy,
     {
-        let (ring, signals, barriers) = self.parts();
-        let pushed = slice_answer(ring.try_push_slice(values))?;
+        let (ring, wait_lists, barriers) = self.parts();
+        let pushed = ClosedError::batch_answer(ring.try_push_slice(values))?;
         if pushed > 0 {
-            signals.not_empty.wake(barriers, wake_count(pushed));
+            wait_lists.not_empty.wake(barriers, wake_count(pushed));
         }
         Ok(pushed)
     }
@@ -411,10 +384,10 @@ impl<T> BlockingQueue<T> {
     where
         T: Copy,
     {
-        let (ring, signals, barriers) = self.parts();
-        let popped = slice_answer(ring.try_pop_slice(buffer))?;
+        let (ring, wait_lists, barriers) = self.parts();
+        let popped = ClosedError::batch_answer(ring.try_pop_slice(buffer))?;
         if popped > 0 {
-            signals.not_full.wake(barriers, wake_count(popped));
+            wait_lists.not_full.wake(barriers, wake_count(popped));
         }
         Ok(popped)
     }
@@ -432,12 +405,12 @@ impl<T> BlockingQueue<T> {
         if values.is_empty() {
             return Ok(0);
         }
-        let (ring, signals, barriers) = self.parts();
-        let pushed = signals
+        let (ring, wait_lists, barriers) = self.parts();
+        let pushed = wait_lists
             .not_full
             .wait_for(barriers, None, || ring.try_push_slice(values))
             .map_err(|_| ClosedError)?;
-        signals.not_empty.wake(barriers, wake_count(pushed));
+        wait_lists.not_empty.wake(barriers, wake_count(pushed));
         Ok(pushed)
     }
 
@@ -469,12 +442,12 @@ impl<T> BlockingQueue<T> {
         if buffer.is_empty() {
             return Ok(0);
         }
-        let (ring, signals, barriers) = self.parts();
-        let popped = signals
+        let (ring, wait_lists, barriers) = self.parts();
+        let popped = wait_lists
             .not_empty
             .wait_for(barriers, None, || ring.try_pop_slice(buffer))
             .map_err(|_| ClosedError)?;
-        signals.not_full.wake(barriers, wake_count(popped));
+        wait_lists.not_full.wake(barriers, wake_count(popped));
         Ok(popped)
     }
 
@@ -484,9 +457,9 @@ impl<T> BlockingQueue<T> {
     /// The close takes effect at one instant: every push either went in before it (and its
     /// value will be popped) or fails.
     pub fn close(&self) -> bool {
-        let (ring, signals, barriers) = self.parts();
+        let (ring, wait_lists, barriers) = self.parts();
         let closed_now = ring.close();
-        signals.wake_all(barriers);
+        wait_lists.wake_all(barriers);
         closed_now
     }
 
@@ -518,10 +491,7 @@ impl<T> BlockingQueue<T> {
     /// The most values the queue holds.
     #[doc(alias = "maxsize")]
     pub fn capacity(&self) -> usize {
-        match &self.placement {
-            Placement::Heap(ring, ..) => ring.capacity(),
-            Placement::Shared(mapping) => mapping.capacity(),
-        }
+        self.parts().0.capacity()
     }
 }
 
@@ -535,12 +505,12 @@ fn wake_count(count: usize) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 
-impl<T> fmt::Debug for BlockingQueue<T> {
+impl<T, P: Placement> fmt::Debug for BlockingQueue<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingQueue")
+            .field("placement", &<P as sealed::Placement>::NAME)
             .field("len", &self.len())
             .field("capacity", &self.capacity())
-            .field("shared", &self.shared_fd().is_some())
             .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }

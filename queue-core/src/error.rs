@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::ring::Refusal;
+
 /// The queue could not be created with the requested capacity.
 ///
 /// # Examples
@@ -71,6 +73,14 @@ pub enum TryPushError<T> {
 }
 
 impl<T> TryPushError<T> {
+    /// The error of a push the ring refused, holding its value.
+    pub(crate) fn refused((value, refusal): (T, Refusal)) -> Self {
+        match refusal {
+            Refusal::FullOrEmpty => Self::Full(value),
+            Refusal::Closed => Self::Closed(value),
+        }
+    }
+
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
@@ -136,6 +146,14 @@ pub enum TryPopError {
 }
 
 impl TryPopError {
+    /// The error of a pop the ring refused.
+    pub(crate) fn refused(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::FullOrEmpty => Self::Empty,
+            Refusal::Closed => Self::Closed,
+        }
+    }
+
     /// Whether the pop failed because the queue was empty.
     pub fn is_empty(&self) -> bool {
         matches!(self, Self::Empty)
@@ -190,6 +208,18 @@ impl<T> std::error::Error for PushError<T> {}
 /// Returned by the blocking pops and by the slice operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ClosedError;
+
+impl ClosedError {
+    /// The answer of a non-blocking batch: how many values moved (0 when the ring was full or
+    /// empty), or closed.
+    pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
+        match result {
+            Ok(count) => Ok(count),
+            Err(Refusal::FullOrEmpty) => Ok(0),
+            Err(Refusal::Closed) => Err(Self),
+        }
+    }
+}
 
 impl fmt::Display for ClosedError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,15 +1,25 @@
-//! [`HeapRing`]: a ring's storage in one heap allocation, for queues within one process.
+//! The heap placement: a ring's storage in one heap allocation, for queues within one process.
 
 use crate::error::CapacityError;
+use crate::placement::{RingStorage, WaitingStorage};
 use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len};
-use crate::sync::AtomicUsize;
+use crate::sync::{AtomicUsize, Barriers};
+use crate::wait::WaitLists;
 
 /// The cursors, stamps and values of a ring, owned on the heap; drops the values left inside.
-pub(crate) struct HeapRing<T> {
+pub struct HeapRing<T> {
     cursors: Cursors,
     stamps: Box<[AtomicUsize]>,
     values: Box<[ValueCell<T>]>,
     shape: Shape,
+}
+
+impl<T> core::fmt::Debug for HeapRing<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HeapRing")
+            .field("capacity", &self.ring().capacity())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> HeapRing<T> {
@@ -18,12 +28,8 @@ impl<T> HeapRing<T> {
     ///
     /// Neither panics nor aborts when the allocation fails.
     pub(crate) fn new(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
+        let shape = Shape::new(capacity)?;
         let too_large = CapacityError::TooLarge { capacity };
-        let shape = Shape::new(capacity).ok_or(if capacity == 0 {
-            CapacityError::Zero
-        } else {
-            too_large
-        })?;
         let (mut stamps, mut values) = (Vec::new(), Vec::new());
         let stamps_len = stamps_len::<T>(capacity).ok_or(too_large)?;
         stamps
@@ -40,19 +46,15 @@ impl<T> HeapRing<T> {
             shape,
         })
     }
+}
 
-    /// The ring over this storage.
+impl<T> RingStorage<T> for HeapRing<T> {
     #[inline(always)]
-    pub(crate) fn ring(&self) -> Ring<'_, T> {
+    fn ring(&self) -> Ring<'_, T> {
         // SAFETY: `values` has `shape.capacity` elements and `stamps` as many as
         // `stamps_len` says, made with the cursors from one start position in `new` (every
         // slot empty), and this storage is reached only through rings of this shape.
         unsafe { Ring::new(&self.cursors, &self.stamps, &self.values, self.shape) }
-    }
-
-    /// How many slots the ring has.
-    pub(crate) fn capacity(&self) -> usize {
-        self.shape.capacity
     }
 }
 
@@ -61,5 +63,51 @@ impl<T> Drop for HeapRing<T> {
         // SAFETY: `&mut self` is exclusive access: every operation on the ring has returned
         // and happens-before the drop.
         unsafe { self.ring().drop_values() }
+    }
+}
+
+/// A heap ring with its wait lists, and the barrier pair this process uses for them.
+pub struct HeapWaiting<T> {
+    ring: HeapRing<T>,
+    wait_lists: WaitLists,
+    barriers: Barriers,
+}
+
+impl<T> core::fmt::Debug for HeapWaiting<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HeapWaiting")
+            .field("capacity", &self.ring().capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> HeapWaiting<T> {
+    /// An empty ring of `capacity` slots from lap `lap` (see [`HeapRing::new`]), nobody
+    /// waiting.
+    pub(crate) fn new(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
+        Ok(Self {
+            ring: HeapRing::new(capacity, lap)?,
+            wait_lists: WaitLists::default(),
+            barriers: Barriers::within_process(),
+        })
+    }
+}
+
+impl<T> RingStorage<T> for HeapWaiting<T> {
+    #[inline(always)]
+    fn ring(&self) -> Ring<'_, T> {
+        self.ring.ring()
+    }
+}
+
+impl<T> WaitingStorage<T> for HeapWaiting<T> {
+    #[inline(always)]
+    fn wait_lists(&self) -> &WaitLists {
+        &self.wait_lists
+    }
+
+    #[inline(always)]
+    fn barriers(&self) -> Barriers {
+        self.barriers
     }
 }

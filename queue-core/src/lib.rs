@@ -55,6 +55,7 @@ mod blocking;
 mod error;
 mod heap;
 mod mutant;
+mod placement;
 mod queue;
 mod ring;
 mod shared;
@@ -66,5 +67,6 @@ pub use error::{
     CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
     TryPushError,
 };
+pub use placement::{Heap, Placement, Shared};
 pub use queue::Queue;
 pub use shared::{ElementType, Frame, MappingError, Plain};

@@ -1,10 +1,14 @@
-//! [`Queue`]: the ring on the heap, for any `T: Send` within one process.
+//! [`Queue`]: the ring with non-blocking calls, on the heap for any `T: Send`, or shared
+//! between processes for plain data.
 
 use core::fmt;
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{CapacityError, ClosedError, TryPopError, TryPushError};
 use crate::heap::HeapRing;
-use crate::ring::Refusal;
+use crate::placement::{Heap, Placement, RingStorage, Shared, sealed};
+use crate::ring::Ring;
+use crate::shared::{Mapping, MappingError, Plain};
 
 /// A bounded multi-producer multi-consumer FIFO queue.
 ///
@@ -12,6 +16,11 @@ use crate::ring::Refusal;
 /// holds at most [`capacity`](Self::capacity) values, allocated once in [`new`](Self::new), and
 /// never allocates again. Share it between threads with an [`Arc`](std::sync::Arc) or a scoped
 /// thread's borrow.
+///
+/// `P` is where the ring lives: [`Heap`] (the default: `Queue<T>`, for any `T: Send`) or
+/// [`Shared`] (`Queue<T, Shared>`, a memory mapping shared with other processes, for
+/// [`Plain`] values; see [`create`](Queue::create)). Every operation is the same for both.
+/// For calls that wait, see [`BlockingQueue`](crate::BlockingQueue).
 ///
 /// # Guarantees
 ///
@@ -91,17 +100,19 @@ use crate::ring::Refusal;
 /// # }
 /// # #[cfg(loom)] fn main() {}
 /// ```
-pub struct Queue<T> {
-    storage: HeapRing<T>,
+pub struct Queue<T, P: Placement = Heap> {
+    storage: <P as sealed::Placement>::Ring<T>,
 }
 
-// A `Queue<T>` moves its values between threads and nothing else: each value is written by
-// one push and read out by one pop (see `Ring`); no `&T` is ever handed out.
+// A `Queue<T, P>` moves its values between threads (and, shared, between processes, for
+// `T: Plain` only) and nothing else: each value is written by one push and read out by one
+// pop (see `Ring`); no `&T` is ever handed out.
 // SAFETY: sharing the queue only sends `T`s between threads, which `T: Send` allows.
-unsafe impl<T: Send> Sync for Queue<T> {}
+unsafe impl<T: Send, P: Placement> Sync for Queue<T, P> {}
 
-// SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows.
-unsafe impl<T: Send> Send for Queue<T> {}
+// SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows; a mapping is
+// process-wide, so any thread may use and unmap it.
+unsafe impl<T: Send, P: Placement> Send for Queue<T, P> {}
 
 impl<T> Queue<T> {
     /// Creates an empty queue that holds at most `capacity` values.
@@ -141,6 +152,70 @@ impl<T> Queue<T> {
             storage: HeapRing::new(capacity, lap)?,
         })
     }
+}
+
+impl<T: Plain> Queue<T, Shared> {
+    /// Creates an empty queue of `capacity` values in a new shared memory mapping, for
+    /// processes to share: a child made by `fork` after this call shares it as it is, and
+    /// another process given the descriptor ([`fd`](Self::fd)) maps it with
+    /// [`attach`](Self::attach).
+    ///
+    /// The mapping has no wait lists: its calls never wait, and cost what the heap queue's
+    /// do. A queue whose calls can sleep is a
+    /// [`BlockingQueue::create`](crate::BlockingQueue::create); the two kinds cannot attach
+    /// each other's files ([`MappingError::WrongKind`]).
+    ///
+    /// # Errors
+    ///
+    /// [`MappingError::Capacity`] for a capacity of 0 or one whose mapping would not fit;
+    /// [`MappingError::Os`] if the kernel refused the memory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use queue_core::{Queue, Shared};
+    ///
+    /// let queue = Queue::<u64, Shared>::create(8)?;
+    /// queue.try_push(7).unwrap();
+    /// // Another mapping of the same memory, as a process given the descriptor would make:
+    /// let attached = Queue::<u64, Shared>::attach(queue.fd().try_clone_to_owned()?)?;
+    /// assert_eq!(attached.try_pop(), Ok(7));
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    pub fn create(capacity: usize) -> Result<Self, MappingError> {
+        Ok(Self {
+            storage: Mapping::create_plain(capacity)?,
+        })
+    }
+
+    /// Maps the shared queue behind `fd`, made by [`create`](Self::create) in this or another
+    /// process, after checking its header.
+    ///
+    /// # Errors
+    ///
+    /// A typed [`MappingError`], never undefined behaviour, when the file is not a queue, is
+    /// a blocking one, was made by another layout version, holds another element type, or is
+    /// truncated or damaged.
+    pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
+        Ok(Self {
+            storage: Mapping::attach_plain(fd)?,
+        })
+    }
+
+    /// The descriptor of the shared mapping, for handing to another process.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.storage.fd()
+    }
+}
+
+impl<T, P: Placement> Queue<T, P> {
+    #[inline(always)]
+    fn ring(&self) -> Ring<'_, T> {
+        self.storage.ring()
+    }
 
     /// Pushes `value` at the back of the queue if there is room, without waiting.
     ///
@@ -165,13 +240,7 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "put_nowait")]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
-        self.storage
-            .ring()
-            .try_push(value)
-            .map_err(|(value, refusal)| match refusal {
-                Refusal::NotReady => TryPushError::Full(value),
-                Refusal::Closed => TryPushError::Closed(value),
-            })
+        self.ring().try_push(value).map_err(TryPushError::refused)
     }
 
     /// Pops the value at the front of the queue, without waiting.
@@ -197,13 +266,7 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "get_nowait")]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
-        self.storage
-            .ring()
-            .try_pop()
-            .map_err(|refusal| match refusal {
-                Refusal::NotReady => TryPopError::Empty,
-                Refusal::Closed => TryPopError::Closed,
-            })
+        self.ring().try_pop().map_err(TryPopError::refused)
     }
 
     /// Pushes as many values from the front of `values` as there is room for, claiming their
@@ -232,7 +295,7 @@ impl<T> Queue<T> {
     where
         T: Copy,
     {
-        slice_answer(self.storage.ring().try_push_slice(values))
+        ClosedError::batch_answer(self.ring().try_push_slice(values))
     }
 
     /// Pops as many values as are ready, up to `buffer.len()`, into the front of `buffer`,
@@ -261,7 +324,7 @@ impl<T> Queue<T> {
     where
         T: Copy,
     {
-        slice_answer(self.storage.ring().try_pop_slice(buffer))
+        ClosedError::batch_answer(self.ring().try_pop_slice(buffer))
     }
 
     /// Closes the queue: every later push fails with [`TryPushError::Closed`] (handing its
@@ -287,12 +350,12 @@ impl<T> Queue<T> {
     /// # #[cfg(loom)] fn main() {}
     /// ```
     pub fn close(&self) -> bool {
-        self.storage.ring().close()
+        self.ring().close()
     }
 
     /// Whether the queue has been [closed](Self::close).
     pub fn is_closed(&self) -> bool {
-        self.storage.ring().is_closed()
+        self.ring().is_closed()
     }
 
     /// How many values the queue held at one instant during the call.
@@ -315,7 +378,7 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "qsize")]
     pub fn len(&self) -> usize {
-        self.storage.ring().len()
+        self.ring().len()
     }
 
     /// Whether the queue held no value at one instant during the call; see [`len`](Self::len).
@@ -370,24 +433,17 @@ impl<T> Queue<T> {
     /// ```
     #[doc(alias = "maxsize")]
     pub fn capacity(&self) -> usize {
-        self.storage.capacity()
+        self.ring().capacity()
     }
 }
 
-/// The answer of a slice operation: how many values moved (0 when full or empty), or closed.
-pub(crate) fn slice_answer(result: Result<usize, Refusal>) -> Result<usize, ClosedError> {
-    match result {
-        Ok(count) => Ok(count),
-        Err(Refusal::NotReady) => Ok(0),
-        Err(Refusal::Closed) => Err(ClosedError),
-    }
-}
-
-impl<T> fmt::Debug for Queue<T> {
+impl<T, P: Placement> fmt::Debug for Queue<T, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Queue")
+            .field("placement", &<P as sealed::Placement>::NAME)
             .field("len", &self.len())
             .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }

@@ -5,15 +5,15 @@
 //!
 //! A caller that found the ring full (or empty) and wants to sleep:
 //! 1. reads the list's `epoch` (the futex word),
-//! 2. adds itself to `sleepers`, then issues the heavy half of a barrier pair,
+//! 2. adds itself to `sleepers`, then issues the sleeper half of a barrier pair,
 //! 3. tries its operation once more,
 //! 4. and only if that fails too, sleeps on `epoch` while it still holds the value from step 1.
 //!
-//! A caller whose operation made room (or a value) for the other side issues the light half,
+//! A caller whose operation made room (or a value) for the other side issues the waker half,
 //! then reads `sleepers`; if it is not zero, it bumps `epoch` and wakes a sleeper.
 //!
 //! The pair ([`Barriers`]) acts as two `SeqCst` fences. Where the kernel has `membarrier(2)`,
-//! the light half is only a compiler fence and the heavy half a system call that runs a
+//! the waker half is only a compiler fence and the sleeper half a system call that runs a
 //! barrier on every CPU running one of the queue's threads (processes, for a shared queue):
 //! the cost moves from every operation to the rare caller about to sleep. Elsewhere both
 //! halves are `SeqCst` fences.
@@ -77,14 +77,14 @@ pub(crate) struct WaitList {
 /// The two wait lists of a ring: getters wait for `not_empty`, putters for `not_full`.
 #[derive(Debug, Default)]
 #[repr(C)]
-pub(crate) struct Signals {
+pub(crate) struct WaitLists {
     /// Sleeping pops; woken by pushes and by `close`.
     pub(crate) not_empty: CachePadded<WaitList>,
     /// Sleeping pushes; woken by pops and by `close`.
     pub(crate) not_full: CachePadded<WaitList>,
 }
 
-impl Signals {
+impl WaitLists {
     /// Wakes every sleeper on both lists (after the ring was closed).
     pub(crate) fn wake_all(&self, barriers: Barriers) {
         self.not_empty.wake(barriers, u32::MAX);
@@ -97,11 +97,11 @@ impl WaitList {
     /// Costs one load when nobody sleeps (and a `SeqCst` fence, where `membarrier` is missing).
     #[inline]
     pub(crate) fn wake(&self, barriers: Barriers, count: u32) {
-        // ORDERING: the light half of the barrier pair, paired with the heavy half in
+        // ORDERING: the waker half of the barrier pair, paired with the sleeper half in
         // `wait_for` (step 2): the ring change we made before it, or the sleeper's
         // registration, is seen by the other side.
         if mutant::WAKER_ISSUES_BARRIER {
-            barriers.light();
+            barriers.waker_half();
         }
         // Relaxed: the barrier pair orders this load (see the module docs).
         if self.sleepers.load(Ordering::Relaxed) != 0 {
@@ -127,7 +127,7 @@ impl WaitList {
         match attempt() {
             Ok(done) => Ok(done),
             Err(Refusal::Closed) => Err(GaveUp::Closed),
-            Err(Refusal::NotReady) => self.wait_after_refusal(barriers, deadline, attempt),
+            Err(Refusal::FullOrEmpty) => self.wait_after_refusal(barriers, deadline, attempt),
         }
     }
 
@@ -153,7 +153,7 @@ impl WaitList {
             match attempt() {
                 Ok(done) => return Ok(done),
                 Err(Refusal::Closed) => return Err(GaveUp::Closed),
-                Err(Refusal::NotReady) => {}
+                Err(Refusal::FullOrEmpty) => {}
             }
         }
         loop {
@@ -161,9 +161,9 @@ impl WaitList {
             let early_epoch = self.epoch.load(Ordering::Acquire);
             // Step 2. Relaxed: the barrier below orders it (see the module docs).
             self.sleepers.fetch_add(1, Ordering::Relaxed);
-            // ORDERING: the heavy half of the barrier pair, paired with the light half in
+            // ORDERING: the sleeper half of the barrier pair, paired with the waker half in
             // `wake`. If the kernel refused it, we must not sleep this round.
-            let may_sleep = barriers.heavy();
+            let may_sleep = barriers.sleeper_half();
             // Step 3.
             let checked = attempt();
             let epoch = if mutant::READS_EPOCH_BEFORE_CHECK {
@@ -175,7 +175,7 @@ impl WaitList {
             let outcome = match checked {
                 Ok(done) => Some(Ok(done)),
                 Err(Refusal::Closed) => Some(Err(GaveUp::Closed)),
-                Err(Refusal::NotReady) => match remaining(deadline) {
+                Err(Refusal::FullOrEmpty) => match remaining(deadline) {
                     // No barrier, no sleep: yield the thread and go round again.
                     Some(_) if !may_sleep => {
                         backoff.snooze();
@@ -187,7 +187,7 @@ impl WaitList {
                         // timer is not left behind.
                         Some(attempt().map_err(|refusal| match refusal {
                             Refusal::Closed => GaveUp::Closed,
-                            Refusal::NotReady => GaveUp::TimedOut,
+                            Refusal::FullOrEmpty => GaveUp::TimedOut,
                         }))
                     }
                     Some(_) => None,

@@ -136,8 +136,11 @@ fn send_and_sync_exactly_when_t_is_send() {
 }
 
 #[test]
-fn debug_shows_len_and_capacity() {
+fn debug_shows_placement_len_capacity_and_closed() {
     let queue = Queue::new(2).unwrap();
     queue.try_push(1).unwrap();
-    assert_eq!(format!("{queue:?}"), "Queue { len: 1, capacity: 2, .. }");
+    assert_eq!(
+        format!("{queue:?}"),
+        "Queue { placement: \"heap\", len: 1, capacity: 2, closed: false, .. }"
+    );
 }

@@ -8,20 +8,48 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use queue_core::{
-    BlockingQueue, ClosedError, Frame, MappingError, PopTimeoutError, PushTimeoutError,
-    TryPopError, TryPushError,
+    BlockingQueue, ClosedError, Frame, MappingError, Placement, PopTimeoutError, PushTimeoutError,
+    Shared, TryPopError, TryPushError,
 };
 
-fn placements(capacity: usize) -> [BlockingQueue<u64>; 2] {
-    [
-        BlockingQueue::new(capacity).unwrap(),
-        BlockingQueue::shared(capacity).unwrap(),
-    ]
+/// Runs `$body` once with `$queue` a `BlockingQueue<u64>` of `$capacity` on the heap, and once
+/// with one in a shared mapping.
+macro_rules! for_each_placement {
+    ($capacity:expr, |$queue:ident| $body:block) => {{
+        {
+            let $queue = BlockingQueue::<u64>::new($capacity).unwrap();
+            $body
+        }
+        {
+            let $queue = BlockingQueue::<u64, Shared>::create($capacity).unwrap();
+            $body
+        }
+    }};
+    ($capacity:expr, |$first:ident, $second:ident| $body:block) => {{
+        {
+            let $first = BlockingQueue::<u64>::new($capacity).unwrap();
+            let $second = BlockingQueue::<u64>::new($capacity).unwrap();
+            $body
+        }
+        {
+            let $first = BlockingQueue::<u64, Shared>::create($capacity).unwrap();
+            let $second = BlockingQueue::<u64, Shared>::create($capacity).unwrap();
+            $body
+        }
+    }};
+}
+
+/// `"Heap"` or `"Shared"`.
+fn placement_name<P: Placement>(_: &BlockingQueue<u64, P>) -> &'static str {
+    std::any::type_name::<P>()
+        .rsplit("::")
+        .next()
+        .unwrap_or("?")
 }
 
 #[test]
 fn a_blocked_pop_is_woken_by_a_push() {
-    for queue in placements(2) {
+    for_each_placement!(2, |queue| {
         let queue = Arc::new(queue);
         let getter = {
             let queue = Arc::clone(&queue);
@@ -30,12 +58,12 @@ fn a_blocked_pop_is_woken_by_a_push() {
         thread::sleep(Duration::from_millis(50)); // let it go to sleep
         queue.push(42).unwrap();
         assert_eq!(getter.join().unwrap(), Ok(42));
-    }
+    });
 }
 
 #[test]
 fn a_blocked_push_is_woken_by_a_pop() {
-    for queue in placements(1) {
+    for_each_placement!(1, |queue| {
         let queue = Arc::new(queue);
         queue.push(1).unwrap();
         let putter = {
@@ -46,12 +74,12 @@ fn a_blocked_push_is_woken_by_a_pop() {
         assert_eq!(queue.pop(), Ok(1));
         putter.join().unwrap().unwrap();
         assert_eq!(queue.pop(), Ok(2));
-    }
+    });
 }
 
 #[test]
 fn timeouts_bound_the_whole_call_and_hand_the_value_back() {
-    for queue in placements(1) {
+    for_each_placement!(1, |queue| {
         let started = Instant::now();
         assert_eq!(
             queue.pop_timeout(Duration::from_millis(30)),
@@ -68,7 +96,7 @@ fn timeouts_bound_the_whole_call_and_hand_the_value_back() {
             .unwrap_err();
         assert!(matches!(err, PushTimeoutError::Timeout(2)));
         assert_eq!(queue.pop_timeout(Duration::ZERO), Ok(1));
-    }
+    });
 }
 
 /// The CPU time the calling thread has used.
@@ -88,7 +116,7 @@ fn thread_cpu_time() -> Duration {
 /// time, so a loaded machine cannot make it pass or fail). Prints the measurement.
 #[test]
 fn a_getter_blocked_for_a_second_uses_under_one_percent_of_a_core() {
-    for queue in placements(8) {
+    for_each_placement!(8, |queue| {
         let before = thread_cpu_time();
         let started = Instant::now();
         assert_eq!(
@@ -100,11 +128,7 @@ fn a_getter_blocked_for_a_second_uses_under_one_percent_of_a_core() {
         println!(
             "blocked {:.3} s ({}): {:.3} ms of CPU, {:.4}% of a core",
             wall.as_secs_f64(),
-            if queue.shared_fd().is_some() {
-                "shared"
-            } else {
-                "heap"
-            },
+            placement_name(&queue),
             cpu.as_secs_f64() * 1e3,
             share * 100.0
         );
@@ -112,12 +136,12 @@ fn a_getter_blocked_for_a_second_uses_under_one_percent_of_a_core() {
             share < 0.01,
             "a blocked getter used {cpu:?} of CPU in {wall:?}"
         );
-    }
+    });
 }
 
 #[test]
 fn close_wakes_every_sleeper_and_drains_before_failing() {
-    for queue in placements(2) {
+    for_each_placement!(2, |queue| {
         let queue = Arc::new(queue);
         let getters: Vec<_> = (0..3)
             .map(|_| {
@@ -134,12 +158,12 @@ fn close_wakes_every_sleeper_and_drains_before_failing() {
         assert_eq!(queue.push(5).unwrap_err().into_inner(), 5);
         assert!(matches!(queue.try_push(6), Err(TryPushError::Closed(6))));
         assert_eq!(queue.try_pop(), Err(TryPopError::Closed));
-    }
+    });
 }
 
 #[test]
 fn close_wakes_a_sleeping_push_with_its_value() {
-    for queue in placements(1) {
+    for_each_placement!(1, |queue| {
         let queue = Arc::new(queue);
         queue.push(1).unwrap();
         let putter = {
@@ -155,12 +179,12 @@ fn close_wakes_a_sleeping_push_with_its_value() {
             "values pushed before the close are drained"
         );
         assert_eq!(queue.pop(), Err(ClosedError));
-    }
+    });
 }
 
 #[test]
 fn slices_move_as_many_as_fit_in_order() {
-    for queue in placements(4) {
+    for_each_placement!(4, |queue| {
         assert_eq!(queue.try_push_slice(&[1, 2, 3, 4, 5]), Ok(4));
         assert_eq!(queue.try_push_slice(&[5]), Ok(0));
         let mut buffer = [0; 3];
@@ -174,13 +198,13 @@ fn slices_move_as_many_as_fit_in_order() {
         queue.close();
         assert_eq!(queue.try_push_slice(&[1]), Err(ClosedError));
         assert_eq!(queue.pop_slice(&mut buffer), Err(ClosedError));
-    }
+    });
 }
 
 #[test]
 fn many_threads_move_every_value_exactly_once_through_blocking_calls() {
     const PER_PRODUCER: u64 = 20_000;
-    for queue in placements(8) {
+    for_each_placement!(8, |queue| {
         let queue = Arc::new(queue);
         let producers: Vec<_> = (0..3u64)
             .map(|p| {
@@ -221,7 +245,7 @@ fn many_threads_move_every_value_exactly_once_through_blocking_calls() {
             .flat_map(|p| (0..PER_PRODUCER).map(move |n| p << 32 | n))
             .collect();
         assert_eq!(all, expected);
-    }
+    });
 }
 
 /// Two threads bat a value back and forth through two capacity-1 queues, so that nearly every
@@ -242,7 +266,7 @@ fn ping_pong_never_loses_a_wake_up() {
         );
         answer
     }
-    for (ping, pong) in placements(1).into_iter().zip(placements(1)) {
+    for_each_placement!(1, |ping, pong| {
         let (ping, pong) = (Arc::new(ping), Arc::new(pong));
         let echo = {
             let (ping, pong) = (Arc::clone(&ping), Arc::clone(&pong));
@@ -265,33 +289,32 @@ fn ping_pong_never_loses_a_wake_up() {
             assert_eq!(answer, Ok(2 * round + 1));
         }
         echo.join().unwrap();
-    }
+    });
 }
 
-fn duplicate(queue: &BlockingQueue<u64>) -> OwnedFd {
-    queue.shared_fd().unwrap().try_clone_to_owned().unwrap()
+fn duplicate(queue: &BlockingQueue<u64, Shared>) -> OwnedFd {
+    queue.fd().try_clone_to_owned().unwrap()
 }
 
 #[test]
 fn attaching_shares_the_same_ring() {
-    let queue = BlockingQueue::<u64>::shared(4).unwrap();
-    let attached = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap();
+    let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
+    let attached = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap();
     assert_eq!(attached.capacity(), 4);
     queue.push(9).unwrap();
     assert_eq!(attached.len(), 1);
     assert_eq!(attached.pop(), Ok(9));
     attached.close();
     assert!(queue.is_closed());
-    assert!(BlockingQueue::<u64>::new(1).unwrap().shared_fd().is_none());
 }
 
 #[test]
 fn attaching_with_the_wrong_type_is_a_typed_error() {
-    let queue = BlockingQueue::<u64>::shared(4).unwrap();
+    let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
     for result in [
-        BlockingQueue::<u32>::attach(duplicate(&queue)).map(drop),
-        BlockingQueue::<i64>::attach(duplicate(&queue)).map(drop),
-        BlockingQueue::<Frame<60>>::attach(duplicate(&queue)).map(drop),
+        BlockingQueue::<u32, Shared>::attach(duplicate(&queue)).map(drop),
+        BlockingQueue::<i64, Shared>::attach(duplicate(&queue)).map(drop),
+        BlockingQueue::<Frame<60>, Shared>::attach(duplicate(&queue)).map(drop),
     ] {
         assert!(
             matches!(result, Err(MappingError::WrongType { .. })),
@@ -301,7 +324,7 @@ fn attaching_with_the_wrong_type_is_a_typed_error() {
 }
 
 /// Writes `bytes` at `offset` of the queue's memory file.
-fn damage(queue: &BlockingQueue<u64>, offset: u64, bytes: &[u8]) {
+fn damage(queue: &BlockingQueue<u64, Shared>, offset: u64, bytes: &[u8]) {
     use std::os::unix::fs::FileExt;
     let file = std::fs::File::from(duplicate(queue));
     file.write_all_at(bytes, offset).unwrap();
@@ -336,21 +359,21 @@ fn a_damaged_header_is_a_typed_error() {
         }),
     ];
     for (offset, bytes, expected) in cases {
-        let queue = BlockingQueue::<u64>::shared(4).unwrap();
+        let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
         damage(&queue, offset, bytes);
-        let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
+        let err = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap_err();
         assert!(expected(&err), "offset {offset}: {err}");
     }
 }
 
 #[test]
 fn damaged_cursors_are_a_typed_error() {
-    let queue = BlockingQueue::<u64>::shared(3).unwrap();
+    let queue = BlockingQueue::<u64, Shared>::create(3).unwrap();
     // The head cursor sits right after the header, on its own cache line.
     let fd = duplicate(&queue);
     let header_end = 128;
     damage(&queue, header_end, &3u64.to_le_bytes()); // index 3 of a 3-slot ring
-    let err = BlockingQueue::<u64>::attach(fd).unwrap_err();
+    let err = BlockingQueue::<u64, Shared>::attach(fd).unwrap_err();
     assert!(
         matches!(err, MappingError::Corrupted { field: "cursors" }),
         "{err}"
@@ -359,16 +382,16 @@ fn damaged_cursors_are_a_typed_error() {
 
 #[test]
 fn a_truncated_file_is_a_typed_error() {
-    let queue = BlockingQueue::<u64>::shared(64).unwrap();
+    let queue = BlockingQueue::<u64, Shared>::create(64).unwrap();
     let file = std::fs::File::from(duplicate(&queue));
     file.set_len(700).unwrap();
-    let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
+    let err = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap_err();
     assert!(
         matches!(err, MappingError::Truncated { len: 700, .. }),
         "{err}"
     );
     file.set_len(10).unwrap();
-    let err = BlockingQueue::<u64>::attach(duplicate(&queue)).unwrap_err();
+    let err = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap_err();
     assert!(
         matches!(err, MappingError::Truncated { len: 10, .. }),
         "{err}"
@@ -378,7 +401,7 @@ fn a_truncated_file_is_a_typed_error() {
 #[test]
 fn a_file_that_is_not_a_queue_is_a_typed_error() {
     let file = tempfile_in_memory();
-    let err = BlockingQueue::<u64>::attach(file).unwrap_err();
+    let err = BlockingQueue::<u64, Shared>::attach(file).unwrap_err();
     assert!(
         matches!(err, MappingError::Truncated { len: 0, .. }),
         "{err}"
@@ -386,7 +409,7 @@ fn a_file_that_is_not_a_queue_is_a_typed_error() {
 }
 
 fn tempfile_in_memory() -> OwnedFd {
-    let queue = BlockingQueue::<u64>::shared(1).unwrap();
+    let queue = BlockingQueue::<u64, Shared>::create(1).unwrap();
     let file = std::fs::File::from(duplicate(&queue));
     file.set_len(0).unwrap();
     file.into()
@@ -394,17 +417,17 @@ fn tempfile_in_memory() -> OwnedFd {
 
 #[test]
 fn frames_carry_bytes_through_a_shared_queue() {
-    let queue = BlockingQueue::<Frame<60>>::shared(2).unwrap();
+    let queue = BlockingQueue::<Frame<60>, Shared>::create(2).unwrap();
     queue.push(Frame::new(b"spam").unwrap()).unwrap();
     assert_eq!(queue.pop().unwrap().as_bytes(), b"spam");
 }
 
 #[test]
 fn debug_shows_placement_and_state() {
-    let queue = BlockingQueue::<u64>::shared(2).unwrap();
+    let queue = BlockingQueue::<u64, Shared>::create(2).unwrap();
     queue.push(1).unwrap();
     assert_eq!(
         format!("{queue:?}"),
-        "BlockingQueue { len: 1, capacity: 2, shared: true, closed: false, .. }"
+        "BlockingQueue { placement: \"shared\", len: 1, capacity: 2, closed: false, .. }"
     );
 }

@@ -27,7 +27,7 @@ mod tests {
     use nix::sys::signal::{Signal, kill};
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     use nix::unistd::{ForkResult, Pid, fork};
-    use queue_core::{BlockingQueue, ClosedError, Frame, MappingError, PopTimeoutError};
+    use queue_core::{BlockingQueue, ClosedError, Frame, MappingError, PopTimeoutError, Shared};
 
     /// Names the descriptor of a shared `BlockingQueue<u64>` in a child started by `exec`.
     const ATTACH_FD: &str = "QUEUE_CORE_TEST_ATTACH_FD";
@@ -202,7 +202,7 @@ mod tests {
     fn two_producers_two_consumers_exactly_once() {
         let mut children = Children::default();
         const PER_PRODUCER: u64 = 500_000;
-        let queue = BlockingQueue::<u64>::shared(8).unwrap();
+        let queue = BlockingQueue::<u64, Shared>::create(8).unwrap();
         let seen = SharedFlags::new(2 * PER_PRODUCER as usize);
         let consumers = [
             children.fork(|| {
@@ -272,7 +272,7 @@ mod tests {
             let len = 1 + n as usize % 60;
             Frame::new(&bytes[..len]).unwrap()
         }
-        let queue = BlockingQueue::<Frame<60>>::shared(4).unwrap();
+        let queue = BlockingQueue::<Frame<60>, Shared>::create(4).unwrap();
         let consumer = children.fork(|| {
             for n in 0..MESSAGES {
                 assert_eq!(queue.pop(), Ok(frame(n)), "frame {n}");
@@ -294,7 +294,7 @@ mod tests {
     /// consumer sleeping in an untimed `pop` is woken by the parent's close.
     fn consumer_outlives_its_producer() {
         let mut children = Children::default();
-        let queue = BlockingQueue::<u64>::shared(16).unwrap();
+        let queue = BlockingQueue::<u64, Shared>::create(16).unwrap();
         let producer = children.fork(|| {
             for n in 0..10 {
                 queue.push(n).unwrap();
@@ -324,8 +324,8 @@ mod tests {
 
     /// Starts this test binary again with the queue's descriptor (duplicated without
     /// `FD_CLOEXEC`, so `exec` keeps it) and `role`.
-    fn exec_with_queue(queue: &BlockingQueue<u64>, role: &str) -> Child {
-        let inherited: OwnedFd = nix::unistd::dup(queue.shared_fd().unwrap()).expect("dup");
+    fn exec_with_queue(queue: &BlockingQueue<u64, Shared>, role: &str) -> Child {
+        let inherited: OwnedFd = nix::unistd::dup(queue.fd()).expect("dup");
         let child = Command::new(std::env::current_exe().unwrap())
             .env(ATTACH_FD, inherited.as_raw_fd().to_string())
             .env(ATTACH_ROLE, role)
@@ -361,7 +361,7 @@ mod tests {
         let role = std::env::var(ATTACH_ROLE).unwrap_or_default();
         let code = match role.as_str() {
             "pop-sum" => {
-                let queue = BlockingQueue::<u64>::attach(fd).expect("attach");
+                let queue = BlockingQueue::<u64, Shared>::attach(fd).expect("attach");
                 let mut sum = 0;
                 while let Ok(value) = queue.pop() {
                     sum += value;
@@ -369,7 +369,7 @@ mod tests {
                 // The exit code carries the sum (the parent pushes values adding up to 42).
                 i32::try_from(sum).unwrap_or(255)
             }
-            "attach-as-u32" => match BlockingQueue::<u32>::attach(fd) {
+            "attach-as-u32" => match BlockingQueue::<u32, Shared>::attach(fd) {
                 Err(MappingError::WrongType { .. }) => REFUSED_WRONG_TYPE,
                 other => {
                     eprintln!("expected WrongType, got {other:?}");
@@ -388,7 +388,7 @@ mod tests {
     /// and pops what the parent pushes, until the parent closes the queue. The parent's third
     /// push sleeps on the full queue until the child, in another process, makes room.
     fn exec_child_attaches() {
-        let queue = BlockingQueue::<u64>::shared(2).unwrap();
+        let queue = BlockingQueue::<u64, Shared>::create(2).unwrap();
         queue.push(10).unwrap();
         queue.push(12).unwrap();
         let child = exec_with_queue(&queue, "pop-sum");
@@ -402,7 +402,7 @@ mod tests {
     }
 
     fn exec_child_with_wrong_type_is_refused() {
-        let queue = BlockingQueue::<u64>::shared(2).unwrap();
+        let queue = BlockingQueue::<u64, Shared>::create(2).unwrap();
         let child = exec_with_queue(&queue, "attach-as-u32");
         assert_eq!(wait_for_exec(child), REFUSED_WRONG_TYPE);
     }

@@ -1,6 +1,6 @@
 //! Property test against the sequential reference model, extended with batches and close,
-//! over every placement: `Queue`, `BlockingQueue` on the heap, and `BlockingQueue` in a
-//! shared mapping (the same ring over storage in a `memfd`).
+//! over every placement: `Queue` and `BlockingQueue`, each on the heap and in a shared mapping
+//! (the same ring over storage in a `memfd`).
 //!
 //! A proptest-state-machine test applies arbitrary sequences of single and batch pushes and
 //! pops, zero-timeout blocking calls, and close, and compares every answer, `len` and
@@ -21,14 +21,15 @@ use common::reference::{ReferenceQueue, Refused};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use queue_core::{
-    BlockingQueue, ClosedError, Plain, PopTimeoutError, PushTimeoutError, Queue, TryPopError,
-    TryPushError,
+    BlockingQueue, ClosedError, Plain, PopTimeoutError, PushTimeoutError, Queue, Shared,
+    TryPopError, TryPushError,
 };
 
 /// Where the ring under test lives.
 #[derive(Clone, Copy, Debug)]
 enum Placement {
     Queue,
+    QueueShared,
     BlockingHeap,
     BlockingShared,
 }
@@ -114,6 +115,7 @@ impl ReferenceStateMachine for Reference {
     fn init_state() -> BoxedStrategy<Self> {
         let placement = prop_oneof![
             Just(Placement::Queue),
+            Just(Placement::QueueShared),
             Just(Placement::BlockingHeap),
             Just(Placement::BlockingShared),
         ];
@@ -177,7 +179,32 @@ enum System {
 /// The queue under test, in its placement.
 enum Placed<E> {
     Queue(Box<Queue<E>>),
+    QueueShared(Box<Queue<E, Shared>>),
     Blocking(Box<BlockingQueue<E>>),
+    BlockingShared(Box<BlockingQueue<E, Shared>>),
+}
+
+/// Evaluates `$call` with `$queue` bound to the queue under test, whatever its type.
+macro_rules! on_queue {
+    ($placed:expr, |$queue:ident| $call:expr) => {
+        match $placed {
+            Placed::Queue($queue) => $call,
+            Placed::QueueShared($queue) => $call,
+            Placed::Blocking($queue) => $call,
+            Placed::BlockingShared($queue) => $call,
+        }
+    };
+}
+
+/// Evaluates `$call` with `$queue` bound to the blocking queue under test, or `$otherwise`.
+macro_rules! on_blocking_queue {
+    ($placed:expr, |$queue:ident| $call:expr, $otherwise:expr) => {
+        match $placed {
+            Placed::Blocking($queue) => $call,
+            Placed::BlockingShared($queue) => $call,
+            Placed::Queue(_) | Placed::QueueShared(_) => $otherwise,
+        }
+    };
 }
 
 fn refused_push(refused: Refused, value: u32) -> Answer {
@@ -215,11 +242,12 @@ impl<E: Element> Placed<E> {
     fn new(placement: Placement, capacity: usize) -> Self {
         match placement {
             Placement::Queue => Self::Queue(Box::new(Queue::new(capacity).unwrap())),
+            Placement::QueueShared => Self::QueueShared(Box::new(Queue::create(capacity).unwrap())),
             Placement::BlockingHeap => {
                 Self::Blocking(Box::new(BlockingQueue::new(capacity).unwrap()))
             }
             Placement::BlockingShared => {
-                Self::Blocking(Box::new(BlockingQueue::shared(capacity).unwrap()))
+                Self::BlockingShared(Box::new(BlockingQueue::create(capacity).unwrap()))
             }
         }
     }
@@ -238,26 +266,20 @@ impl<E: Element> Placed<E> {
 
     fn try_push(&self, value: u32) -> Answer {
         let element = E::from_u32(value);
-        let result = match self {
-            Self::Queue(queue) => queue.try_push(element),
-            Self::Blocking(queue) => queue.try_push(element),
-        };
+        let result = on_queue!(self, |queue| queue.try_push(element));
         match result {
             Ok(()) => Answer::Pushed,
-            Err(TryPushError::Full(back)) => refused_push(Refused::NotReady, back.to_u32()),
+            Err(TryPushError::Full(back)) => refused_push(Refused::FullOrEmpty, back.to_u32()),
             Err(TryPushError::Closed(back)) => refused_push(Refused::Closed, back.to_u32()),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
         }
     }
 
     fn try_pop(&self) -> Answer {
-        let result = match self {
-            Self::Queue(queue) => queue.try_pop(),
-            Self::Blocking(queue) => queue.try_pop(),
-        };
+        let result = on_queue!(self, |queue| queue.try_pop());
         match result {
             Ok(value) => Answer::Popped(value.to_u32()),
-            Err(TryPopError::Empty) => refused(Refused::NotReady),
+            Err(TryPopError::Empty) => refused(Refused::FullOrEmpty),
             Err(TryPopError::Closed) => refused(Refused::Closed),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
         }
@@ -265,19 +287,13 @@ impl<E: Element> Placed<E> {
 
     fn push_slice(&self, values: &[u32]) -> Answer {
         let elements: Vec<E> = values.iter().map(|&value| E::from_u32(value)).collect();
-        let result = match self {
-            Self::Queue(queue) => queue.try_push_slice(&elements),
-            Self::Blocking(queue) => queue.try_push_slice(&elements),
-        };
+        let result = on_queue!(self, |queue| queue.try_push_slice(&elements));
         result.map_or(refused(Refused::Closed), Answer::PushedSlice)
     }
 
     fn pop_slice(&self, max: usize) -> Answer {
         let mut buffer = vec![E::default(); max];
-        let result = match self {
-            Self::Queue(queue) => queue.try_pop_slice(&mut buffer),
-            Self::Blocking(queue) => queue.try_pop_slice(&mut buffer),
-        };
+        let result = on_queue!(self, |queue| queue.try_pop_slice(&mut buffer));
         match result {
             Ok(count) => Answer::PoppedSlice(buffer[..count].iter().map(|e| e.to_u32()).collect()),
             Err(ClosedError) => refused(Refused::Closed),
@@ -285,41 +301,41 @@ impl<E: Element> Placed<E> {
     }
 
     fn push_no_wait(&self, value: u32) -> Answer {
-        let Self::Blocking(queue) = self else {
-            return self.try_push(value);
-        };
-        match queue.push_timeout(E::from_u32(value), Duration::ZERO) {
+        let result = on_blocking_queue!(
+            self,
+            |queue| queue.push_timeout(E::from_u32(value), Duration::ZERO),
+            return self.try_push(value)
+        );
+        match result {
             Ok(()) => Answer::Pushed,
-            Err(PushTimeoutError::Timeout(back)) => refused_push(Refused::NotReady, back.to_u32()),
+            Err(PushTimeoutError::Timeout(back)) => {
+                refused_push(Refused::FullOrEmpty, back.to_u32())
+            }
             Err(PushTimeoutError::Closed(back)) => refused_push(Refused::Closed, back.to_u32()),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
         }
     }
 
     fn pop_no_wait(&self) -> Answer {
-        let Self::Blocking(queue) = self else {
-            return self.try_pop();
-        };
-        match queue.pop_timeout(Duration::ZERO) {
+        let result = on_blocking_queue!(
+            self,
+            |queue| queue.pop_timeout(Duration::ZERO),
+            return self.try_pop()
+        );
+        match result {
             Ok(value) => Answer::Popped(value.to_u32()),
-            Err(PopTimeoutError::Timeout) => refused(Refused::NotReady),
+            Err(PopTimeoutError::Timeout) => refused(Refused::FullOrEmpty),
             Err(PopTimeoutError::Closed) => refused(Refused::Closed),
             Err(other) => panic!("an answer the model does not know: {other:?}"),
         }
     }
 
     fn close(&self) -> Answer {
-        Answer::Closed(match self {
-            Self::Queue(queue) => queue.close(),
-            Self::Blocking(queue) => queue.close(),
-        })
+        Answer::Closed(on_queue!(self, |queue| queue.close()))
     }
 
     fn len_and_closed(&self) -> (usize, bool) {
-        match self {
-            Self::Queue(queue) => (queue.len(), queue.is_closed()),
-            Self::Blocking(queue) => (queue.len(), queue.is_closed()),
-        }
+        on_queue!(self, |queue| (queue.len(), queue.is_closed()))
     }
 }
 

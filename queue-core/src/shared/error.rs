@@ -51,6 +51,13 @@ pub enum MappingError {
         /// The element type in the header.
         found: ElementType,
     },
+    /// The file holds the other kind of shared queue: a blocking one (with wait lists)
+    /// attached as a non-blocking [`Queue`](crate::Queue), or the reverse.
+    WrongKind {
+        /// Whether the file's queue is a blocking one, made by
+        /// [`BlockingQueue::create`](crate::BlockingQueue::create).
+        blocking: bool,
+    },
     /// The header or the cursors hold values no queue of this crate can have.
     Corrupted {
         /// Which field is wrong.
@@ -82,6 +89,12 @@ impl fmt::Display for MappingError {
                 expected.size,
                 expected.align,
                 expected.name_hash
+            ),
+            Self::WrongKind { blocking: true } => {
+                f.write_str("the file holds a blocking shared queue: attach it as a BlockingQueue")
+            }
+            Self::WrongKind { blocking: false } => f.write_str(
+                "the file holds a non-blocking shared queue (no wait lists): attach it as a Queue",
             ),
             Self::Corrupted { field } => {
                 write!(f, "shared queue is damaged: its {field} is impossible")

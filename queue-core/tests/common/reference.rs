@@ -15,7 +15,7 @@ pub struct ReferenceQueue<T> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Refused {
     /// Full (for a push) or empty (for a pop).
-    NotReady,
+    FullOrEmpty,
     /// Closed (and, for a pop, empty).
     Closed,
 }
@@ -50,7 +50,7 @@ impl<T> ReferenceQueue<T> {
             return Err((value, Refused::Closed));
         }
         if self.items.len() == self.capacity {
-            return Err((value, Refused::NotReady));
+            return Err((value, Refused::FullOrEmpty));
         }
         self.items.push_back(value);
         Ok(())
@@ -61,7 +61,7 @@ impl<T> ReferenceQueue<T> {
         match self.items.pop_front() {
             Some(value) => Ok(value),
             None if self.closed => Err(Refused::Closed),
-            None => Err(Refused::NotReady),
+            None => Err(Refused::FullOrEmpty),
         }
     }
 

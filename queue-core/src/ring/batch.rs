@@ -1,0 +1,271 @@
+//! Batches: runs of consecutive slots, claimed with one compare-and-swap and copied as
+//! contiguous slices.
+
+use core::mem::MaybeUninit;
+
+use crate::sync::{AtomicUsize, Ordering};
+
+use super::shape::{Readiness, Shape, stamp_spacing};
+use super::{Claim, Refusal, Ring, ValueCell};
+
+/// Consecutive slots of the ring, from the slot of position `first`.
+pub(super) struct Run<'a, T> {
+    first: usize,
+    /// The run's stamps, with the unused words between them (see [`stamp_spacing`]).
+    stamps: &'a [AtomicUsize],
+    values: &'a [ValueCell<T>],
+}
+
+impl<'a, T> Run<'a, T> {
+    /// The run's stamps, one per slot.
+    fn stamps(&self) -> impl Iterator<Item = &'a AtomicUsize> + use<'a, T> {
+        self.stamps.iter().step_by(stamp_spacing::<T>())
+    }
+}
+
+impl<'a, T> Ring<'a, T> {
+    /// Pushes as many values from the front of `values` as there are free slots, claiming them
+    /// all with one atomic step, and returns how many went in (at least 1).
+    pub(crate) fn try_push_slice(&self, values: &[T]) -> Result<usize, Refusal>
+    where
+        T: Copy,
+    {
+        if values.is_empty() {
+            return Ok(0);
+        }
+        let claim = self.claim_for_push(values.len())?;
+        let mut values = &values[..claim.count];
+        for run in self.runs(claim) {
+            let (these, rest) = values.split_at(run.values.len());
+            for (cell, &value) in run.values.iter().zip(these) {
+                // Each of the `claim.count` positions from `claim.first` (these are some of
+                // them) is claimed by this push and not yet published.
+                cell.with_mut(|value_ptr| {
+                    // SAFETY: so this push is the cell's only writer, and no pop reads it
+                    // before the stamp store below.
+                    unsafe { value_ptr.write(MaybeUninit::new(value)) }
+                });
+            }
+            for (stamp, position) in run.stamps().zip(run.first..) {
+                Self::publish(stamp, position);
+            }
+            values = rest;
+        }
+        Ok(claim.count)
+    }
+
+    /// Pops as many values as are ready into the front of `buffer`, claiming them all with one
+    /// atomic step, and returns how many (at least 1).
+    pub(crate) fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, Refusal>
+    where
+        T: Copy,
+    {
+        if buffer.is_empty() {
+            return Ok(0);
+        }
+        let claim = self.claim_for_pop(buffer.len())?;
+        let mut buffer = &mut buffer[..claim.count];
+        for run in self.runs(claim) {
+            let (these, rest) = buffer.split_at_mut(run.values.len());
+            for (cell, value) in run.values.iter().zip(these) {
+                // Each of the `claim.count` positions from `claim.first` (these are some of
+                // them) is claimed by this pop, and its stamp, read while claiming, said the
+                // value was published. The stamp stores below mark it uninitialised again.
+                *value = cell.with(|value_ptr| {
+                    // SAFETY: so the push's write happens-before this read (Release/Acquire
+                    // on the stamp), and the claim makes us the value's only reader.
+                    unsafe { value_ptr.read().assume_init() }
+                });
+            }
+            for (stamp, position) in run.stamps().zip(run.first..) {
+                self.release(stamp, position);
+            }
+            buffer = rest;
+        }
+        Ok(claim.count)
+    }
+
+    /// How many consecutive positions from `first` (whose slot is ready) are ready, up to
+    /// `wanted`, and the position after the last of them.
+    ///
+    /// A slot counted here stays ready until its position is claimed, and claiming any of
+    /// them moves the cursor past `first`, so the caller's compare-and-swap from `first` fails
+    /// unless every counted slot is still ready.
+    #[inline(always)]
+    pub(super) fn count_ready(
+        &self,
+        first: usize,
+        wanted: usize,
+        classify: fn(Shape, usize, usize) -> Readiness,
+    ) -> (usize, usize) {
+        if wanted <= 1 {
+            // A single operation (`wanted` is the constant 1 there): nothing more to look at.
+            return (1, self.shape.next(first));
+        }
+        let wanted = wanted.min(self.shape.capacity);
+        let mut count = 1;
+        let after_first = self.shape.advance(first, 1);
+        'runs: for run in self.runs(Claim {
+            first: after_first,
+            count: wanted - 1,
+        }) {
+            for (stamp, position) in run.stamps().zip(run.first..) {
+                // ORDERING: Acquire, as for the first slot's stamp (the pairing is the same).
+                let stamp = stamp.load(Ordering::Acquire);
+                if classify(self.shape, stamp, position) != Readiness::Ready {
+                    break 'runs;
+                }
+                count += 1;
+            }
+        }
+        (count, self.shape.advance(first, count))
+    }
+
+    /// The slots of `claim`'s positions, as at most two runs of consecutive slots: from the
+    /// claim's first slot towards the end of the ring, then (if the claim wraps) from slot 0
+    /// on the next lap. `claim.count <= capacity`.
+    #[inline(always)]
+    pub(super) fn runs(&self, claim: Claim) -> [Run<'a, T>; 2] {
+        debug_assert!(claim.count <= self.shape.capacity);
+        let capacity = self.shape.capacity;
+        let count = claim.count.min(capacity);
+        // As in `index`: an index out of bounds (a damaged shared cursor) is sent to slot 0.
+        let index = self.shape.index(claim.first);
+        let (index, first) = if index < capacity {
+            (index, claim.first)
+        } else {
+            (0, claim.first.wrapping_sub(index))
+        };
+        let first_len = count.min(capacity - index);
+        let spacing = stamp_spacing::<T>();
+        // `count <= capacity`, so the rest fits before `index`.
+        let rest = (count - first_len).min(index);
+        [
+            Run {
+                first,
+                stamps: &self.stamps[index * spacing..(index + first_len) * spacing],
+                values: &self.values[index..index + first_len],
+            },
+            Run {
+                first: self.shape.advance(first, first_len),
+                stamps: &self.stamps[..rest * spacing],
+                values: &self.values[..rest],
+            },
+        ]
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::ring::{Cursors, Shape, empty_stamps, empty_value};
+
+    /// A ring of `capacity` slots whose cursors start at `lap`'s first position.
+    fn storage<T>(capacity: usize, lap: usize) -> Storage<T> {
+        let shape = Shape::new(capacity).unwrap();
+        let start = shape.lap_start(lap);
+        Storage {
+            cursors: Cursors::new(start),
+            stamps: empty_stamps::<T>(start, capacity).collect(),
+            values: (0..capacity).map(|_| empty_value()).collect(),
+            shape,
+        }
+    }
+
+    struct Storage<T> {
+        cursors: Cursors,
+        stamps: Vec<AtomicUsize>,
+        values: Vec<ValueCell<T>>,
+        shape: Shape,
+    }
+
+    impl<T> Storage<T> {
+        fn ring(&self) -> Ring<'_, T> {
+            // SAFETY: the storage was made from one start position, for this shape.
+            unsafe { Ring::new(&self.cursors, &self.stamps, &self.values, self.shape) }
+        }
+    }
+
+    #[test]
+    fn a_claim_across_the_end_of_the_ring_is_two_runs() {
+        let storage = storage::<u64>(4, 0);
+        let ring = storage.ring();
+        let [run, wrapped] = ring.runs(Claim { first: 3, count: 3 });
+        assert_eq!(
+            (run.first, run.stamps().count(), run.values.len()),
+            (3, 1, 1)
+        );
+        let next_lap = storage.shape.lap_start(1);
+        assert_eq!(
+            (
+                wrapped.first,
+                wrapped.stamps().count(),
+                wrapped.values.len()
+            ),
+            (next_lap, 2, 2)
+        );
+        assert!(core::ptr::eq(&run.stamps[0], &storage.stamps[3]));
+        assert!(core::ptr::eq(&run.values[0], &storage.values[3]));
+        assert!(core::ptr::eq(&wrapped.stamps[0], &storage.stamps[0]));
+        assert!(core::ptr::eq(&wrapped.values[0], &storage.values[0]));
+        let [whole, none] = ring.runs(Claim { first: 0, count: 4 });
+        assert_eq!((whole.values.len(), none.values.len()), (4, 0));
+    }
+
+    #[test]
+    fn a_claim_of_wide_values_finds_each_slot_s_spaced_stamp() {
+        let storage = storage::<[u64; 8]>(4, 0);
+        let ring = storage.ring();
+        let [run, wrapped] = ring.runs(Claim { first: 2, count: 3 });
+        let stamps: Vec<_> = run.stamps().chain(wrapped.stamps()).collect();
+        for (stamp, index) in stamps.into_iter().zip([2, 3, 0]) {
+            assert!(core::ptr::eq(stamp, &storage.stamps[index * 8]));
+        }
+    }
+
+    /// Pushes and pops batches of varied sizes, many times around a ring of 5 slots of `T`
+    /// (made from a number by `make`), and checks that every value comes out once, in order.
+    fn batches_wrap_around_the_ring_in_order<T: Copy + PartialEq + core::fmt::Debug>(
+        make: impl Fn(u64) -> T,
+    ) {
+        let storage = storage::<T>(5, 0);
+        let ring = storage.ring();
+        let mut next = 0u64;
+        let mut expected = 0u64;
+        let mut buffer = [make(0); 4];
+        for round in 0..50 {
+            let values: Vec<T> = (next..next + 1 + round % 4).map(&make).collect();
+            let pushed = ring.try_push_slice(&values).unwrap_or(0);
+            next += pushed as u64;
+            let popped = ring
+                .try_pop_slice(&mut buffer[..1 + round as usize % 3])
+                .unwrap_or(0);
+            for &value in &buffer[..popped] {
+                assert_eq!(value, make(expected));
+                expected += 1;
+            }
+            if round % 5 == 0 {
+                // Single operations find the same stamps as the batches.
+                if ring.try_push(make(next)).is_ok() {
+                    next += 1;
+                }
+                if let Ok(value) = ring.try_pop() {
+                    assert_eq!(value, make(expected));
+                    expected += 1;
+                }
+            }
+        }
+        assert!(expected > 40, "the batches went round the ring many times");
+    }
+
+    #[test]
+    fn batches_of_narrow_values_wrap_around_the_ring_in_order() {
+        batches_wrap_around_the_ring_in_order(|n| n);
+    }
+
+    #[test]
+    fn batches_of_wide_values_wrap_around_the_ring_in_order() {
+        batches_wrap_around_the_ring_in_order(|n| [n, !n, n ^ 0x5555, n.rotate_left(7)]);
+        batches_wrap_around_the_ring_in_order(|n| [n as u8; 64]);
+    }
+}

@@ -1,0 +1,156 @@
+//! Claiming positions: the compare-and-swap on a cursor that makes slots one operation's own,
+//! the stamp stores that hand them on, and the exact Full, Empty and Closed answers.
+
+use crate::mutant;
+use crate::sync::{AtomicUsize, Backoff, Ordering, fence};
+
+use super::shape::{Readiness, Shape};
+use super::{Claim, Refusal, Ring, Slot};
+
+impl<'a, T> Ring<'a, T> {
+    /// Claims up to `wanted >= 1` consecutive positions for pushes, starting at `tail`: as many
+    /// as have free slots, with one compare-and-swap.
+    #[inline(always)]
+    pub(super) fn claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
+        let backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the Release CASes on `tail` (every one of them, as each
+        // CAS continues the release sequence): we then see every stamp that a push before
+        // `tail` read, so the stamps below are at least one lap behind `tail`, never older.
+        let mut tail = self.cursors.tail.load(Ordering::Acquire);
+        loop {
+            if self.shape.is_closed(tail) {
+                return Err(Refusal::Closed);
+            }
+            let first = self.slot(tail);
+            // ORDERING: Acquire pairs with the Release stamp store at the end of
+            // `take_and_release`, so the pop's read of the old value happens-before our write.
+            let stamp = first.stamp.load(Ordering::Acquire);
+            match self.shape.classify_for_push(stamp, tail) {
+                Readiness::Ready => {
+                    let (count, end) = self.count_ready(tail, wanted, Shape::classify_for_push);
+                    match self.cursors.tail.compare_exchange_weak(
+                        tail,
+                        end,
+                        // ORDERING: Release on success pairs with the Acquire loads of `tail`
+                        // (here and in `len`); Acquire on failure, for the same reason as the
+                        // load above, since the current value becomes our new `tail`. A marked
+                        // (closed) `tail` never equals the unmarked one we expect.
+                        Ordering::Release,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return Ok(Claim { first: tail, count }),
+                        Err(current) => tail = current,
+                    }
+                }
+                Readiness::NotYet if self.recheck(first, tail) => return Err(Refusal::FullOrEmpty),
+                Readiness::NotYet => {}
+                Readiness::Stale => {
+                    // ORDERING: Acquire, as above. The stamp we read was stored by an operation
+                    // after the push at `tail` claimed it, so this load sees a newer `tail`.
+                    tail = self.cursors.tail.load(Ordering::Acquire);
+                }
+            }
+            backoff.spin();
+        }
+    }
+
+    /// Claims up to `wanted >= 1` consecutive positions for pops, starting at `head`: as many
+    /// as hold published values, with one compare-and-swap.
+    #[inline(always)]
+    pub(super) fn claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
+        let backoff = Backoff::new();
+        // ORDERING: Acquire pairs with the Release CASes on `head` (see `claim_for_push`), so
+        // the stamps below are at least those of the pops one lap before `head`.
+        let mut head = self.cursors.pops.head.load(Ordering::Acquire);
+        loop {
+            let first = self.slot(head);
+            // ORDERING: Acquire pairs with the Release stamp store in `write_and_publish`, so
+            // the push's write happens-before our read.
+            let stamp = first.stamp.load(Ordering::Acquire);
+            match self.shape.classify_for_pop(stamp, head) {
+                Readiness::Ready => {
+                    let (count, end) = self.count_ready(head, wanted, Shape::classify_for_pop);
+                    match self.cursors.pops.head.compare_exchange_weak(
+                        head,
+                        end,
+                        // ORDERING: as in `claim_for_push`.
+                        Ordering::Release,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return Ok(Claim { first: head, count }),
+                        Err(current) => head = current,
+                    }
+                }
+                Readiness::NotYet if self.recheck(first, head + 1) => {
+                    return Err(self.empty_or_closed(head));
+                }
+                Readiness::NotYet => {}
+                Readiness::Stale => {
+                    // ORDERING: Acquire, as above; the stamp we read proves `head` moved on.
+                    head = self.cursors.pops.head.load(Ordering::Acquire);
+                }
+            }
+            backoff.spin();
+        }
+    }
+
+    /// Publishes the value just written into the slot of `position` (whose stamp is `stamp`)
+    /// to the pop at `position`.
+    #[inline(always)]
+    pub(super) fn publish(stamp: &AtomicUsize, position: usize) {
+        // ORDERING: Release publishes the value written before; pairs with the Acquire stamp
+        // loads in `claim_for_pop` and `count_ready`.
+        stamp.store(position + 1, mutant::publish_ordering(Ordering::Release));
+    }
+
+    /// Frees the slot of `position` (whose stamp is `stamp`), whose value was just read, for
+    /// the push one lap later.
+    #[inline(always)]
+    pub(super) fn release(&self, stamp: &AtomicUsize, position: usize) {
+        // ORDERING: Release pairs with the Acquire stamp loads in `claim_for_push` and
+        // `count_ready`: the read of the value happens-before the next lap's write.
+        stamp.store(position.wrapping_add(self.shape.one_lap), Ordering::Release);
+    }
+
+    /// Decides a Full or Empty answer: after a `SeqCst` fence, reads `slot`'s stamp again and
+    /// returns `true` (answer Full or Empty) unless it now equals `ready`.
+    ///
+    /// The fence is what makes the answer exact for threads that both write and then take
+    /// this path: of two such fences, the later one's re-read sees every stamp and cursor the
+    /// other thread wrote before its own fence (the store-buffering pattern). Without it, two
+    /// threads that each push and then pop could both answer Empty (the `no_empty_fence`
+    /// mutant shows loom finding that). (The blocking layer orders its sleepers with a
+    /// barrier pair of its own, before it calls the ring again: see `wait`.)
+    fn recheck(&self, slot: Slot<'a, T>, ready: usize) -> bool {
+        if mutant::FENCES_FULL_AND_EMPTY {
+            // ORDERING: SeqCst fence, paired with the same fence in every other call that
+            // answers Full or Empty, and with the fences of the blocking layer (see above).
+            fence(Ordering::SeqCst);
+        }
+        // ORDERING: Acquire, as for the first stamp load: if it shows `ready`, the caller's
+        // retry reads the slot's value or overwrites it after this load.
+        slot.stamp.load(Ordering::Acquire) != ready
+    }
+
+    /// The answer of a pop at `head` that found its slot empty: `Closed` if the ring is
+    /// closed and no push claimed `head`, so no value will ever come.
+    fn empty_or_closed(&self, head: usize) -> Refusal {
+        // Relaxed, after the `SeqCst` fence in `recheck`: `close` stores the flag (`SeqCst`)
+        // before it marks `tail` (`SeqCst`), so if this load misses the flag, that fence came
+        // before the flag's store in the single total order of `SeqCst` operations, and so
+        // before the mark: the ring was still open when we found the slot empty. (The flag
+        // only decides whether to read `tail`; that read is what orders the answer.)
+        if self.cursors.pops.closing.load(Ordering::Relaxed) == 0 {
+            return Refusal::FullOrEmpty;
+        }
+        // ORDERING: Acquire, after the fence in `recheck`: the close is an RMW on `tail`, later
+        // in `tail`'s modification order than every successful push's CAS, so a marked `tail`
+        // equal to `head` proves that every value ever pushed was claimed by a pop before us.
+        let tail = self.cursors.tail.load(Ordering::Acquire);
+        if self.shape.is_closed(tail) && self.shape.without_mark(tail) == head {
+            Refusal::Closed
+        } else {
+            Refusal::FullOrEmpty
+        }
+    }
+}

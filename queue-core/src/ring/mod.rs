@@ -1,0 +1,271 @@
+//! The ring: Dmitry Vyukov's bounded MPMC algorithm, written once over borrowed storage.
+//!
+//! [`Ring`] is a view (three words) of a [`Cursors`] pair and a slice of [`Slot`]s that live
+//! somewhere else: in a heap allocation for [`Queue`](crate::Queue), and in a shared mapping for
+//! a cross-process queue. The algorithm never allocates and never names where its storage is.
+//!
+//! # Positions and stamps
+//!
+//! A *position* packs a lap and an index: `position = lap + index`, where `lap` is a multiple of
+//! `one_lap` and `index < capacity`. `one_lap = 2 * mark`, with `mark = (capacity +
+//! 1).next_power_of_two()`: the bit between the index and the lap is the *close mark*, set in
+//! `tail` (and nowhere else) when the ring is closed. Advancing a position moves to `index + 1`,
+//! or to index 0 of the next lap after the last slot. Laps wrap around `usize` with wrapping
+//! arithmetic; every comparison is an equality, never an ordering, so the wrap is harmless.
+//!
+//! Each slot carries a stamp, the one position it is ready for:
+//!
+//! | slot's stamp | meaning |
+//! |---|---|
+//! | `p` | empty, free for the push at position `p` |
+//! | `p + 1` | holds the value of the push at `p`, ready for the pop at `p` |
+//! | `p + one_lap` | popped, free for the push one lap later |
+//!
+//! Because `index + 1 < mark < one_lap`, "ready for the pop at `p`" (`p + 1`) never equals
+//! "free for the push at the next lap" (`p + one_lap`), even at capacity 1, and no stamp ever
+//! carries the close mark.
+//!
+//! # Claims
+//!
+//! A push claims positions by moving `tail` forward with one compare-and-swap, then writes a
+//! value into each claimed slot and publishes it with a store to the slot's stamp; a pop does
+//! the same with `head`. A claim covers one position or, for the batch operations, every
+//! consecutive position whose slot was ready when it looked: one atomic step for the batch.
+//! Between claiming and publishing, a slot belongs to its claimer alone (a later version may
+//! record the claimer's identity there, to recover from a process killed in that window).
+//!
+//! # Closing
+//!
+//! [`Ring::close`] sets the mark in `tail` with one atomic read-modify-write. Every push's
+//! compare-and-swap on `tail` expects an unmarked value, so no push can claim after the close:
+//! the pushes that succeeded are exactly those ordered before it on `tail`. A pop that finds its
+//! slot empty and `tail` marked at its own position knows that no value will ever come.
+//! Before the mark, the close sets a flag on the pops' own cache line, and a pop that finds
+//! its slot empty reads `tail` only once that flag is set: waiting consumers never pull the
+//! producers' line (see `PopLine`).
+//!
+//! # Progress
+//!
+//! No operation ever waits for another: if the slot at its position is not ready, it answers
+//! Full or Empty; if its cursor was stale, or its compare-and-swap failed, another operation has
+//! just succeeded and it retries. So every retry means system-wide progress: the ring is
+//! lock-free.
+//!
+//! The price is FIFO's: a push that has claimed its slot and not yet published it (a thread
+//! preempted in that window) makes pops answer Empty until it publishes, even if later pushes
+//! have completed, since their values cannot overtake it. Symmetrically, a pop that has claimed
+//! a value and not yet released its slot makes the push that needs that slot answer Full.
+
+mod batch;
+mod claim;
+mod cursors;
+mod shape;
+mod single;
+
+use core::mem::MaybeUninit;
+
+use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
+
+pub(crate) use cursors::Cursors;
+pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
+
+/// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the
+/// position `p` whose push wrote it.
+pub(crate) type ValueCell<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// An empty value cell.
+pub(crate) fn empty_value<T>() -> ValueCell<T> {
+    UnsafeCell::new(MaybeUninit::uninit())
+}
+
+/// One slot of the ring: its stamp (see the module docs) and its value cell, which live in
+/// two arrays (see [`Ring`]).
+#[derive(Clone, Copy)]
+struct Slot<'a, T> {
+    stamp: &'a AtomicUsize,
+    value: &'a ValueCell<T>,
+}
+
+/// Why a ring operation claimed nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Full (for a push) or empty (for a pop) when it looked; see [`Queue`]'s guarantees.
+    ///
+    /// [`Queue`]: crate::Queue
+    FullOrEmpty,
+    /// The ring is closed: no push can succeed, and (for a pop) no value is left.
+    Closed,
+}
+
+/// Consecutive positions that one operation has claimed: `count >= 1` positions from `first`.
+#[derive(Clone, Copy, Debug)]
+struct Claim {
+    first: usize,
+    count: usize,
+}
+
+/// The algorithm, over storage borrowed for `'a`.
+///
+/// A slot is a stamp and a value cell, kept in two arrays, `stamps` and `values`, rather than
+/// side by side: a value then never shares its cache line with a stamp, so the lines holding
+/// values are written by producers only, and a batch of values is one contiguous copy. Slot
+/// `i`'s stamp is `stamps[i * stamp_spacing::<T>()]` (see [`stamp_spacing`]).
+///
+/// # Invariants
+///
+/// The creator of a `Ring` (see [`Ring::new`]) guarantees that `values.len() ==
+/// shape.capacity`, `stamps.len() == stamps_len::<T>(shape.capacity)`, and that the cursors
+/// and stamps follow the protocol in the module docs; every method keeps it so.
+pub(crate) struct Ring<'a, T> {
+    cursors: &'a Cursors,
+    stamps: &'a [AtomicUsize],
+    values: &'a [ValueCell<T>],
+    shape: Shape,
+}
+
+impl<'a, T> Ring<'a, T> {
+    /// A view of `cursors`, `stamps` and `values` as a ring of `shape`.
+    ///
+    /// # Safety
+    ///
+    /// `values.len() == shape.capacity`, `Some(stamps.len()) == stamps_len::<T>(capacity)`,
+    /// and the cursors and every stamp hold values that the protocol in the module docs can
+    /// reach (for instance as made by [`Cursors::new`] and [`empty_stamps`] from the same start
+    /// position), with a slot's value initialised exactly when its stamp says so. Every access
+    /// to this storage goes through a `Ring` of the same shape.
+    pub(crate) unsafe fn new(
+        cursors: &'a Cursors,
+        stamps: &'a [AtomicUsize],
+        values: &'a [ValueCell<T>],
+        shape: Shape,
+    ) -> Self {
+        debug_assert_eq!(Some(stamps.len()), stamps_len::<T>(shape.capacity));
+        debug_assert_eq!(values.len(), shape.capacity);
+        Self {
+            cursors,
+            stamps,
+            values,
+            shape,
+        }
+    }
+
+    /// The index of `position`'s slot, always in bounds.
+    #[inline(always)]
+    fn index(&self, position: usize) -> usize {
+        // Positions are read from the cursors (loads and CAS results, close mark ignored by
+        // `Shape::index`) or made by `Shape::next`; cursors start at a lap's first position and
+        // only advance through `Shape::next`, so the index is below `capacity`. A shared
+        // mapping's cursors can still be overwritten by a faulty peer process: such an index
+        // is sent to slot 0 (messages garbled, never a read out of bounds). The select
+        // compiles to a conditional move, not a branch.
+        let index = self.shape.index(position);
+        debug_assert!(index < self.shape.capacity);
+        if index < self.shape.capacity {
+            index
+        } else {
+            0
+        }
+    }
+
+    /// The slot of `position`.
+    #[inline(always)]
+    fn slot(&self, position: usize) -> Slot<'a, T> {
+        let index = self.index(position);
+        // SAFETY: `index < capacity` (see `index`), and `Ring::new` requires `capacity` values
+        // and `capacity * stamp_spacing::<T>()` stamps.
+        unsafe {
+            Slot {
+                stamp: self.stamps.get_unchecked(index * stamp_spacing::<T>()),
+                value: self.values.get_unchecked(index),
+            }
+        }
+    }
+
+    /// Closes the ring: from now on every push is refused with [`Refusal::Closed`], and pops
+    /// take what is left, then get [`Refusal::Closed`]. Returns `false` if it was closed
+    /// already.
+    pub(crate) fn close(&self) -> bool {
+        // ORDERING: SeqCst, before the mark below (also SeqCst): see `empty_or_closed`, the
+        // only reader that needs the two in one total order with the fence in `recheck`.
+        self.cursors.pops.closing.store(1, Ordering::SeqCst);
+        // ORDERING: SeqCst, which includes AcqRel: Release so that a pop that sees the mark
+        // also sees every push before it (the RMW continues their release sequence); Acquire
+        // to read the latest `tail`. Blocking callers then wake every sleeper (see `wait`).
+        let tail = self
+            .cursors
+            .tail
+            .fetch_or(self.shape.mark, Ordering::SeqCst);
+        !self.shape.is_closed(tail)
+    }
+
+    /// How many slots the ring has.
+    pub(crate) fn capacity(&self) -> usize {
+        self.shape.capacity
+    }
+
+    /// Whether [`close`](Self::close) has been called.
+    pub(crate) fn is_closed(&self) -> bool {
+        // ORDERING: Acquire pairs with the AcqRel `close`; a `true` answer is final.
+        self.shape
+            .is_closed(self.cursors.tail.load(Ordering::Acquire))
+    }
+
+    /// Whether both cursors index a slot: true for every ring this crate made; checked when
+    /// attaching to a mapping another process made, before any slot is touched.
+    pub(crate) fn cursors_in_bounds(&self) -> bool {
+        // Relaxed: a plausibility check of two numbers; nothing is read through them here.
+        let head = self.cursors.pops.head.load(Ordering::Relaxed);
+        let tail = self.cursors.tail.load(Ordering::Relaxed);
+        self.shape.index(head) < self.shape.capacity && self.shape.index(tail) < self.shape.capacity
+    }
+
+    /// How many values the ring held at one moment during the call.
+    pub(crate) fn len(&self) -> usize {
+        loop {
+            // ORDERING: the Acquire loads pair with the Release CASes on the cursors. A head
+            // we read was moved by a pop that had seen its value published, so the tail we
+            // read after it is at least past that value; a tail we read was moved by a push
+            // that had seen its slot emptied, so the head we read again after it is at most
+            // one lap behind. Reading the same head twice makes the pair one snapshot.
+            let head = self.cursors.pops.head.load(Ordering::Acquire);
+            let tail = self
+                .shape
+                .without_mark(self.cursors.tail.load(Ordering::Acquire));
+            if self.cursors.pops.head.load(Ordering::Acquire) == head {
+                let (head_index, tail_index) = (self.shape.index(head), self.shape.index(tail));
+                return if head_index < tail_index {
+                    tail_index - head_index
+                } else if head_index > tail_index {
+                    self.shape.capacity - head_index + tail_index
+                } else if head == tail {
+                    0
+                } else {
+                    self.shape.capacity
+                };
+            }
+        }
+    }
+
+    /// Drops every value still in the ring, without touching the stamps.
+    ///
+    /// # Safety
+    ///
+    /// The caller has exclusive access to the storage: every operation on it has returned and
+    /// happens-before this call, and no operation runs during or after it.
+    pub(crate) unsafe fn drop_values(&self) {
+        // Relaxed: the caller's exclusive access already orders every operation before us.
+        let tail = self
+            .shape
+            .without_mark(self.cursors.tail.load(Ordering::Relaxed));
+        let mut position = self.cursors.pops.head.load(Ordering::Relaxed);
+        while position != tail {
+            let slot = self.slot(position);
+            slot.value.with_mut(|value_ptr| {
+                // SAFETY: every push returned, so each position from head to tail holds a
+                // published value, and no pop took it; we drop each position's value once.
+                unsafe { (*value_ptr).assume_init_drop() }
+            });
+            position = self.shape.next(position);
+        }
+    }
+}

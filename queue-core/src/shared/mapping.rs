@@ -1,0 +1,319 @@
+//! The shared storage: a whole-file mapping of a memory file, and the ring (and, for a
+//! blocking queue, the wait lists) inside it.
+
+use core::marker::PhantomData;
+use core::mem::{align_of, size_of};
+use core::num::NonZeroUsize;
+use core::ptr::NonNull;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::{FallocateFlags, fallocate};
+use nix::sys::memfd::{MFdFlags, memfd_create};
+use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
+use nix::sys::stat::fstat;
+
+use super::error::MappingError;
+use super::layout::{
+    BARRIERS_MEMBARRIER, BARRIERS_NONE, BARRIERS_SYMMETRIC, Header, Layout, check_header,
+};
+use super::plain::Plain;
+use crate::error::CapacityError;
+use crate::placement::{RingStorage, WaitingStorage};
+use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, stamp_spacing};
+use crate::sync::{AtomicUsize, Barriers};
+use crate::wait::WaitLists;
+
+/// Sets the length of the memory file `fd` to `len` bytes and has the kernel allocate every
+/// page of it now: a machine short of memory fails here, with an error, rather than at the
+/// first touch of a page in some later push (`SIGBUS` or the out-of-memory killer, in the
+/// middle of the ring's protocol), and no call on the queue spends its time allocating pages.
+fn allocate(fd: &OwnedFd, len: i64) -> nix::Result<()> {
+    loop {
+        match fallocate(fd, FallocateFlags::empty(), 0, len) {
+            // A signal can interrupt the allocation of a large file (the kernel does not
+            // restart it): start again.
+            Err(Errno::EINTR) => continue,
+            done => return done,
+        }
+    }
+}
+
+/// A whole-file `MAP_SHARED` mapping, unmapped on drop.
+struct RawMapping {
+    base: NonNull<u8>,
+    len: NonZeroUsize,
+}
+
+impl RawMapping {
+    fn map(fd: &OwnedFd, len: NonZeroUsize) -> Result<Self, MappingError> {
+        // SAFETY: a new mapping at an address the kernel picks overlaps no Rust object; it is
+        // unmapped only by `drop`, after every reference into it (tied to `&self`) is gone.
+        let base = unsafe {
+            mmap(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+                fd,
+                0,
+            )
+        }?;
+        Ok(Self {
+            base: base.cast(),
+            len,
+        })
+    }
+
+    /// A pointer to `offset` bytes into the mapping, as a `U`.
+    fn at<U>(&self, offset: usize) -> *mut U {
+        debug_assert!(offset + size_of::<U>() <= self.len.get());
+        debug_assert_eq!(offset % align_of::<U>(), 0);
+        // SAFETY: callers pass offsets from a `Layout` checked against `len`, so the result
+        // stays inside the mapping.
+        unsafe { self.base.as_ptr().add(offset).cast() }
+    }
+}
+
+impl Drop for RawMapping {
+    fn drop(&mut self) {
+        // SAFETY: `base`/`len` are exactly what `mmap` returned, and nothing borrowed from the
+        // mapping outlives `self`. An error here could only mean a bad address; ignore it.
+        let _ = unsafe { munmap(self.base.cast(), self.len.get()) };
+    }
+}
+
+/// A shared queue's mapping, with the ring's shape and where its parts are: the storage of a
+/// non-blocking shared [`Queue`](crate::Queue), and the inside of a [`WaitingMapping`].
+pub struct Mapping<T> {
+    raw: RawMapping,
+    fd: OwnedFd,
+    shape: Shape,
+    layout: Layout,
+    _values: PhantomData<T>,
+}
+
+impl<T> core::fmt::Debug for Mapping<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Mapping")
+            .field("capacity", &self.ring().capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A shared queue's mapping that holds wait lists: the storage of a shared
+/// [`BlockingQueue`](crate::BlockingQueue).
+pub struct WaitingMapping<T> {
+    mapping: Mapping<T>,
+    /// Where the wait lists are (`mapping.layout.wait_lists`, which is `Some` here).
+    wait_lists: usize,
+    /// The barrier pair the header names; this process has registered for it.
+    barriers: Barriers,
+}
+
+impl<T> core::fmt::Debug for WaitingMapping<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("WaitingMapping")
+            .field("capacity", &self.ring().capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Plain> Mapping<T> {
+    /// A new queue of `capacity` slots in a new memory file, with wait lists if `barriers`
+    /// names their barrier pair.
+    fn create(capacity: usize, barriers: Option<Barriers>) -> Result<Self, MappingError> {
+        let shape = Shape::new(capacity)?;
+        let layout = Layout::new::<T>(capacity, barriers.is_some())
+            .ok_or(CapacityError::TooLarge { capacity })?;
+        let fd = memfd_create(c"queue-core", MFdFlags::MFD_CLOEXEC)?;
+        // `Layout::new` checked that the length fits an `off_t`.
+        allocate(&fd, layout.len as i64)?;
+        let len = NonZeroUsize::new(layout.len).ok_or(CapacityError::TooLarge { capacity })?;
+        let raw = RawMapping::map(&fd, len)?;
+        let start = shape.lap_start(0);
+        let barriers = match barriers {
+            None => BARRIERS_NONE,
+            Some(Barriers::AcrossProcesses) => BARRIERS_MEMBARRIER,
+            Some(_) => BARRIERS_SYMMETRIC,
+        };
+        // SAFETY: the mapping is new, `len` bytes long, page-aligned, and no other process
+        // can reach it yet (the descriptor has not left this call); the layout puts each part
+        // in bounds at its alignment.
+        unsafe {
+            raw.at::<Cursors>(layout.cursors).write(Cursors::new(start));
+            if let Some(offset) = layout.wait_lists {
+                raw.at::<WaitLists>(offset).write(WaitLists::default());
+            }
+            // The value cells need no initialisation: a new memory file reads as zeros,
+            // valid bytes for a `T: Plain`, and every stamp says "empty".
+            let stamps = raw.at::<AtomicUsize>(layout.stamps);
+            for (word, stamp) in empty_stamps::<T>(start, capacity).enumerate() {
+                stamps.add(word).write(stamp);
+            }
+            raw.at::<Header>(0)
+                .write_volatile(layout.header::<T>(shape, barriers));
+        }
+        Ok(Self {
+            raw,
+            fd,
+            shape,
+            layout,
+            _values: PhantomData,
+        })
+    }
+
+    /// A new queue of `capacity` slots without wait lists.
+    pub(crate) fn create_plain(capacity: usize) -> Result<Self, MappingError> {
+        Self::create(capacity, None)
+    }
+
+    /// The queue in the memory file `fd`, with wait lists if `waiting`, after checking its
+    /// header and cursors; also returns the header's barrier pair.
+    fn attach(fd: OwnedFd, waiting: bool) -> Result<(Self, u32), MappingError> {
+        let file_len = u64::try_from(fstat(&fd)?.st_size).unwrap_or(0);
+        let header_len = size_of::<Header>() as u64;
+        if file_len < header_len {
+            return Err(MappingError::Truncated {
+                len: file_len,
+                needed: header_len,
+            });
+        }
+        let len = usize::try_from(file_len)
+            .ok()
+            .and_then(NonZeroUsize::new)
+            .ok_or(MappingError::Corrupted {
+                field: "file length",
+            })?;
+        let raw = RawMapping::map(&fd, len)?;
+        // SAFETY: the mapping holds at least a header's bytes (checked above), page-aligned;
+        // every bit pattern is a valid `Header`, and we copy it out rather than borrow it.
+        let header = unsafe { raw.at::<Header>(0).read_volatile() };
+        let (shape, layout) = check_header::<T>(&header, file_len, waiting)?;
+        let mapping = Self {
+            raw,
+            fd,
+            shape,
+            layout,
+            _values: PhantomData,
+        };
+        if !mapping.ring().cursors_in_bounds() {
+            return Err(MappingError::Corrupted { field: "cursors" });
+        }
+        Ok((mapping, header.barriers))
+    }
+
+    /// The queue without wait lists in the memory file `fd`.
+    pub(crate) fn attach_plain(fd: OwnedFd) -> Result<Self, MappingError> {
+        Ok(Self::attach(fd, false)?.0)
+    }
+}
+
+impl<T> Mapping<T> {
+    /// The memory file's descriptor.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl<T> RingStorage<T> for Mapping<T> {
+    #[inline(always)]
+    fn ring(&self) -> Ring<'_, T> {
+        // The layout (made here or checked against the header) puts the cursors, `capacity`
+        // stamps and `capacity` value cells in bounds at their alignment, initialised by
+        // `create` (the value cells as the memory file's zeros); references to them are sound
+        // across processes (see the module docs). Every process reaches the ring through a
+        // `Ring` of this shape. The cursors index slots (checked by `create`'s construction or
+        // `attach`), and a value cell's bytes are always initialised memory holding a valid
+        // `T` (`T: Plain` for every mapping made or attached).
+        // SAFETY: so the references below are in bounds and valid, and `Ring::new`'s contract
+        // holds.
+        unsafe {
+            let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
+            let stamps = core::slice::from_raw_parts(
+                self.raw.at::<AtomicUsize>(self.layout.stamps),
+                self.shape.capacity * stamp_spacing::<T>(),
+            );
+            let values = core::slice::from_raw_parts(
+                self.raw.at::<ValueCell<T>>(self.layout.values),
+                self.shape.capacity,
+            );
+            Ring::new(cursors, stamps, values, self.shape)
+        }
+    }
+}
+
+impl<T: Plain> WaitingMapping<T> {
+    /// A new queue of `capacity` slots with wait lists, in a new memory file.
+    pub(crate) fn create(capacity: usize) -> Result<Self, MappingError> {
+        let barriers = Barriers::across_processes();
+        let mapping = Mapping::create(capacity, Some(barriers))?;
+        Ok(Self::with_barriers(mapping, barriers))
+    }
+
+    /// The queue with wait lists in the memory file `fd`, after checking its header and
+    /// cursors, and registering this process for its barrier pair.
+    pub(crate) fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
+        let (mapping, barriers) = Mapping::attach(fd, true)?;
+        let barriers = if barriers == BARRIERS_MEMBARRIER {
+            Barriers::join_across_processes().map_err(MappingError::Os)?;
+            Barriers::AcrossProcesses
+        } else {
+            Barriers::Symmetric
+        };
+        Ok(Self::with_barriers(mapping, barriers))
+    }
+
+    fn with_barriers(mapping: Mapping<T>, barriers: Barriers) -> Self {
+        // `create` and `attach` both made or checked a layout with wait lists.
+        let wait_lists = mapping.layout.wait_lists.unwrap_or_default();
+        Self {
+            mapping,
+            wait_lists,
+            barriers,
+        }
+    }
+}
+
+impl<T> WaitingMapping<T> {
+    /// The memory file's descriptor.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.mapping.fd()
+    }
+}
+
+impl<T> RingStorage<T> for WaitingMapping<T> {
+    #[inline(always)]
+    fn ring(&self) -> Ring<'_, T> {
+        self.mapping.ring()
+    }
+}
+
+impl<T> WaitingStorage<T> for WaitingMapping<T> {
+    #[inline(always)]
+    fn wait_lists(&self) -> &WaitLists {
+        // SAFETY: in bounds, aligned and initialised (the layout, as for `ring`, has wait
+        // lists at this offset); all atomics, sound to share across processes.
+        unsafe { &*self.mapping.raw.at::<WaitLists>(self.wait_lists) }
+    }
+
+    #[inline(always)]
+    fn barriers(&self) -> Barriers {
+        self.barriers
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_allocates_every_page_of_the_mapping() {
+        let mapping = WaitingMapping::<[u8; 64]>::create(4096).unwrap().mapping;
+        let stat = fstat(mapping.fd()).unwrap();
+        assert_eq!(stat.st_size as usize, mapping.layout.len);
+        // The values (half the mapping) are never written here: only an allocation at
+        // creation accounts for their blocks.
+        assert!(stat.st_blocks as usize * 512 >= mapping.layout.len);
+    }
+}

@@ -1,0 +1,48 @@
+//! The one switch between `std` and `loom`.
+//!
+//! Every atomic, cell and wait that the queue's algorithm uses is imported from here, so the
+//! algorithm reads the same under both and never names `loom` itself. Build with
+//! `RUSTFLAGS="--cfg loom"` and the whole crate runs on loom's simulated memory model.
+//!
+//! Both alternatives expose the same items:
+//! - `AtomicU32`, `AtomicUsize`, `Ordering`, `fence`: the atomics;
+//! - `FutexWord`: a 32-bit atomic that threads (and processes, for a word in a shared mapping)
+//!   can sleep on until it changes: Linux's `futex` (`futex.rs`), and under loom a mutex and
+//!   condition variable with the same contract;
+//! - `UnsafeCell`: with loom's closure-based `with`/`with_mut` shape (`cell.rs`), so that loom
+//!   can track every access to a slot's value;
+//! - `Barriers`: the pair of barriers that orders a sleeper's registration against a waker's
+//!   ring change (see `wait`): a `SeqCst` fence on each side, or, where the kernel offers it,
+//!   an asymmetric pair (`barriers.rs`: `membarrier(2)` in the sleeper's half, a compiler
+//!   fence in every waker's). Under loom both halves are `SeqCst` fences: the models check the
+//!   protocol given the pair's guarantee, not the kernel's implementation of it;
+//! - `Backoff`: the retry policy of every retry loop (spins, then yields the thread; under
+//!   loom, every step yields to the model's scheduler, and a call that retries more often than
+//!   any model's operations could explain fails the model). Its `snooze`/`is_completed` pair
+//!   bounds the spinning before a blocking call sleeps; under loom the spinning phase is empty
+//!   and every blocking call goes straight to the sleep protocol.
+//!
+//! The loom stand-ins are in `mocked.rs`.
+
+#[cfg(not(loom))]
+mod barriers;
+#[cfg(not(loom))]
+mod cell;
+#[cfg(not(loom))]
+mod futex;
+#[cfg(loom)]
+mod mocked;
+
+#[cfg(not(loom))]
+pub(crate) use self::{barriers::Barriers, cell::UnsafeCell, futex::FutexWord};
+#[cfg(not(loom))]
+pub(crate) use crossbeam_utils::Backoff;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+
+#[cfg(loom)]
+pub(crate) use self::mocked::{Backoff, Barriers, FutexWord};
+#[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
