@@ -10,9 +10,10 @@ use crate::error::{
     TryPushError,
 };
 use crate::heap::HeapWaiting;
-use crate::placement::{Heap, Placement, RingStorage, Shared, WaitingStorage, sealed};
+use crate::placement::{Heap, Placement, Shared, sealed};
 use crate::ring::Ring;
 use crate::shared::{MappingError, Plain, WaitingMapping};
+use crate::storage::{RingStorage, WaitingStorage};
 use crate::sync::Barriers;
 use crate::wait::{GaveUp, WaitLists};
 
@@ -131,8 +132,8 @@ impl<T: Plain> BlockingQueue<T, Shared> {
     /// stamp (a stamp takes as many bytes as its value, from 8 up to a cache line): 16 MiB
     /// for a million u64. For a stream between processes on cores that share no cache, a
     /// ring several times larger than a core's L2 cache was much faster on the crate's test
-    /// machine than one that fits in it (see "How big a ring" in the crate README); a small
-    /// ring keeps less memory and fewer messages in flight.
+    /// machine than one that fits in it (the crate's cross-process bench measures it); a
+    /// small ring keeps less memory and fewer messages in flight.
     ///
     /// The kernel allocates every page of the mapping here (`fallocate`), not when a push
     /// first touches it: the memory is committed once, a machine short of it fails this call
@@ -277,8 +278,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), (T, GaveUp)> {
         // The first attempt is a `try_push`, with the value passed straight to the ring: a push
         // that need not wait costs what a non-blocking one does. Only a refused push moves its
-        // value into the `Option` that its retries take it from and put it back into (README,
-        // "A push's first attempt without the Option").
+        // value into the `Option` that its retries take it from and put it back into.
         let refused = match self.try_push(value) {
             Ok(()) => return Ok(()),
             Err(TryPushError::Closed(value)) => return Err((value, GaveUp::Closed)),

@@ -2,7 +2,16 @@
 
 use core::fmt;
 
-use crate::ring::Refusal;
+/// Why a ring operation claimed nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Full (for a push) or empty (for a pop) when it looked; see [`Queue`]'s guarantees.
+    ///
+    /// [`Queue`]: crate::Queue
+    FullOrEmpty,
+    /// The ring is closed: no push can succeed, and (for a pop) no value is left.
+    Closed,
+}
 
 /// The queue could not be created with the requested capacity.
 ///

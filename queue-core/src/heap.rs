@@ -1,8 +1,8 @@
 //! The heap placement: a ring's storage in one heap allocation, for queues within one process.
 
 use crate::error::CapacityError;
-use crate::placement::{RingStorage, WaitingStorage};
 use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len};
+use crate::storage::{RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
 

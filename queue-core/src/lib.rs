@@ -59,6 +59,7 @@ mod placement;
 mod queue;
 mod ring;
 mod shared;
+mod storage;
 mod sync;
 mod wait;
 

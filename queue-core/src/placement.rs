@@ -6,10 +6,6 @@
 //! both placements, and only a shared queue has a descriptor to hand to another process.
 //! The trait is sealed: the storage behind each placement is this crate's own.
 
-use crate::ring::Ring;
-use crate::sync::Barriers;
-use crate::wait::WaitLists;
-
 /// Where a queue's ring lives: [`Heap`] or [`Shared`]. Sealed: no other placement exists.
 pub trait Placement: sealed::Placement {}
 
@@ -31,29 +27,15 @@ pub enum Shared {}
 impl Placement for Heap {}
 impl Placement for Shared {}
 
-/// The storage of a ring: what every queue needs.
-pub(crate) trait RingStorage<T> {
-    /// The ring over this storage.
-    fn ring(&self) -> Ring<'_, T>;
-}
-
-/// The storage of a ring with its two wait lists: what a blocking queue needs.
-pub(crate) trait WaitingStorage<T>: RingStorage<T> {
-    /// The wait lists of the ring.
-    fn wait_lists(&self) -> &WaitLists;
-    /// The barrier pair of the wait lists, for this process.
-    fn barriers(&self) -> Barriers;
-}
-
 pub(crate) mod sealed {
     /// What each placement stores.
     pub trait Placement: 'static {
         /// The storage of a non-blocking queue of `T`.
         #[allow(private_bounds, reason = "sealed: the storage is this crate's own")]
-        type Ring<T>: super::RingStorage<T>;
+        type Ring<T>: crate::storage::RingStorage<T>;
         /// The storage of a blocking queue of `T`.
         #[allow(private_bounds, reason = "sealed: the storage is this crate's own")]
-        type Waiting<T>: super::WaitingStorage<T>;
+        type Waiting<T>: crate::storage::WaitingStorage<T>;
         /// The placement's name, for `Debug`.
         const NAME: &'static str;
     }

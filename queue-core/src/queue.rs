@@ -6,9 +6,10 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{CapacityError, ClosedError, TryPopError, TryPushError};
 use crate::heap::HeapRing;
-use crate::placement::{Heap, Placement, RingStorage, Shared, sealed};
+use crate::placement::{Heap, Placement, Shared, sealed};
 use crate::ring::Ring;
 use crate::shared::{Mapping, MappingError, Plain};
+use crate::storage::RingStorage;
 
 /// A bounded multi-producer multi-consumer FIFO queue.
 ///

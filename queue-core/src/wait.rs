@@ -46,7 +46,7 @@ use crate::sync::{AtomicU32, Backoff, Barriers, FutexWord, Ordering};
 /// store. Retrying at once keeps a producer and a consumer in lockstep, a line transfer or
 /// two per message; waiting a little lets the other side get several messages ahead, so the
 /// lines move full. The spinning as a whole (and so the time before a call sleeps) is
-/// unchanged. Measured in the crate's benches (README, "Polling less"): blocking throughput
+/// unchanged. Measured in the crate's benches: blocking throughput
 /// up by 1.2x to 2.2x in one process and across two; a blocking ping-pong's round trip up
 /// from about 0.4 to 0.5-0.7 µs when the two CPUs share a core's caches (unchanged, 3-4 µs,
 /// when they do not). 1 (the plain backoff) and 2 gave no throughput gain; 3 gave half of
@@ -175,14 +175,15 @@ impl WaitList {
             let outcome = match checked {
                 Ok(done) => Some(Ok(done)),
                 Err(Refusal::Closed) => Some(Err(GaveUp::Closed)),
-                Err(Refusal::FullOrEmpty) => match remaining(deadline) {
+                Err(Refusal::FullOrEmpty) => match TimeLeft::until(deadline) {
+                    TimeLeft::Expired => Some(Err(GaveUp::TimedOut)),
                     // No barrier, no sleep: yield the thread and go round again.
-                    Some(_) if !may_sleep => {
+                    TimeLeft::Unbounded | TimeLeft::Some(_) if !may_sleep => {
                         backoff.snooze();
                         None
                     }
                     // Step 4.
-                    Some(timeout) if !self.epoch.wait(epoch, timeout) => {
+                    left if !self.epoch.wait(epoch, left.timeout()) => {
                         // Timed out: one last try, so a value or room that arrived with the
                         // timer is not left behind.
                         Some(attempt().map_err(|refusal| match refusal {
@@ -190,8 +191,7 @@ impl WaitList {
                             Refusal::FullOrEmpty => GaveUp::TimedOut,
                         }))
                     }
-                    Some(_) => None,
-                    None => Some(Err(GaveUp::TimedOut)),
+                    _ => None,
                 },
             };
             // Relaxed: a stale count only costs a waker a needless wake.
@@ -203,13 +203,34 @@ impl WaitList {
     }
 }
 
-/// The time left until `deadline`: `Some(None)` for no deadline, `None` once it has passed.
-fn remaining(deadline: Option<Instant>) -> Option<Option<Duration>> {
-    match deadline {
-        None => Some(None),
-        Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-            Some(left) if !left.is_zero() => Some(Some(left)),
-            _ => None,
-        },
+/// The time a blocking call has left before its deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TimeLeft {
+    /// No deadline.
+    Unbounded,
+    /// This long.
+    Some(Duration),
+    /// The deadline has passed.
+    Expired,
+}
+
+impl TimeLeft {
+    /// The time left until `deadline` (`None`: no deadline).
+    fn until(deadline: Option<Instant>) -> Self {
+        let Some(deadline) = deadline else {
+            return Self::Unbounded;
+        };
+        match deadline.checked_duration_since(Instant::now()) {
+            Some(left) if !left.is_zero() => Self::Some(left),
+            _ => Self::Expired,
+        }
+    }
+
+    /// The futex's timeout: `None` to sleep until woken.
+    fn timeout(self) -> Option<Duration> {
+        match self {
+            Self::Some(left) => Some(left),
+            Self::Unbounded | Self::Expired => None,
+        }
     }
 }

@@ -37,8 +37,9 @@ use nix::sys::socket::{
 };
 use nix::unistd::{ForkResult, Pid};
 
-use crate::entry::{DISPATCH_FAILED, Registered};
+use crate::entry::Registered;
 use crate::error::StartError;
+use crate::exit_code::{DISPATCH_FAILED, report_panics_to};
 use crate::lifecycle::ChildOs;
 use crate::pidfd::Pidfd;
 use crate::start::{ChildOptions, become_orphan_proof, flush_standard_streams};
@@ -382,7 +383,7 @@ fn start_worker(
             if let [stdout, stderr, report] = stdio {
                 let _ = nix::unistd::dup2_stdout(stdout);
                 let _ = nix::unistd::dup2_stderr(stderr);
-                crate::entry::report_panics_to(report.as_raw_fd());
+                report_panics_to(report.as_raw_fd());
             }
             let code = if die_with_parent && become_orphan_proof(server).is_err() {
                 1

@@ -36,7 +36,10 @@
 
 mod entry;
 mod error;
+mod exit_code;
 mod forkserver;
+mod handoff;
+mod init;
 mod lifecycle;
 mod mutant;
 mod pidfd;
@@ -48,8 +51,10 @@ mod thread;
 
 #[doc(hidden)]
 pub use entry::__private;
-pub use entry::{Entry, IntoExitCode, Registered, init};
+pub use entry::{Entry, Registered};
 pub use error::StartError;
+pub use exit_code::IntoExitCode;
+pub use init::init;
 pub use process::{ClosureProcess, Context, Process, ProcessHandle, StartMethod};
 pub use status::ExitStatus;
 pub use thread::{Panicked, Thread, ThreadHandle, join_non_daemon_threads};

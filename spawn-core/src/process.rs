@@ -10,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::entry::{Entry, IntoExitCode, check_registered, run_to_exit_code};
+use crate::entry::Entry;
 use crate::error::StartError;
+use crate::exit_code::{IntoExitCode, run_to_exit_code};
 use crate::forkserver::{self, ServedChild};
+use crate::init::check_registered;
 use crate::lifecycle::{ChildOs, Lifecycle};
 use crate::pidfd::Pidfd;
 use crate::start::{self, ChildOptions, ReportPipe};

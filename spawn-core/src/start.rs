@@ -18,8 +18,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, getpid, getppid};
 
-use crate::entry::{ARGS_FD_VAR, ENTRY_VAR, REPORT_FD_VAR, report_panics_to};
 use crate::error::StartError;
+use crate::exit_code::report_panics_to;
+use crate::handoff::{ARGS_FD_VAR, ENTRY_VAR, REPORT_FD_VAR};
 use crate::pidfd::Pidfd;
 
 /// Options that every start method honours.

@@ -66,6 +66,7 @@ use core::mem::MaybeUninit;
 
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
 
+pub(crate) use crate::error::Refusal;
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
 
@@ -84,17 +85,6 @@ pub(crate) fn empty_value<T>() -> ValueCell<T> {
 struct Slot<'a, T> {
     stamp: &'a AtomicUsize,
     value: &'a ValueCell<T>,
-}
-
-/// Why a ring operation claimed nothing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    /// Full (for a push) or empty (for a pop) when it looked; see [`Queue`]'s guarantees.
-    ///
-    /// [`Queue`]: crate::Queue
-    FullOrEmpty,
-    /// The ring is closed: no push can succeed, and (for a pop) no value is left.
-    Closed,
 }
 
 /// Consecutive positions that one operation has claimed: `count >= 1` positions from `first`.

@@ -19,8 +19,8 @@ use super::layout::{
 };
 use super::plain::Plain;
 use crate::error::CapacityError;
-use crate::placement::{RingStorage, WaitingStorage};
 use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, stamp_spacing};
+use crate::storage::{RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
 

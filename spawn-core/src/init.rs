@@ -1,0 +1,78 @@
+//! [`init`]: the registry of entry points, and the start of a child's program, which it
+//! dispatches to its entry point (spawn) or turns into the fork server's loop.
+
+use std::sync::OnceLock;
+
+use crate::entry::Registered;
+use crate::error::StartError;
+use crate::exit_code::{DISPATCH_FAILED, report_panics_to};
+use crate::forkserver;
+use crate::handoff::{self, ENTRY_VAR};
+
+/// The entry points [`init`] registered, in this process.
+static REGISTRY: OnceLock<&'static [&'static dyn Registered]> = OnceLock::new();
+
+/// Registers the entry points that children may run, and, in a child started by the spawn
+/// start method, runs the one it was started for and exits. Call it first in `main`, with the
+/// same list in every run of the program:
+///
+/// ```no_run
+/// use spawn_core::{Entry, entry};
+///
+/// fn countdown(count: u32) { /* ... */ }
+/// const COUNTDOWN: Entry<u32> = entry!(countdown);
+///
+/// fn main() {
+///     spawn_core::init(&[&COUNTDOWN]); // in a spawned child, runs countdown and exits
+///     // ... the parent's program
+/// }
+/// ```
+///
+/// This is what Python does when a spawned child imports the main module and unpickles its
+/// target. In the fork server (started by the first [`StartMethod::ForkServer`] start), it
+/// runs the server's loop instead. Registering twice keeps the first list.
+///
+/// [`StartMethod::ForkServer`]: crate::StartMethod::ForkServer
+pub fn init(entries: &'static [&'static dyn Registered]) {
+    let _ = REGISTRY.set(entries);
+    if let Ok(control) = std::env::var(forkserver::SERVER_VAR) {
+        forkserver::serve(&control, entries);
+    }
+    let Some(name) = std::env::var_os(ENTRY_VAR) else {
+        return;
+    };
+    if let Some(fd) = handoff::report_fd() {
+        report_panics_to(fd);
+    }
+    let code = dispatch(&name.to_string_lossy(), entries);
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    std::process::exit(code);
+}
+
+/// Checks, in the parent, that the entry point called `name` is registered, so that a child
+/// will find it.
+pub(crate) fn check_registered(name: &'static str) -> Result<(), StartError> {
+    let entries = REGISTRY.get().ok_or(StartError::NotInitialised)?;
+    if entries.iter().any(|entry| entry.name() == name) {
+        Ok(())
+    } else {
+        Err(StartError::NotRegistered { name })
+    }
+}
+
+/// In a spawned child: reads the arguments and runs the entry point `name`.
+fn dispatch(name: &str, entries: &[&'static dyn Registered]) -> i32 {
+    let Some(entry) = entries.iter().find(|entry| entry.name() == name) else {
+        eprintln!("spawn_core: entry point `{name}` is not registered with spawn_core::init");
+        return DISPATCH_FAILED;
+    };
+    match handoff::read_arguments() {
+        Ok(arguments) => entry.run_serialized(&arguments),
+        Err(error) => {
+            eprintln!("spawn_core: the arguments of `{name}` could not be read: {error}");
+            DISPATCH_FAILED
+        }
+    }
+}
