@@ -49,11 +49,13 @@ pub fn explore(model: Model<'_>, body: impl Fn() + Sync + Send + 'static) {
     let executions = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&executions);
     let started = Instant::now();
+    let progress = Progress::new(model.name, started);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let _log = log_if_asked();
         builder.check(move || {
             // A std atomic: loom runs every model thread on this OS thread and does not see it.
-            counter.fetch_add(1, Ordering::Relaxed);
+            let done = counter.fetch_add(1, Ordering::Relaxed);
+            progress.tick(done);
             body();
         });
     }));
@@ -101,6 +103,46 @@ pub fn explore(model: Model<'_>, body: impl Fn() + Sync + Send + 'static) {
     Entry::Loom(record).append();
     if let Err(payload) = outcome {
         resume_unwind(payload);
+    }
+}
+
+/// How often a long model says how far it has got.
+const PROGRESS_EVERY_SECONDS: u64 = 10;
+
+/// Prints `loom model NAME: N executions so far, T s` on stderr every
+/// [`PROGRESS_EVERY_SECONDS`], so that a model that runs for minutes shows it is moving.
+struct Progress {
+    name: String,
+    started: Instant,
+    /// The elapsed second of the last line printed.
+    printed_at: AtomicU64,
+}
+
+impl Progress {
+    fn new(name: &str, started: Instant) -> Self {
+        Self {
+            name: name.to_string(),
+            started,
+            printed_at: AtomicU64::new(0),
+        }
+    }
+
+    /// Called before each execution, with the number of executions done.
+    fn tick(&self, done: u64) {
+        // Reading the clock costs little next to an execution, but not nothing: look every
+        // 256 executions.
+        if done % 256 != 0 {
+            return;
+        }
+        let elapsed = self.started.elapsed().as_secs();
+        // Relaxed: a counter read and written on this one OS thread (see `explore`).
+        if elapsed >= self.printed_at.load(Ordering::Relaxed) + PROGRESS_EVERY_SECONDS {
+            self.printed_at.store(elapsed, Ordering::Relaxed);
+            eprintln!(
+                "loom model {}: {done} executions so far, {elapsed} s",
+                self.name
+            );
+        }
     }
 }
 

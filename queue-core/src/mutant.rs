@@ -6,13 +6,8 @@
 //! optimiser removes it. The knobs are named here, once, so that the algorithm carries no
 //! `cfg` attributes of its own.
 //!
-//! | `queue_mutant` | what breaks |
-//! |---|---|
-//! | `relaxed_publish` | the stamp store that publishes a pushed value is `Relaxed` instead of `Release` |
-//! | `full_off_by_one` | the full check is off by one lap: a slot still holding last lap's value is taken as free |
-//! | `no_empty_fence` | the `SeqCst` fences on the Full/Empty paths are left out |
-//! | `check_then_sleep` | a blocking call reads the futex word after its last check instead of before it, so a wake between the two is slept through |
-//! | `waker_without_barrier` | a waker reads the sleeper count without its half of the barrier pair |
+//! The mutants are registered, with the models that must catch each, in the one registry,
+//! `verification/src/mutants.rs`; `cargo test-all` runs them all.
 
 use crate::sync::Ordering;
 

@@ -5,10 +5,8 @@
 //! build each knob below is a constant that leaves the lifecycle exactly as written. The knobs
 //! are named here, once, so that the lifecycle carries no `cfg` attributes of its own.
 //!
-//! | `spawn_mutant` | what breaks |
-//! |---|---|
-//! | `reap_twice` | every joiner reaps, instead of the one that wins the right to |
-//! | `flag_before_status` | the "published" flag is set before the status is written |
+//! The mutants are registered, with the models that must catch each, in the one registry,
+//! `verification/src/mutants.rs`; `cargo test-all` runs them all.
 
 /// Whether every joiner reaps the child itself (`reap_twice`); `false` in every normal build.
 pub(crate) const EVERY_JOINER_REAPS: bool = cfg!(spawn_mutant = "reap_twice");

@@ -168,35 +168,3 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "demos", "--test", "parity"],
     },
 ];
-
-/// The deliberately broken variants, each run by `.ci/mutants NAME`.
-pub(crate) const MUTANTS: &[(&str, &str)] = &[
-    (
-        "relaxed_publish",
-        "the stamp store publishing a pushed value is Relaxed, not Release",
-    ),
-    (
-        "full_off_by_one",
-        "a slot still holding last lap's value is taken as free",
-    ),
-    (
-        "no_empty_fence",
-        "no SeqCst fence before answering Full or Empty",
-    ),
-    (
-        "check_then_sleep",
-        "a blocking call reads the futex word after its last check",
-    ),
-    (
-        "waker_without_barrier",
-        "a waker reads the sleeper count without its half of the barrier pair",
-    ),
-    (
-        "reap_twice",
-        "every joiner reaps the child, not only the one that won the right to",
-    ),
-    (
-        "flag_before_status",
-        "the published flag is set before the exit status is written",
-    ),
-];

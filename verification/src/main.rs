@@ -1,10 +1,15 @@
-//! Runs every model check, property suite, process scenario and mutant of the workspace, and
-//! writes the verification report: `target/verification/report.md` and `report.json`.
+//! Runs every model check, property suite, process scenario and mutant of the workspace.
 //!
-//! `cargo run --release -p verification` (the README's main command) takes 15 to 20 minutes
-//! on 2 cores (895 s and 1,205 s in the last two committed reports); `-- --quick` caps loom
-//! at 2 preemptions and proptest at 16 cases, and says so in the report. Exits with 1 if any
-//! check fails or any mutant survives.
+//! - `cargo run --release -p verification` (the README's main command) runs each suite with
+//!   its records kept, and writes the verification report: `target/verification/report.md`
+//!   and `report.json`. It takes 15 to 20 minutes on 2 cores; `-- --quick` caps loom at 2
+//!   preemptions and proptest at 16 cases, and says so in the report.
+//! - `-- test` (`cargo test-all`, the one command that runs every test) runs `cargo test
+//!   --workspace`, every loom model, every mutant and each bench once, with their output
+//!   passed through.
+//! - `-- mutants [NAME...]` runs only the mutants (every one, or those named).
+//!
+//! Each exits with 1 if any check fails or any mutant survives.
 //!
 //! Every suite runs with `MODEL_CHECK_RESULTS` naming its records file (loom models and
 //! proptest properties write one JSON line each, through `model-check`) and with one
@@ -12,6 +17,8 @@
 //! that the report can name the execution that killed it and replay it.
 
 mod checks;
+mod command;
+mod mutants;
 mod outcome;
 mod report;
 
@@ -19,16 +26,109 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use checks::{Checker, MUTANTS, SUITES, Suite};
+use checks::{Checker, SUITES, Suite};
+use mutants::{MUTANTS, Mutant};
 use report::{Header, MutantResult, Report, SuiteResult};
 
 fn main() -> ExitCode {
-    let quick = std::env::args().any(|arg| arg == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let passed = match args.first().map(String::as_str) {
+        Some("test") => test_all(&workspace_root()),
+        Some("mutants") => run_mutants(&workspace_root(), &args[1..]),
+        _ => write_report(args.iter().any(|arg| arg == "--quick")),
+    };
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Every test of the workspace, output passed through: what `.ci/run` runs.
+fn test_all(root: &Path) -> bool {
+    let started = Instant::now();
+    let cargo = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO"));
+        command.current_dir(root).args(args);
+        command
+    };
+    let mut loom = cargo(&["test", "--release", "--", "--nocapture"]);
+    loom.env("RUSTFLAGS", "--cfg loom")
+        .env("CARGO_TARGET_DIR", root.join("target/loom"));
+    let steps: [(&str, Command); 3] = [
+        (
+            "unit, behaviour, property and doc tests",
+            cargo(&["test", "--workspace"]),
+        ),
+        ("loom models (release, their own target directory)", loom),
+        (
+            "benches compile and run once",
+            cargo(&["test", "--workspace", "--benches"]),
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (index, (what, mut command)) in steps.into_iter().enumerate() {
+        if index == 2 {
+            // The mutants, between the loom models and the benches.
+            println!(
+                "\n== mutants: each must be caught ({:.0} s elapsed)",
+                started.elapsed().as_secs_f64()
+            );
+            if !run_mutants(root, &[]) {
+                failed.push("mutants");
+            }
+        }
+        println!(
+            "\n== {what} ({:.0} s elapsed)",
+            started.elapsed().as_secs_f64()
+        );
+        if !command::run_through(&mut command) {
+            failed.push(what);
+        }
+    }
+    println!("\n== {:.0} s in all", started.elapsed().as_secs_f64());
+    if failed.is_empty() {
+        println!("every test passed and every mutant was caught");
+        true
+    } else {
+        println!("FAILED: {}", failed.join("; "));
+        false
+    }
+}
+
+/// Runs the mutants named (every one if none is), each of which must be caught.
+fn run_mutants(root: &Path, names: &[String]) -> bool {
+    let unknown: Vec<&String> = names
+        .iter()
+        .filter(|name| !MUTANTS.iter().any(|m| m.name == name.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        eprintln!("verification: no such mutant: {unknown:?}");
+        return false;
+    }
+    let out_dir = root.join("target/verification");
+    let _ = std::fs::create_dir_all(&out_dir);
+    let mut survivors = 0;
+    for mutant in MUTANTS
+        .iter()
+        .filter(|m| names.is_empty() || names.iter().any(|name| name == m.name))
+    {
+        println!("- mutant {}", mutant.name);
+        let result = run_mutant(&out_dir, root, mutant, false);
+        if result.killed_by.is_none() {
+            survivors += 1;
+        }
+    }
+    survivors == 0
+}
+
+/// The main job: every suite and mutant, with their records, and the report.
+fn write_report(quick: bool) -> bool {
     let root = workspace_root();
     let out_dir = root.join("target/verification");
     if let Err(error) = std::fs::create_dir_all(&out_dir) {
         eprintln!("verification: cannot create {}: {error}", out_dir.display());
-        return ExitCode::FAILURE;
+        return false;
     }
     let started = Instant::now();
     // One seed for every property of the run (`PROPTEST_RNG_SEED` repeats a run).
@@ -41,14 +141,14 @@ fn main() -> ExitCode {
         suites.push(run_suite(&root, &out_dir, suite, quick, seed));
     }
     let mut mutants = Vec::new();
-    for (index, &(name, broken)) in MUTANTS.iter().enumerate() {
+    for (index, mutant) in MUTANTS.iter().enumerate() {
         progress(
             SUITES.len() + index + 1,
             steps,
-            &format!("mutant {name}"),
+            &format!("mutant {}", mutant.name),
             started,
         );
-        mutants.push(run_mutant(&root, &out_dir, name, broken));
+        mutants.push(run_mutant(&out_dir, &root, mutant, true));
     }
     let report = Report {
         header: header(&root, quick, seed, started.elapsed().as_secs_f64()),
@@ -64,14 +164,10 @@ fn main() -> ExitCode {
         Ok(()) => println!("report: {}/report.md (and report.json)", out_dir.display()),
         Err(error) => {
             eprintln!("verification: cannot write the report: {error}");
-            return ExitCode::FAILURE;
+            return false;
         }
     }
-    if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    report.passed()
 }
 
 /// The workspace's root: the parent of this crate's manifest directory.
@@ -118,17 +214,13 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
     }
     let mut result = SuiteResult::new(suite, shown);
     let started = Instant::now();
-    let output = command.output();
+    let output = command::run_captured(&mut command);
     result.seconds = started.elapsed().as_secs_f64();
     let Ok(output) = output else {
         eprintln!("  could not run cargo");
         return result;
     };
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = output.text;
     result.tests = outcome::parse_verdicts(&text);
     if suite.checker != Checker::Scenario {
         match std::fs::read_to_string(&records).map(|t| outcome::parse_records(&t)) {
@@ -140,9 +232,8 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
             Err(_) => eprintln!("  no records were written"),
         }
     }
-    result.passed = output.status.success()
-        && !result.tests.is_empty()
-        && result.tests.iter().all(|t| t.passed);
+    result.passed =
+        output.success && !result.tests.is_empty() && result.tests.iter().all(|t| t.passed);
     let failed = result.tests.iter().filter(|t| !t.passed).count();
     println!(
         "  {} tests, {failed} failed, {:.1} s{}",
@@ -167,28 +258,39 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
     result
 }
 
-/// Runs `.ci/mutants NAME`, which must report the mutant killed, with its models' records
-/// and checkpoints kept for the kill matrix.
-fn run_mutant(root: &Path, out_dir: &Path, name: &str, broken: &str) -> MutantResult {
-    let records = out_dir.join(format!("mutant-{name}.jsonl"));
+/// Runs one mutant's models, which must catch it; with `checkpoints`, keeps loom's
+/// checkpoints of the failing executions for the report's kill matrix. Prints the verdict.
+fn run_mutant(out_dir: &Path, root: &Path, mutant: &Mutant, checkpoints: bool) -> MutantResult {
+    let records = out_dir.join(format!("mutant-{}.jsonl", mutant.name));
     let _ = std::fs::remove_file(&records);
-    let checkpoints = out_dir.join("checkpoints").join(name);
-    let output = Command::new(root.join(".ci/mutants"))
-        .current_dir(root)
-        .arg(name)
-        .env("MODEL_CHECK_RESULTS", &records)
-        .env("MODEL_CHECK_CHECKPOINTS", &checkpoints)
-        .output();
-    let stdout = output
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let killed_by = outcome::parse_mutant_line(&stdout);
-    println!(
-        "  {}",
-        killed_by
-            .as_deref()
-            .map_or("SURVIVED".to_string(), |how| format!("killed by {how}"))
-    );
+    let checkpoint_dir = out_dir.join("checkpoints").join(mutant.name);
+    let mut command = mutant.command(root, &records);
+    if checkpoints {
+        command.env(model_check::CHECKPOINTS_VAR, &checkpoint_dir);
+    }
+    let succeeded = match command::run_captured(&mut command) {
+        Ok(output) => {
+            if output.success || outcome::parse_verdicts(&output.text).is_empty() {
+                // Survived, or never ran (a build error): show the end of its output.
+                for line in output
+                    .text
+                    .lines()
+                    .rev()
+                    .take(15)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                {
+                    eprintln!("  | {line}");
+                }
+            }
+            output.success
+        }
+        Err(error) => {
+            eprintln!("  could not run cargo: {error}");
+            true
+        }
+    };
     let models = std::fs::read_to_string(&records)
         .map_err(|error| error.to_string())
         .and_then(|text| outcome::parse_records(&text))
@@ -197,12 +299,17 @@ fn run_mutant(root: &Path, out_dir: &Path, name: &str, broken: &str) -> MutantRe
             eprintln!("  no model records: {error}");
             Vec::new()
         });
+    let killed_by = mutant.verdict(succeeded, &models);
+    match &killed_by {
+        Some(how) => println!("  killed by {how}\n  command: {}", mutant.command_line()),
+        None => println!("  SURVIVED (or did not run): {}", mutant.command_line()),
+    }
     MutantResult {
-        name: name.to_string(),
-        broken: broken.to_string(),
+        name: mutant.name.to_string(),
+        broken: mutant.broken.to_string(),
         killed_by,
-        command: outcome::parse_mutant_command(&stdout),
-        checkpoints: format!("\"$PWD\"/target/verification/checkpoints/{name}"),
+        command: Some(mutant.command_line()),
+        checkpoints: format!("\"$PWD\"/target/verification/checkpoints/{}", mutant.name),
         models,
     }
 }

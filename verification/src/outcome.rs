@@ -1,6 +1,5 @@
 //! Reading what the suites produced: the records that `model-check` writes (loom models and
-//! proptest properties), libtest's verdict lines with their panic messages, and the lines
-//! `.ci/mutants` prints.
+//! proptest properties) and libtest's verdict lines with their panic messages.
 
 use model_check::{Entry, ModelRecord, PropertyRecord};
 use serde::Serialize;
@@ -104,22 +103,6 @@ fn panic_message(lines: &[&str], name: &str) -> Option<String> {
     (!message.is_empty()).then_some(message)
 }
 
-/// The verdict line `.ci/mutants NAME` prints: `Some(how)` if the mutant was killed (the
-/// suite and the first failure), `None` if it survived or the run failed for another reason.
-pub(crate) fn parse_mutant_line(output: &str) -> Option<String> {
-    let line = output.lines().find(|line| line.starts_with("- mutant "))?;
-    let (_, killed) = line.split_once("killed by ")?;
-    Some(killed.trim().to_string())
-}
-
-/// The command `.ci/mutants` ran for a mutant (its `  command: ...` line).
-pub(crate) fn parse_mutant_command(output: &str) -> Option<String> {
-    output
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("command: "))
-        .map(str::to_string)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,24 +142,6 @@ mod tests {
         assert_eq!(
             verdicts[1].failure_summary(),
             Some("Test failed: values differ.")
-        );
-    }
-
-    #[test]
-    fn mutant_lines_say_killed_or_survived_and_name_the_command() {
-        let killed = "- mutant x   killed by queue-core --test loom_queue (1 models failed): boom\n\
-                      \x20 command: RUSTFLAGS='--cfg loom' cargo test -p queue-core --test loom_queue\n";
-        assert_eq!(
-            parse_mutant_line(killed),
-            Some("queue-core --test loom_queue (1 models failed): boom".to_string())
-        );
-        assert_eq!(
-            parse_mutant_command(killed).as_deref(),
-            Some("RUSTFLAGS='--cfg loom' cargo test -p queue-core --test loom_queue")
-        );
-        assert_eq!(
-            parse_mutant_line("- mutant x   SURVIVED: the models passed\n"),
-            None
         );
     }
 }

@@ -1,0 +1,227 @@
+//! The one registry of mutants: every deliberately broken variant of the cores' algorithms,
+//! the models that must catch it, and what a catch looks like. `cargo test-all`, the
+//! verification report and the knobs' cfg values (checked by a test below) all read it.
+
+use std::path::Path;
+use std::process::Command;
+
+use model_check::ModelRecord;
+
+/// A deliberately broken variant of an algorithm.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mutant {
+    /// Its name: the value of its crate's mutant cfg.
+    pub(crate) name: &'static str,
+    /// The crate whose algorithm it breaks.
+    pub(crate) krate: &'static str,
+    /// The cfg whose value switches it on (`queue_mutant` or `spawn_mutant`).
+    pub(crate) cfg: &'static str,
+    /// What is broken, in one line.
+    pub(crate) broken: &'static str,
+    /// The `cargo test` target that holds the models that kill it.
+    pub(crate) target: &'static [&'static str],
+    /// A name filter: the models that kill it (the others would explore to completion for
+    /// nothing).
+    pub(crate) filter: &'static str,
+    /// A failed model's message must contain one of these for the mutant to count as caught:
+    /// a build error or an unrelated panic is not a kill.
+    pub(crate) caught_by: &'static [&'static str],
+}
+
+/// Every mutant, in the order they run.
+pub(crate) const MUTANTS: &[Mutant] = &[
+    Mutant {
+        name: "relaxed_publish",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        broken: "the stamp store publishing a pushed value is Relaxed, not Release",
+        target: &["--test", "loom_queue"],
+        filter: "spsc_capacity_2_three_items",
+        caught_by: &["Causality violation"],
+    },
+    Mutant {
+        name: "full_off_by_one",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        broken: "a slot still holding last lap's value is taken as free",
+        target: &["--test", "loom_queue"],
+        filter: "spsc_capacity_1",
+        caught_by: &["not lock-free", "no sequential order", "exactly once"],
+    },
+    Mutant {
+        name: "no_empty_fence",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        broken: "no SeqCst fence before answering Full or Empty",
+        target: &["--test", "loom_queue"],
+        filter: "spsc_capacity_2_three_items",
+        caught_by: &["no sequential order"],
+    },
+    Mutant {
+        name: "check_then_sleep",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        broken: "a blocking call reads the futex word after its last check",
+        target: &["--test", "loom_blocking"],
+        filter: "sleeping",
+        caught_by: &["deadlock"],
+    },
+    Mutant {
+        name: "waker_without_barrier",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        broken: "a waker reads the sleeper count without its half of the barrier pair",
+        target: &["--test", "loom_blocking"],
+        filter: "sleeping",
+        caught_by: &["deadlock"],
+    },
+    Mutant {
+        name: "reap_twice",
+        krate: "spawn-core",
+        cfg: "spawn_mutant",
+        broken: "every joiner reaps the child, not only the one that won the right to",
+        target: &["--lib"],
+        filter: "two_joiners",
+        caught_by: &["reaped twice"],
+    },
+    Mutant {
+        name: "flag_before_status",
+        krate: "spawn-core",
+        cfg: "spawn_mutant",
+        broken: "the published flag is set before the exit status is written",
+        target: &["--lib"],
+        filter: "two_joiners",
+        caught_by: &["Causality violation"],
+    },
+];
+
+/// The separate target directory of mutant builds (each mutant's cfg rebuilds its crate).
+const TARGET_DIR: &str = "target/loom-mutant";
+
+impl Mutant {
+    /// The `RUSTFLAGS` that switch it on, under loom.
+    pub(crate) fn rustflags(&self) -> String {
+        format!("--cfg loom --cfg {}=\"{}\"", self.cfg, self.name)
+    }
+
+    /// Its `cargo test` command, as a reader would type it.
+    pub(crate) fn command_line(&self) -> String {
+        format!(
+            "RUSTFLAGS='{}' CARGO_TARGET_DIR={TARGET_DIR} cargo test --release -p {} {}",
+            self.rustflags(),
+            self.krate,
+            self.target.join(" ")
+        )
+    }
+
+    /// Its `cargo test` command, run from `root`, with its models' records appended to
+    /// `records`.
+    pub(crate) fn command(&self, root: &Path, records: &Path) -> Command {
+        let mut command = Command::new(env!("CARGO"));
+        command
+            .current_dir(root)
+            .args(["test", "--release", "-p", self.krate])
+            .args(self.target)
+            .args(["--", self.filter, "--nocapture"])
+            .env("RUSTFLAGS", self.rustflags())
+            .env("CARGO_TARGET_DIR", root.join(TARGET_DIR))
+            .env(model_check::RESULTS_VAR, records);
+        command
+    }
+
+    /// How the mutant was caught, from its models' records and its command's success: `None`
+    /// if it survived (every model passed, or the command failed for another reason).
+    pub(crate) fn verdict(
+        &self,
+        command_succeeded: bool,
+        models: &[ModelRecord],
+    ) -> Option<String> {
+        if command_succeeded {
+            return None;
+        }
+        let failed: Vec<&ModelRecord> = models.iter().filter(|m| m.failure.is_some()).collect();
+        let message = failed.iter().find_map(|model| {
+            let message = &model.failure.as_ref()?.message;
+            self.caught_by
+                .iter()
+                .any(|expected| message.contains(expected))
+                .then(|| message.lines().find(|l| !l.trim().is_empty()).unwrap_or(""))
+        })?;
+        Some(format!(
+            "{} {} ({} models failed): {}",
+            self.krate,
+            self.target.join(" "),
+            failed.len(),
+            message.trim()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model_check::Failure;
+
+    fn record(failure: Option<&str>) -> ModelRecord {
+        ModelRecord {
+            model: "m".to_string(),
+            test: "m_exhaustive".to_string(),
+            property: "p".to_string(),
+            scenario: "s".to_string(),
+            executions: 3,
+            preemption_bound: None,
+            seconds: 0.1,
+            failure: failure.map(|message| Failure {
+                execution: 2,
+                message: message.to_string(),
+                checkpoint: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_mutant_is_caught_only_by_the_failure_it_names() {
+        let mutant = MUTANTS[0];
+        let caught = [record(Some("Causality violation: a race")), record(None)];
+        assert_eq!(
+            mutant.verdict(false, &caught).as_deref(),
+            Some("queue-core --test loom_queue (1 models failed): Causality violation: a race")
+        );
+        assert_eq!(mutant.verdict(true, &caught), None, "the models passed");
+        assert_eq!(
+            mutant.verdict(false, &[record(Some("a build error"))]),
+            None
+        );
+        assert_eq!(mutant.verdict(false, &[]), None, "no record at all");
+    }
+
+    /// Every registered mutant has a knob in its crate's `mutant.rs`, and every knob there is
+    /// registered: the registry and the code cannot drift apart.
+    #[test]
+    fn the_registry_names_exactly_the_knobs_in_the_code() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (krate, cfg) in [
+            ("queue-core", "queue_mutant"),
+            ("spawn-core", "spawn_mutant"),
+        ] {
+            let source = std::fs::read_to_string(root.join(krate).join("src/mutant.rs")).unwrap();
+            let pattern = format!("cfg!({cfg} = \"");
+            let mut in_code: Vec<&str> = source
+                .match_indices(&pattern)
+                .map(|(at, _)| {
+                    let rest = &source[at + pattern.len()..];
+                    &rest[..rest.find('"').unwrap()]
+                })
+                .collect();
+            let mut registered: Vec<&str> = MUTANTS
+                .iter()
+                .filter(|m| m.krate == krate)
+                .inspect(|m| assert_eq!(m.cfg, cfg))
+                .map(|m| m.name)
+                .collect();
+            in_code.sort_unstable();
+            registered.sort_unstable();
+            assert_eq!(in_code, registered, "{krate}");
+        }
+    }
+}
