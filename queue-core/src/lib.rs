@@ -51,23 +51,34 @@
 //! # #[cfg(loom)] fn main() {}
 //! ```
 
-mod blocking;
-mod error;
-mod heap;
-mod mutant;
-mod placement;
-mod queue;
-mod ring;
-mod shared;
-mod storage;
-mod sync;
-mod wait;
+#[cfg(not(target_os = "linux"))]
+compile_error!("queue-core runs on Linux only: it is built on memfd_create, futex and membarrier");
 
-pub use blocking::BlockingQueue;
-pub use error::{
-    CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
-    TryPushError,
-};
-pub use placement::{Heap, Placement, Shared};
-pub use queue::Queue;
-pub use shared::{ElementType, Frame, MappingError, Plain};
+/// Compiles the items only on Linux, so that another target sees the one error above, not a
+/// cascade of missing system calls.
+macro_rules! on_linux {
+    ($($item:item)*) => { $( #[cfg(target_os = "linux")] $item )* };
+}
+
+on_linux! {
+    mod blocking;
+    mod error;
+    mod heap;
+    mod mutant;
+    mod placement;
+    mod queue;
+    mod ring;
+    mod shared;
+    mod storage;
+    mod sync;
+    mod wait;
+
+    pub use blocking::BlockingQueue;
+    pub use error::{
+        CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
+        TryPushError,
+    };
+    pub use placement::{Heap, Placement, Shared};
+    pub use queue::Queue;
+    pub use shared::{ElementType, Frame, MappingError, Plain};
+}

@@ -34,27 +34,38 @@
 //! A spawned child runs this program again; [`init`], called first in `main`, dispatches it to
 //! its entry point. See [`init`].
 
-mod entry;
-mod error;
-mod exit_code;
-mod forkserver;
-mod handoff;
-mod init;
-mod lifecycle;
-mod mutant;
-mod pidfd;
-mod process;
-mod start;
-mod status;
-mod sync;
-mod thread;
+#[cfg(not(target_os = "linux"))]
+compile_error!("spawn-core runs on Linux only: it is built on pidfds, memfd_create and prctl");
 
-#[doc(hidden)]
-pub use entry::__private;
-pub use entry::{Entry, Registered};
-pub use error::StartError;
-pub use exit_code::IntoExitCode;
-pub use init::init;
-pub use process::{ClosureProcess, Context, Process, ProcessHandle, StartMethod};
-pub use status::ExitStatus;
-pub use thread::{Panicked, Thread, ThreadHandle, join_non_daemon_threads};
+/// Compiles the items only on Linux, so that another target sees the one error above, not a
+/// cascade of missing system calls.
+macro_rules! on_linux {
+    ($($item:item)*) => { $( #[cfg(target_os = "linux")] $item )* };
+}
+
+on_linux! {
+    mod entry;
+    mod error;
+    mod exit_code;
+    mod forkserver;
+    mod handoff;
+    mod init;
+    mod lifecycle;
+    mod mutant;
+    mod pidfd;
+    mod process;
+    mod start;
+    mod status;
+    mod sync;
+    mod thread;
+
+    #[doc(hidden)]
+    pub use entry::__private;
+    pub use entry::{Entry, Registered};
+    pub use error::StartError;
+    pub use exit_code::IntoExitCode;
+    pub use init::init;
+    pub use process::{ClosureProcess, Context, Process, ProcessHandle, StartMethod};
+    pub use status::ExitStatus;
+    pub use thread::{Panicked, Thread, ThreadHandle, join_non_daemon_threads};
+}
