@@ -13,6 +13,20 @@
 //! | `q.put_nowait(v)`, raising `queue.Full` | [`Queue::try_push`], `Err(TryPushError::Full(v))` |
 //! | `q.get_nowait()`, raising `queue.Empty` | [`Queue::try_pop`], `Err(TryPopError::Empty)` |
 //! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::len`], [`Queue::is_empty`], [`Queue::is_full`] |
+//! | `q.put(v)`, `q.get()`, with `timeout=` | [`BlockingQueue::push`], [`BlockingQueue::pop`], [`BlockingQueue::push_timeout`], [`BlockingQueue::pop_timeout`] |
+//! | `multiprocessing.Queue(maxsize)` between processes | [`BlockingQueue::<T, Shared>::create`](BlockingQueue::create), then fork, or [`attach`](BlockingQueue::attach) its [`fd`](BlockingQueue::fd) |
+//!
+//! # Where the ring lives
+//!
+//! Both queues take the placement as a type parameter: [`Heap`] (the default; `Queue<T>` is
+//! `Queue<T, Heap>`), for any `T: Send` within one process, or [`Shared`], a memory mapping
+//! that several processes map, for [`Plain`] values. Every operation is the same for both;
+//! only a shared queue has `create`, `attach` and a descriptor.
+//!
+//! # Platform
+//!
+//! Linux only (`memfd_create`, `futex`, `membarrier`): on another target the crate stops with
+//! one compile error that says so. The library builds with Rust 1.85.
 //!
 //! The guarantees (FIFO, exactly once, happens-before, linearizability of every answer
 //! including `Full` and `Empty`, and the exact progress promise) are stated on [`Queue`].

@@ -15,7 +15,7 @@ pub trait Placement: sealed::Placement {}
 #[derive(Debug)]
 pub enum Heap {}
 
-/// The placement of a queue between processes: a sealed memory file mapped by each process
+/// The placement of a queue between processes: a memory file (`memfd`) mapped by each process
 /// that shares it, for [`Plain`](crate::Plain) values only.
 ///
 /// Made with [`Queue::create`](crate::Queue::create) or

@@ -29,6 +29,11 @@
 //! - **No zombies.** Dropping a running handle joins a non-daemon child, and terminates,
 //!   kills and reaps a daemon.
 //!
+//! # Platform
+//!
+//! Linux only (pidfds, `memfd_create`, `prctl`): on another target the crate stops with one
+//! compile error that says so. The library builds with Rust 1.85.
+//!
 //! # Spawned children need `init`
 //!
 //! A spawned child runs this program again; [`init`], called first in `main`, dispatches it to

@@ -81,7 +81,7 @@ pub(crate) struct MutantResult {
     pub(crate) broken: String,
     /// `Some(how)`: killed, with the suite and the first line of the failure.
     pub(crate) killed_by: Option<String>,
-    /// The `cargo test` command `.ci/mutants` ran for it.
+    /// The `cargo test` command that runs its models.
     pub(crate) command: Option<String>,
     /// Where its models' checkpoints went.
     pub(crate) checkpoints: String,
@@ -231,7 +231,7 @@ impl Report {
         let _ = writeln!(
             out,
             "Each is a deliberately broken variant of a core algorithm, compiled in only with its \
-             `cfg`; `.ci/mutants NAME` runs the models that must catch it. The kill matrix lists \
+             `cfg`; `cargo run --release -p verification -- mutants NAME` runs the models that must catch it. The kill matrix lists \
              every model each mutant ran: the execution (in loom's exploration order) at which it \
              failed, and loom's message.\n"
         );
