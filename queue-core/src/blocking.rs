@@ -75,7 +75,13 @@ use crate::wait::{GaveUp, WaitLists};
 /// # #[cfg(loom)] fn main() {}
 /// ```
 ///
-/// Across processes, see [`create`](Self::create).
+/// Across processes, see [`create`](Self::create). Where a queue lives is part of its
+/// type: only a shared queue has a descriptor to hand to another process.
+///
+/// ```compile_fail
+/// let queue = queue_core::BlockingQueue::<u64>::new(4).unwrap();
+/// let fd = queue.fd(); // error: no method `fd` on a queue on the heap
+/// ```
 pub struct BlockingQueue<T, P: Placement = Heap> {
     storage: <P as sealed::Placement>::Waiting<T>,
 }
