@@ -7,7 +7,9 @@
 /// with pointers is rejected when the program is compiled:
 ///
 /// ```compile_fail
-/// let queue = queue_core::BlockingQueue::<String>::shared(4); // error: `String: Plain` is not satisfied
+/// use queue_core::{BlockingQueue, Shared};
+///
+/// let queue = BlockingQueue::<String, Shared>::create(4); // error: `String: Plain` is not satisfied
 /// ```
 ///
 /// # Safety
