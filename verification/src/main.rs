@@ -44,6 +44,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// One step of [`test_all`]: runs, and says whether it passed.
+type Step<'a> = Box<dyn FnOnce() -> bool + 'a>;
+
 /// Every test of the workspace, output passed through: what `.ci/run` runs.
 fn test_all(root: &Path) -> bool {
     let started = Instant::now();
@@ -55,34 +58,33 @@ fn test_all(root: &Path) -> bool {
     let mut loom = cargo(&["test", "--release", "--", "--nocapture"]);
     loom.env("RUSTFLAGS", "--cfg loom")
         .env("CARGO_TARGET_DIR", root.join("target/loom"));
-    let steps: [(&str, Command); 3] = [
+    let mut tests = cargo(&["test", "--workspace"]);
+    let mut benches = cargo(&["test", "--workspace", "--benches"]);
+    let steps: [(&str, Step<'_>); 4] = [
         (
             "unit, behaviour, property and doc tests",
-            cargo(&["test", "--workspace"]),
+            Box::new(move || command::run_through(&mut tests)),
         ),
-        ("loom models (release, their own target directory)", loom),
+        (
+            "loom models (release, their own target directory)",
+            Box::new(move || command::run_through(&mut loom)),
+        ),
+        (
+            "mutants: each must be caught",
+            Box::new(|| run_mutants(root, &[])),
+        ),
         (
             "benches compile and run once",
-            cargo(&["test", "--workspace", "--benches"]),
+            Box::new(move || command::run_through(&mut benches)),
         ),
     ];
     let mut failed = Vec::new();
-    for (index, (what, mut command)) in steps.into_iter().enumerate() {
-        if index == 2 {
-            // The mutants, between the loom models and the benches.
-            println!(
-                "\n== mutants: each must be caught ({:.0} s elapsed)",
-                started.elapsed().as_secs_f64()
-            );
-            if !run_mutants(root, &[]) {
-                failed.push("mutants");
-            }
-        }
+    for (what, step) in steps {
         println!(
             "\n== {what} ({:.0} s elapsed)",
             started.elapsed().as_secs_f64()
         );
-        if !command::run_through(&mut command) {
+        if !step() {
             failed.push(what);
         }
     }
