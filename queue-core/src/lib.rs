@@ -94,5 +94,5 @@ on_linux! {
     };
     pub use placement::{Heap, Placement, Shared};
     pub use queue::Queue;
-    pub use shared::{ElementType, Frame, MappingError, Plain};
+    pub use shared::{ElementType, FileKind, Frame, MappingError, Plain};
 }

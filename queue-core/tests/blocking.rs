@@ -1,15 +1,15 @@
 //! Behaviour of `BlockingQueue` within one process: blocking calls, timeouts, close, slices,
-//! and the shared placement's header checks. (Across processes: `cross_process.rs`.)
+//! on both placements. (Attaching a shared queue: `attach.rs`; across processes:
+//! `cross_process.rs`.)
 #![cfg(not(loom))]
 
-use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use queue_core::{
-    BlockingQueue, ClosedError, Frame, MappingError, Placement, PopTimeoutError, PushTimeoutError,
-    Shared, TryPopError, TryPushError,
+    BlockingQueue, ClosedError, Frame, Placement, PopTimeoutError, PushTimeoutError, Shared,
+    TryPopError, TryPushError,
 };
 
 /// Runs `$body` once with `$queue` a `BlockingQueue<u64>` of `$capacity` on the heap, and once
@@ -290,129 +290,6 @@ fn ping_pong_never_loses_a_wake_up() {
         }
         echo.join().unwrap();
     });
-}
-
-fn duplicate(queue: &BlockingQueue<u64, Shared>) -> OwnedFd {
-    queue.fd().try_clone_to_owned().unwrap()
-}
-
-#[test]
-fn attaching_shares_the_same_ring() {
-    let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
-    let attached = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap();
-    assert_eq!(attached.capacity(), 4);
-    queue.push(9).unwrap();
-    assert_eq!(attached.len(), 1);
-    assert_eq!(attached.pop(), Ok(9));
-    attached.close();
-    assert!(queue.is_closed());
-}
-
-#[test]
-fn attaching_with_the_wrong_type_is_a_typed_error() {
-    let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
-    for result in [
-        BlockingQueue::<u32, Shared>::attach(duplicate(&queue)).map(drop),
-        BlockingQueue::<i64, Shared>::attach(duplicate(&queue)).map(drop),
-        BlockingQueue::<Frame<60>, Shared>::attach(duplicate(&queue)).map(drop),
-    ] {
-        assert!(
-            matches!(result, Err(MappingError::WrongType { .. })),
-            "{result:?}"
-        );
-    }
-}
-
-/// Writes `bytes` at `offset` of the queue's memory file.
-fn damage(queue: &BlockingQueue<u64, Shared>, offset: u64, bytes: &[u8]) {
-    use std::os::unix::fs::FileExt;
-    let file = std::fs::File::from(duplicate(queue));
-    file.write_all_at(bytes, offset).unwrap();
-}
-
-/// Bytes written at an offset of the header, and the error they must cause.
-type Damage<'a> = (u64, &'a [u8], fn(&MappingError) -> bool);
-
-#[test]
-fn a_damaged_header_is_a_typed_error() {
-    let cases: [Damage; 6] = [
-        (0, b"nonsense", |e| matches!(e, MappingError::NotAQueue)),
-        (8, &7u32.to_le_bytes(), |e| {
-            matches!(e, MappingError::UnsupportedVersion { found: 7, .. })
-        }),
-        (16, &0u64.to_le_bytes(), |e| {
-            matches!(e, MappingError::Corrupted { field: "capacity" })
-        }),
-        (16, &5u64.to_le_bytes(), |e| {
-            matches!(e, MappingError::Corrupted { field: "layout" })
-        }),
-        (48, &1u64.to_le_bytes(), |e| {
-            matches!(
-                e,
-                MappingError::Corrupted {
-                    field: "stamp size"
-                }
-            )
-        }),
-        (96, &9u32.to_le_bytes(), |e| {
-            matches!(e, MappingError::Corrupted { field: "barriers" })
-        }),
-    ];
-    for (offset, bytes, expected) in cases {
-        let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
-        damage(&queue, offset, bytes);
-        let err = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap_err();
-        assert!(expected(&err), "offset {offset}: {err}");
-    }
-}
-
-#[test]
-fn damaged_cursors_are_a_typed_error() {
-    let queue = BlockingQueue::<u64, Shared>::create(3).unwrap();
-    // The head cursor sits right after the header, on its own cache line.
-    let fd = duplicate(&queue);
-    let header_end = 128;
-    damage(&queue, header_end, &3u64.to_le_bytes()); // index 3 of a 3-slot ring
-    let err = BlockingQueue::<u64, Shared>::attach(fd).unwrap_err();
-    assert!(
-        matches!(err, MappingError::Corrupted { field: "cursors" }),
-        "{err}"
-    );
-}
-
-#[test]
-fn a_truncated_file_is_a_typed_error() {
-    let queue = BlockingQueue::<u64, Shared>::create(64).unwrap();
-    let file = std::fs::File::from(duplicate(&queue));
-    file.set_len(700).unwrap();
-    let err = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap_err();
-    assert!(
-        matches!(err, MappingError::Truncated { len: 700, .. }),
-        "{err}"
-    );
-    file.set_len(10).unwrap();
-    let err = BlockingQueue::<u64, Shared>::attach(duplicate(&queue)).unwrap_err();
-    assert!(
-        matches!(err, MappingError::Truncated { len: 10, .. }),
-        "{err}"
-    );
-}
-
-#[test]
-fn a_file_that_is_not_a_queue_is_a_typed_error() {
-    let file = tempfile_in_memory();
-    let err = BlockingQueue::<u64, Shared>::attach(file).unwrap_err();
-    assert!(
-        matches!(err, MappingError::Truncated { len: 0, .. }),
-        "{err}"
-    );
-}
-
-fn tempfile_in_memory() -> OwnedFd {
-    let queue = BlockingQueue::<u64, Shared>::create(1).unwrap();
-    let file = std::fs::File::from(duplicate(&queue));
-    file.set_len(0).unwrap();
-    file.into()
 }
 
 #[test]

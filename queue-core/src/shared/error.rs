@@ -16,24 +16,69 @@ pub struct ElementType {
     pub name_hash: u64,
 }
 
+/// What a descriptor handed to `attach` is, when it is not a memory file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A pipe or FIFO.
+    Pipe,
+    /// A socket.
+    Socket,
+    /// A character device, such as `/dev/null`.
+    CharacterDevice,
+    /// A block device.
+    BlockDevice,
+    /// A directory.
+    Directory,
+    /// A regular file that cannot carry seals: a file on disk, or a shared-memory file not
+    /// made by `memfd_create`.
+    UnsealableFile,
+    /// Anything else.
+    Other,
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pipe => "a pipe",
+            Self::Socket => "a socket",
+            Self::CharacterDevice => "a character device",
+            Self::BlockDevice => "a block device",
+            Self::Directory => "a directory",
+            Self::UnsealableFile => "a file that cannot be sealed (not a memory file)",
+            Self::Other => "not a regular file",
+        })
+    }
+}
+
 /// A shared queue could not be created, or a mapping could not be attached as one.
 ///
-/// Attaching checks the whole header and the cursors before any access to the ring, so a
-/// damaged or foreign file is one of these errors, never undefined behaviour.
+/// Attaching checks the descriptor (a memory file, sealed at its length), the whole header and
+/// the cursors before any access to the ring, so a damaged or foreign file is one of these
+/// errors, never undefined behaviour.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum MappingError {
     /// The capacity is 0, or the mapping for it does not fit in memory.
     Capacity(CapacityError),
-    /// The kernel refused a call (`memfd_create`, `fallocate`, `fstat`, `mmap`, or the
+    /// The kernel refused a call (`memfd_create`, `fallocate`, `fcntl`, `fstat`, `mmap`, or the
     /// `membarrier` registration of a process attaching a queue that uses it).
     Os(std::io::Error),
-    /// The file is shorter than the queue its header describes.
-    Truncated {
+    /// The descriptor is not a memory file, so it cannot hold a shared queue: it names
+    /// what it is instead.
+    NotAMemoryFile {
+        /// What the descriptor is.
+        kind: FileKind,
+    },
+    /// The memory file is not sealed against changes of its length, so another process
+    /// could shrink it under the mapping; every queue's creator seals its file.
+    Unsealed,
+    /// The file's length is not that of the queue its header describes.
+    WrongLength {
         /// The file's length in bytes.
         len: u64,
-        /// The length the queue needs.
-        needed: u64,
+        /// The length of the queue the header describes.
+        expected: u64,
     },
     /// The file does not start with a shared queue's magic number.
     NotAQueue,
@@ -70,9 +115,15 @@ impl fmt::Display for MappingError {
         match self {
             Self::Capacity(error) => write!(f, "shared queue: {error}"),
             Self::Os(error) => write!(f, "shared queue: {error}"),
-            Self::Truncated { len, needed } => write!(
+            Self::NotAMemoryFile { kind } => {
+                write!(f, "not a shared queue: the descriptor is {kind}")
+            }
+            Self::Unsealed => f.write_str(
+                "not a shared queue: the memory file is not sealed against resizing",
+            ),
+            Self::WrongLength { len, expected } => write!(
                 f,
-                "shared queue: the file has {len} bytes, the queue needs {needed}"
+                "shared queue is damaged: the file has {len} bytes, its header describes {expected}"
             ),
             Self::NotAQueue => f.write_str("the file is not a shared queue (no magic number)"),
             Self::UnsupportedVersion { found, supported } => write!(

@@ -206,10 +206,10 @@ pub(super) fn check_header<T>(
     if !barriers_known || header.reserved != 0 {
         return Err(corrupted("barriers"));
     }
-    if file_len < header.mapping_len {
-        return Err(MappingError::Truncated {
+    if file_len != header.mapping_len {
+        return Err(MappingError::WrongLength {
             len: file_len,
-            needed: header.mapping_len,
+            expected: header.mapping_len,
         });
     }
     Ok((shape, layout))

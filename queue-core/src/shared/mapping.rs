@@ -7,13 +7,10 @@ use core::num::NonZeroUsize;
 use core::ptr::NonNull;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nix::errno::Errno;
-use nix::fcntl::{FallocateFlags, fallocate};
-use nix::sys::memfd::{MFdFlags, memfd_create};
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
-use nix::sys::stat::fstat;
 
 use super::error::MappingError;
+use super::file::{create_sealed, sealed_len};
 use super::layout::{
     BARRIERS_MEMBARRIER, BARRIERS_NONE, BARRIERS_SYMMETRIC, Header, Layout, check_header,
 };
@@ -23,21 +20,6 @@ use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, stamp_spacing};
 use crate::storage::{RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
-
-/// Sets the length of the memory file `fd` to `len` bytes and has the kernel allocate every
-/// page of it now: a machine short of memory fails here, with an error, rather than at the
-/// first touch of a page in some later push (`SIGBUS` or the out-of-memory killer, in the
-/// middle of the ring's protocol), and no call on the queue spends its time allocating pages.
-fn allocate(fd: &OwnedFd, len: i64) -> nix::Result<()> {
-    loop {
-        match fallocate(fd, FallocateFlags::empty(), 0, len) {
-            // A signal can interrupt the allocation of a large file (the kernel does not
-            // restart it): start again.
-            Err(Errno::EINTR) => continue,
-            done => return done,
-        }
-    }
-}
 
 /// A whole-file `MAP_SHARED` mapping, unmapped on drop.
 struct RawMapping {
@@ -126,9 +108,8 @@ impl<T: Plain> Mapping<T> {
         let shape = Shape::new(capacity)?;
         let layout = Layout::new::<T>(capacity, barriers.is_some())
             .ok_or(CapacityError::TooLarge { capacity })?;
-        let fd = memfd_create(c"queue-core", MFdFlags::MFD_CLOEXEC)?;
         // `Layout::new` checked that the length fits an `off_t`.
-        allocate(&fd, layout.len as i64)?;
+        let fd = create_sealed(layout.len as i64)?;
         let len = NonZeroUsize::new(layout.len).ok_or(CapacityError::TooLarge { capacity })?;
         let raw = RawMapping::map(&fd, len)?;
         let start = shape.lap_start(0);
@@ -171,12 +152,13 @@ impl<T: Plain> Mapping<T> {
     /// The queue in the memory file `fd`, with wait lists if `waiting`, after checking its
     /// header and cursors; also returns the header's barrier pair.
     fn attach(fd: OwnedFd, waiting: bool) -> Result<(Self, u32), MappingError> {
-        let file_len = u64::try_from(fstat(&fd)?.st_size).unwrap_or(0);
+        // The seals fix the length: nothing in the mapping can fault later.
+        let file_len = sealed_len(&fd)?;
         let header_len = size_of::<Header>() as u64;
         if file_len < header_len {
-            return Err(MappingError::Truncated {
+            return Err(MappingError::WrongLength {
                 len: file_len,
-                needed: header_len,
+                expected: header_len,
             });
         }
         let len = usize::try_from(file_len)
@@ -310,7 +292,7 @@ mod tests {
     #[test]
     fn create_allocates_every_page_of_the_mapping() {
         let mapping = WaitingMapping::<[u8; 64]>::create(4096).unwrap().mapping;
-        let stat = fstat(mapping.fd()).unwrap();
+        let stat = nix::sys::stat::fstat(mapping.fd()).unwrap();
         assert_eq!(stat.st_size as usize, mapping.layout.len);
         // The values (half the mapping) are never written here: only an allocation at
         // creation accounts for their blocks.

@@ -40,10 +40,11 @@
 //! cross-process tests.
 
 mod error;
+mod file;
 mod layout;
 mod mapping;
 mod plain;
 
-pub use error::{ElementType, MappingError};
+pub use error::{ElementType, FileKind, MappingError};
 pub(crate) use mapping::{Mapping, WaitingMapping};
 pub use plain::{Frame, Plain};
