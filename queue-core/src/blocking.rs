@@ -6,14 +6,13 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::error::{
-    CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
-    TryPushError,
+    CapacityError, PopError, PopTimeoutError, PushError, PushSliceError, PushTimeoutError,
+    TryPopError, TryPushError,
 };
 use crate::heap::HeapWaiting;
 use crate::placement::{Heap, Placement, Shared, sealed};
-use crate::ring::Ring;
 use crate::shared::{MappingError, Plain, WaitingMapping};
-use crate::storage::{RingStorage, WaitingStorage};
+use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::Barriers;
 use crate::wait::{GaveUp, WaitLists};
 
@@ -202,7 +201,13 @@ impl<T: Plain> BlockingQueue<T, Shared> {
 impl<T, P: Placement> BlockingQueue<T, P> {
     /// The ring, its wait lists, and their barrier pair.
     #[inline(always)]
-    fn parts(&self) -> (Ring<'_, T>, &WaitLists, Barriers) {
+    fn parts(
+        &self,
+    ) -> (
+        RingOf<'_, <P as sealed::Placement>::Waiting<T>, T>,
+        &WaitLists,
+        Barriers,
+    ) {
         (
             self.storage.ring(),
             self.storage.wait_lists(),
@@ -244,18 +249,23 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`PushError`], holding `value`, if the queue is or becomes closed first.
+    /// [`PushError::Closed`], holding `value`, if the queue is or becomes closed first;
+    /// [`PushError::Corrupted`] for a corrupted shared queue.
     #[doc(alias = "put")]
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
         self.push_until(value, None)
-            .map_err(|(value, _)| PushError(value))
+            .map_err(|(value, gave_up)| match gave_up {
+                GaveUp::Corrupted => PushError::Corrupted(value),
+                GaveUp::Closed | GaveUp::TimedOut => PushError::Closed(value),
+            })
     }
 
     /// Pushes `value`, sleeping while the queue is full, for at most `timeout` in all.
     ///
     /// # Errors
     ///
-    /// [`PushTimeoutError::Timeout`] or [`PushTimeoutError::Closed`], holding `value`.
+    /// [`PushTimeoutError::Timeout`], [`PushTimeoutError::Closed`] or
+    /// [`PushTimeoutError::Corrupted`], holding `value`.
     ///
     /// # Examples
     ///
@@ -278,6 +288,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             .map_err(|(value, gave_up)| match gave_up {
                 GaveUp::TimedOut => PushTimeoutError::Timeout(value),
                 GaveUp::Closed => PushTimeoutError::Closed(value),
+                GaveUp::Corrupted => PushTimeoutError::Corrupted(value),
             })
     }
 
@@ -287,8 +298,9 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         // value into the `Option` that its retries take it from and put it back into.
         let refused = match self.try_push(value) {
             Ok(()) => return Ok(()),
-            Err(TryPushError::Closed(value)) => return Err((value, GaveUp::Closed)),
             Err(TryPushError::Full(value)) => value,
+            Err(TryPushError::Closed(value)) => return Err((value, GaveUp::Closed)),
+            Err(TryPushError::Corrupted(value)) => return Err((value, GaveUp::Corrupted)),
         };
         let (ring, wait_lists, barriers) = self.parts();
         let mut value = Some(refused);
@@ -316,17 +328,19 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] once the queue is closed and drained.
+    /// [`PopError::Closed`] once the queue is closed and drained; [`PopError::Corrupted`]
+    /// for a corrupted shared queue.
     #[doc(alias = "get")]
-    pub fn pop(&self) -> Result<T, ClosedError> {
-        self.pop_until(None).map_err(|_| ClosedError)
+    pub fn pop(&self) -> Result<T, PopError> {
+        self.pop_until(None).map_err(pop_error)
     }
 
     /// Pops the oldest value, sleeping while the queue is empty, for at most `timeout` in all.
     ///
     /// # Errors
     ///
-    /// [`PopTimeoutError::Timeout`], or [`PopTimeoutError::Closed`] once closed and drained.
+    /// [`PopTimeoutError::Timeout`], [`PopTimeoutError::Closed`] once closed and drained, or
+    /// [`PopTimeoutError::Corrupted`].
     ///
     /// # Examples
     ///
@@ -346,6 +360,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             .map_err(|gave_up| match gave_up {
                 GaveUp::TimedOut => PopTimeoutError::Timeout,
                 GaveUp::Closed => PopTimeoutError::Closed,
+                GaveUp::Corrupted => PopTimeoutError::Corrupted,
             })
     }
 
@@ -363,15 +378,15 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] if the queue was closed; nothing was pushed.
+    /// [`PushSliceError`] if the queue was closed or is corrupted; nothing was pushed.
     ///
     /// [`Queue::try_push_slice`]: crate::Queue::try_push_slice
-    pub fn try_push_slice(&self, values: &[T]) -> Result<usize, ClosedError>
+    pub fn try_push_slice(&self, values: &[T]) -> Result<usize, PushSliceError>
     where
         T: Copy,
     {
         let (ring, wait_lists, barriers) = self.parts();
-        let pushed = ClosedError::batch_answer(ring.try_push_slice(values))?;
+        let pushed = PushSliceError::batch_answer(ring.try_push_slice(values))?;
         if pushed > 0 {
             wait_lists.not_empty.wake(barriers, wake_count(pushed));
         }
@@ -383,15 +398,15 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] if the queue was closed and held no value.
+    /// [`PopError`] if the queue was closed and held no value, or is corrupted.
     ///
     /// [`Queue::try_pop_slice`]: crate::Queue::try_pop_slice
-    pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, ClosedError>
+    pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where
         T: Copy,
     {
         let (ring, wait_lists, barriers) = self.parts();
-        let popped = ClosedError::batch_answer(ring.try_pop_slice(buffer))?;
+        let popped = PopError::batch_answer(ring.try_pop_slice(buffer))?;
         if popped > 0 {
             wait_lists.not_full.wake(barriers, wake_count(popped));
         }
@@ -403,8 +418,9 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] if the queue is or becomes closed first; nothing was pushed.
-    pub fn push_slice(&self, values: &[T]) -> Result<usize, ClosedError>
+    /// [`PushSliceError`] if the queue is or becomes closed first, or is corrupted; nothing
+    /// was pushed.
+    pub fn push_slice(&self, values: &[T]) -> Result<usize, PushSliceError>
     where
         T: Copy,
     {
@@ -415,7 +431,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let pushed = wait_lists
             .not_full
             .wait_for(barriers, None, || ring.try_push_slice(values))
-            .map_err(|_| ClosedError)?;
+            .map_err(|gave_up| match gave_up {
+                GaveUp::Corrupted => PushSliceError::Corrupted,
+                GaveUp::Closed | GaveUp::TimedOut => PushSliceError::Closed,
+            })?;
         wait_lists.not_empty.wake(barriers, wake_count(pushed));
         Ok(pushed)
     }
@@ -425,7 +444,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] once the queue is closed and drained.
+    /// [`PopError`] once the queue is closed and drained, or if it is corrupted.
     ///
     /// # Examples
     ///
@@ -441,7 +460,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// # }
     /// # #[cfg(loom)] fn main() {}
     /// ```
-    pub fn pop_slice(&self, buffer: &mut [T]) -> Result<usize, ClosedError>
+    pub fn pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where
         T: Copy,
     {
@@ -452,7 +471,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let popped = wait_lists
             .not_empty
             .wait_for(barriers, None, || ring.try_pop_slice(buffer))
-            .map_err(|_| ClosedError)?;
+            .map_err(pop_error)?;
         wait_lists.not_full.wake(barriers, wake_count(popped));
         Ok(popped)
     }
@@ -504,6 +523,14 @@ impl<T, P: Placement> BlockingQueue<T, P> {
 /// The deadline `timeout` from now; a timeout too large to represent never expires.
 fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
+}
+
+/// The error of a pop without a deadline that gave up.
+fn pop_error(gave_up: GaveUp) -> PopError {
+    match gave_up {
+        GaveUp::Corrupted => PopError::Corrupted,
+        GaveUp::Closed | GaveUp::TimedOut => PopError::Closed,
+    }
 }
 
 /// How many sleepers to wake after `count` values or slots became available.

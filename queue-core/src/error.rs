@@ -11,6 +11,10 @@ pub(crate) enum Refusal {
     FullOrEmpty,
     /// The ring is closed: no push can succeed, and (for a pop) no value is left.
     Closed,
+    /// A cursor or stamp holds a value the protocol can never produce (another process wrote
+    /// the shared memory outside it), or, on a shared ring, the claim lost
+    /// `SHARED_RETRY_LIMIT` races in a row.
+    Corrupted,
 }
 
 /// The queue could not be created with the requested capacity.
@@ -52,6 +56,25 @@ impl fmt::Display for CapacityError {
 
 impl std::error::Error for CapacityError {}
 
+/// What every error's `Corrupted` variant says, for `Display`.
+const CORRUPTED: &str = "the shared queue is corrupted: another process wrote its memory outside \
+                         the queue's protocol";
+
+/// The answer of a non-blocking batch: the count, 0 for a full or empty ring, or the error
+/// for a closed or corrupted one.
+fn batch_answer<E>(
+    result: Result<usize, Refusal>,
+    closed: E,
+    corrupted: E,
+) -> Result<usize, E> {
+    match result {
+        Ok(count) => Ok(count),
+        Err(Refusal::FullOrEmpty) => Ok(0),
+        Err(Refusal::Closed) => Err(closed),
+        Err(Refusal::Corrupted) => Err(corrupted),
+    }
+}
+
 /// A value could not be pushed without waiting; the value is handed back.
 ///
 /// Returned by [`Queue::try_push`](crate::Queue::try_push) and
@@ -79,6 +102,9 @@ pub enum TryPushError<T> {
     Full(T),
     /// The queue was closed: no push will ever succeed.
     Closed(T),
+    /// The shared memory holds what no process running the queue's protocol writes: see
+    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
+    Corrupted(T),
 }
 
 impl<T> TryPushError<T> {
@@ -87,13 +113,14 @@ impl<T> TryPushError<T> {
         match refusal {
             Refusal::FullOrEmpty => Self::Full(value),
             Refusal::Closed => Self::Closed(value),
+            Refusal::Corrupted => Self::Corrupted(value),
         }
     }
 
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Full(value) | Self::Closed(value) => value,
+            Self::Full(value) | Self::Closed(value) | Self::Corrupted(value) => value,
         }
     }
 
@@ -106,6 +133,11 @@ impl<T> TryPushError<T> {
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
     }
+
+    /// Whether the push failed because the shared queue is corrupted.
+    pub fn is_corrupted(&self) -> bool {
+        matches!(self, Self::Corrupted(_))
+    }
 }
 
 impl<T> fmt::Debug for TryPushError<T> {
@@ -113,6 +145,7 @@ impl<T> fmt::Debug for TryPushError<T> {
         match self {
             Self::Full(_) => f.pad("Full(..)"),
             Self::Closed(_) => f.pad("Closed(..)"),
+            Self::Corrupted(_) => f.pad("Corrupted(..)"),
         }
     }
 }
@@ -122,6 +155,7 @@ impl<T> fmt::Display for TryPushError<T> {
         match self {
             Self::Full(_) => f.pad("pushing into a full queue"),
             Self::Closed(_) => f.pad("pushing into a closed queue"),
+            Self::Corrupted(_) => f.pad(CORRUPTED),
         }
     }
 }
@@ -152,6 +186,9 @@ pub enum TryPopError {
     Empty,
     /// The queue was closed and held no value: no pop will ever succeed.
     Closed,
+    /// The shared memory holds what no process running the queue's protocol writes: see
+    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
+    Corrupted,
 }
 
 impl TryPopError {
@@ -160,6 +197,7 @@ impl TryPopError {
         match refusal {
             Refusal::FullOrEmpty => Self::Empty,
             Refusal::Closed => Self::Closed,
+            Refusal::Corrupted => Self::Corrupted,
         }
     }
 
@@ -172,6 +210,11 @@ impl TryPopError {
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed)
     }
+
+    /// Whether the pop failed because the shared queue is corrupted.
+    pub fn is_corrupted(&self) -> bool {
+        matches!(self, Self::Corrupted)
+    }
 }
 
 impl fmt::Display for TryPopError {
@@ -179,67 +222,134 @@ impl fmt::Display for TryPopError {
         match self {
             Self::Empty => f.pad("popping from an empty queue"),
             Self::Closed => f.pad("popping from a closed and empty queue"),
+            Self::Corrupted => f.pad(CORRUPTED),
         }
     }
 }
 
 impl std::error::Error for TryPopError {}
 
-/// A blocking push found the queue closed; the value is handed back.
+/// A blocking push can never succeed; the value is handed back.
 ///
-/// Returned by [`BlockingQueue::push`](crate::BlockingQueue::push).
+/// Returned by [`BlockingQueue::push`](crate::BlockingQueue::push). More variants may be
+/// added, so match with a wildcard arm or use [`into_inner`](Self::into_inner).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PushError<T>(pub T);
+#[non_exhaustive]
+pub enum PushError<T> {
+    /// The queue is closed.
+    Closed(T),
+    /// The shared memory holds what no process running the queue's protocol writes: see
+    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
+    Corrupted(T),
+}
 
 impl<T> PushError<T> {
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
-        self.0
+        match self {
+            Self::Closed(value) | Self::Corrupted(value) => value,
+        }
+    }
+
+    /// Whether the push failed because the queue was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed(_))
+    }
+
+    /// Whether the push failed because the shared queue is corrupted.
+    pub fn is_corrupted(&self) -> bool {
+        matches!(self, Self::Corrupted(_))
     }
 }
 
 impl<T> fmt::Debug for PushError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("PushError(..)")
+        match self {
+            Self::Closed(_) => f.pad("Closed(..)"),
+            Self::Corrupted(_) => f.pad("Corrupted(..)"),
+        }
     }
 }
 
 impl<T> fmt::Display for PushError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("pushing into a closed queue")
+        match self {
+            Self::Closed(_) => f.pad("pushing into a closed queue"),
+            Self::Corrupted(_) => f.pad(CORRUPTED),
+        }
     }
 }
 
 impl<T> std::error::Error for PushError<T> {}
 
-/// The queue is closed (and, for pops, drained): the operation can never succeed.
+/// A pop can never succeed: the queue is closed and drained, or corrupted.
 ///
-/// Returned by the blocking pops and by the slice operations.
+/// Returned by [`BlockingQueue::pop`](crate::BlockingQueue::pop) and by the batch pops. More
+/// variants may be added, so match with a wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ClosedError;
+#[non_exhaustive]
+pub enum PopError {
+    /// The queue is closed and drained.
+    Closed,
+    /// The shared memory holds what no process running the queue's protocol writes: see
+    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
+    Corrupted,
+}
 
-impl ClosedError {
-    /// The answer of a non-blocking batch: how many values moved (0 when the ring was full or
-    /// empty), or closed.
+impl PopError {
+    /// The answer of a non-blocking batch: how many values moved (0 when the ring was
+    /// empty), or why none ever will.
     pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
-        match result {
-            Ok(count) => Ok(count),
-            Err(Refusal::FullOrEmpty) => Ok(0),
-            Err(Refusal::Closed) => Err(Self),
+        batch_answer(result, Self::Closed, Self::Corrupted)
+    }
+}
+
+impl fmt::Display for PopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.pad("popping from a closed and empty queue"),
+            Self::Corrupted => f.pad(CORRUPTED),
         }
     }
 }
 
-impl fmt::Display for ClosedError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad("the queue is closed")
+impl std::error::Error for PopError {}
+
+/// A batch push can never succeed: the queue is closed, or corrupted. Nothing was pushed, and
+/// the values are still the caller's (the batch calls borrow them).
+///
+/// Returned by the batch pushes. More variants may be added, so match with a wildcard arm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PushSliceError {
+    /// The queue is closed.
+    Closed,
+    /// The shared memory holds what no process running the queue's protocol writes: see
+    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
+    Corrupted,
+}
+
+impl PushSliceError {
+    /// The answer of a non-blocking batch: how many values moved (0 when the ring was
+    /// full), or why none ever will.
+    pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
+        batch_answer(result, Self::Closed, Self::Corrupted)
     }
 }
 
-impl std::error::Error for ClosedError {}
+impl fmt::Display for PushSliceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Closed => f.pad("pushing into a closed queue"),
+            Self::Corrupted => f.pad(CORRUPTED),
+        }
+    }
+}
 
-/// A timed push did not go in before its timeout, or found the queue closed; the value is
-/// handed back.
+impl std::error::Error for PushSliceError {}
+
+/// A timed push did not go in before its timeout, or can never succeed; the value is handed
+/// back.
 ///
 /// Returned by [`BlockingQueue::push_timeout`](crate::BlockingQueue::push_timeout).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -249,13 +359,16 @@ pub enum PushTimeoutError<T> {
     Timeout(T),
     /// The queue was closed.
     Closed(T),
+    /// The shared memory holds what no process running the queue's protocol writes: see
+    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
+    Corrupted(T),
 }
 
 impl<T> PushTimeoutError<T> {
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Timeout(value) | Self::Closed(value) => value,
+            Self::Timeout(value) | Self::Closed(value) | Self::Corrupted(value) => value,
         }
     }
 
@@ -268,6 +381,11 @@ impl<T> PushTimeoutError<T> {
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed(_))
     }
+
+    /// Whether the push failed because the shared queue is corrupted.
+    pub fn is_corrupted(&self) -> bool {
+        matches!(self, Self::Corrupted(_))
+    }
 }
 
 impl<T> fmt::Debug for PushTimeoutError<T> {
@@ -275,6 +393,7 @@ impl<T> fmt::Debug for PushTimeoutError<T> {
         match self {
             Self::Timeout(_) => f.pad("Timeout(..)"),
             Self::Closed(_) => f.pad("Closed(..)"),
+            Self::Corrupted(_) => f.pad("Corrupted(..)"),
         }
     }
 }
@@ -284,13 +403,14 @@ impl<T> fmt::Display for PushTimeoutError<T> {
         match self {
             Self::Timeout(_) => f.pad("timed out pushing into a full queue"),
             Self::Closed(_) => f.pad("pushing into a closed queue"),
+            Self::Corrupted(_) => f.pad(CORRUPTED),
         }
     }
 }
 
 impl<T> std::error::Error for PushTimeoutError<T> {}
 
-/// A timed pop got no value before its timeout, or found the queue closed and drained.
+/// A timed pop got no value before its timeout, or can never succeed.
 ///
 /// Returned by [`BlockingQueue::pop_timeout`](crate::BlockingQueue::pop_timeout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -300,6 +420,9 @@ pub enum PopTimeoutError {
     Timeout,
     /// The queue was closed and drained.
     Closed,
+    /// The shared memory holds what no process running the queue's protocol writes: see
+    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
+    Corrupted,
 }
 
 impl PopTimeoutError {
@@ -312,6 +435,11 @@ impl PopTimeoutError {
     pub fn is_closed(&self) -> bool {
         matches!(self, Self::Closed)
     }
+
+    /// Whether the pop failed because the shared queue is corrupted.
+    pub fn is_corrupted(&self) -> bool {
+        matches!(self, Self::Corrupted)
+    }
 }
 
 impl fmt::Display for PopTimeoutError {
@@ -319,6 +447,7 @@ impl fmt::Display for PopTimeoutError {
         match self {
             Self::Timeout => f.pad("timed out popping from an empty queue"),
             Self::Closed => f.pad("popping from a closed and empty queue"),
+            Self::Corrupted => f.pad(CORRUPTED),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::error::CapacityError;
 use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len};
-use crate::storage::{RingStorage, WaitingStorage};
+use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
 
@@ -49,12 +49,17 @@ impl<T> HeapRing<T> {
 }
 
 impl<T> RingStorage<T> for HeapRing<T> {
+    type Values<'a>
+        = &'a [ValueCell<T>]
+    where
+        T: 'a;
+
     #[inline(always)]
-    fn ring(&self) -> Ring<'_, T> {
+    fn ring(&self) -> RingOf<'_, Self, T> {
         // SAFETY: `values` has `shape.capacity` elements and `stamps` as many as
         // `stamps_len` says, made with the cursors from one start position in `new` (every
         // slot empty), and this storage is reached only through rings of this shape.
-        unsafe { Ring::new(&self.cursors, &self.stamps, &self.values, self.shape) }
+        unsafe { Ring::new(&self.cursors, &self.stamps, &self.values[..], self.shape) }
     }
 }
 
@@ -94,8 +99,13 @@ impl<T> HeapWaiting<T> {
 }
 
 impl<T> RingStorage<T> for HeapWaiting<T> {
+    type Values<'a>
+        = &'a [ValueCell<T>]
+    where
+        T: 'a;
+
     #[inline(always)]
-    fn ring(&self) -> Ring<'_, T> {
+    fn ring(&self) -> RingOf<'_, Self, T> {
         self.ring.ring()
     }
 }

@@ -89,10 +89,10 @@ on_linux! {
 
     pub use blocking::BlockingQueue;
     pub use error::{
-        CapacityError, ClosedError, PopTimeoutError, PushError, PushTimeoutError, TryPopError,
-        TryPushError,
+        CapacityError, PopError, PopTimeoutError, PushError, PushSliceError, PushTimeoutError,
+        TryPopError, TryPushError,
     };
     pub use placement::{Heap, Placement, Shared};
     pub use queue::Queue;
-    pub use shared::{ElementType, FileKind, Frame, MappingError, Plain};
+    pub use shared::{ElementType, FileKind, Frame, MappingError, Plain, type_tag};
 }

@@ -4,12 +4,11 @@
 use core::fmt;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use crate::error::{CapacityError, ClosedError, TryPopError, TryPushError};
+use crate::error::{CapacityError, PopError, PushSliceError, TryPopError, TryPushError};
 use crate::heap::HeapRing;
 use crate::placement::{Heap, Placement, Shared, sealed};
-use crate::ring::Ring;
 use crate::shared::{Mapping, MappingError, Plain};
-use crate::storage::RingStorage;
+use crate::storage::{RingOf, RingStorage};
 
 /// A bounded multi-producer multi-consumer FIFO queue.
 ///
@@ -214,7 +213,7 @@ impl<T: Plain> Queue<T, Shared> {
 
 impl<T, P: Placement> Queue<T, P> {
     #[inline(always)]
-    fn ring(&self) -> Ring<'_, T> {
+    fn ring(&self) -> RingOf<'_, <P as sealed::Placement>::Ring<T>, T> {
         self.storage.ring()
     }
 
@@ -278,7 +277,8 @@ impl<T, P: Placement> Queue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] if the queue was [closed](Self::close); nothing was pushed.
+    /// [`PushSliceError::Closed`] if the queue was [closed](Self::close), or
+    /// [`PushSliceError::Corrupted`]; nothing was pushed.
     ///
     /// # Examples
     ///
@@ -292,11 +292,11 @@ impl<T, P: Placement> Queue<T, P> {
     /// # }
     /// # #[cfg(loom)] fn main() {}
     /// ```
-    pub fn try_push_slice(&self, values: &[T]) -> Result<usize, ClosedError>
+    pub fn try_push_slice(&self, values: &[T]) -> Result<usize, PushSliceError>
     where
         T: Copy,
     {
-        ClosedError::batch_answer(self.ring().try_push_slice(values))
+        PushSliceError::batch_answer(self.ring().try_push_slice(values))
     }
 
     /// Pops as many values as are ready, up to `buffer.len()`, into the front of `buffer`,
@@ -305,7 +305,8 @@ impl<T, P: Placement> Queue<T, P> {
     ///
     /// # Errors
     ///
-    /// [`ClosedError`] if the queue was [closed](Self::close) and held no value.
+    /// [`PopError::Closed`] if the queue was [closed](Self::close) and held no value, or
+    /// [`PopError::Corrupted`].
     ///
     /// # Examples
     ///
@@ -321,11 +322,11 @@ impl<T, P: Placement> Queue<T, P> {
     /// # }
     /// # #[cfg(loom)] fn main() {}
     /// ```
-    pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, ClosedError>
+    pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where
         T: Copy,
     {
-        ClosedError::batch_answer(self.ring().try_pop_slice(buffer))
+        PopError::batch_answer(self.ring().try_pop_slice(buffer))
     }
 
     /// Closes the queue: every later push fails with [`TryPushError::Closed`] (handing its

@@ -1,14 +1,22 @@
 //! What a placement stores, as the queues see it: a ring, and for a blocking queue its wait
 //! lists. Implemented by the heap storage (`heap`) and the shared one (`shared`).
 
-use crate::ring::Ring;
+use crate::ring::{Ring, Values};
 use crate::sync::Barriers;
 use crate::wait::WaitLists;
 
+/// The ring over a storage `S` of `T`s, borrowed for `'a`.
+pub(crate) type RingOf<'a, S, T> = Ring<'a, T, <S as RingStorage<T>>::Values<'a>>;
+
 /// The storage of a ring: what every queue needs.
 pub(crate) trait RingStorage<T> {
+    /// Where the ring's values are, and how they are copied.
+    type Values<'a>: Values<T>
+    where
+        Self: 'a;
+
     /// The ring over this storage.
-    fn ring(&self) -> Ring<'_, T>;
+    fn ring(&self) -> RingOf<'_, Self, T>;
 }
 
 /// The storage of a ring with its two wait lists: what a blocking queue needs.

@@ -60,6 +60,19 @@ pub(crate) enum GaveUp {
     Closed,
     /// The deadline passed first.
     TimedOut,
+    /// The ring answered [`Refusal::Corrupted`].
+    Corrupted,
+}
+
+impl GaveUp {
+    /// Why a call gives up on the ring's refusal, or `None` (FullOrEmpty: wait on).
+    fn on(refusal: Refusal) -> Option<Self> {
+        match refusal {
+            Refusal::FullOrEmpty => None,
+            Refusal::Closed => Some(Self::Closed),
+            Refusal::Corrupted => Some(Self::Corrupted),
+        }
+    }
 }
 
 /// Callers sleeping until the ring changes in one direction.
@@ -126,8 +139,10 @@ impl WaitList {
     ) -> Result<R, GaveUp> {
         match attempt() {
             Ok(done) => Ok(done),
-            Err(Refusal::Closed) => Err(GaveUp::Closed),
-            Err(Refusal::FullOrEmpty) => self.wait_after_refusal(barriers, deadline, attempt),
+            Err(refusal) => match GaveUp::on(refusal) {
+                Some(gave_up) => Err(gave_up),
+                None => self.wait_after_refusal(barriers, deadline, attempt),
+            },
         }
     }
 
@@ -152,8 +167,11 @@ impl WaitList {
             snoozes = 1;
             match attempt() {
                 Ok(done) => return Ok(done),
-                Err(Refusal::Closed) => return Err(GaveUp::Closed),
-                Err(Refusal::FullOrEmpty) => {}
+                Err(refusal) => {
+                    if let Some(gave_up) = GaveUp::on(refusal) {
+                        return Err(gave_up);
+                    }
+                }
             }
         }
         loop {
@@ -172,10 +190,10 @@ impl WaitList {
                 // ORDERING: as in step 1 (this is the broken variant).
                 self.epoch.load(Ordering::Acquire)
             };
-            let outcome = match checked {
+            let outcome = match checked.map_err(GaveUp::on) {
                 Ok(done) => Some(Ok(done)),
-                Err(Refusal::Closed) => Some(Err(GaveUp::Closed)),
-                Err(Refusal::FullOrEmpty) => match TimeLeft::until(deadline) {
+                Err(Some(gave_up)) => Some(Err(gave_up)),
+                Err(None) => match TimeLeft::until(deadline) {
                     TimeLeft::Expired => Some(Err(GaveUp::TimedOut)),
                     // No barrier, no sleep: yield the thread and go round again.
                     TimeLeft::Unbounded | TimeLeft::Some(_) if !may_sleep => {
@@ -186,9 +204,8 @@ impl WaitList {
                     left if !self.epoch.wait(epoch, left.timeout()) => {
                         // Timed out: one last try, so a value or room that arrived with the
                         // timer is not left behind.
-                        Some(attempt().map_err(|refusal| match refusal {
-                            Refusal::Closed => GaveUp::Closed,
-                            Refusal::FullOrEmpty => GaveUp::TimedOut,
+                        Some(attempt().map_err(|refusal| {
+                            GaveUp::on(refusal).unwrap_or(GaveUp::TimedOut)
                         }))
                     }
                     _ => None,

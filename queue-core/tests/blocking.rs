@@ -8,8 +8,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use queue_core::{
-    BlockingQueue, ClosedError, Frame, Placement, PopTimeoutError, PushTimeoutError, Shared,
-    TryPopError, TryPushError,
+    BlockingQueue, Frame, Placement, PopError, PopTimeoutError, PushSliceError, PushTimeoutError,
+    Shared, TryPopError, TryPushError,
 };
 
 /// Runs `$body` once with `$queue` a `BlockingQueue<u64>` of `$capacity` on the heap, and once
@@ -153,7 +153,7 @@ fn close_wakes_every_sleeper_and_drains_before_failing() {
         assert!(queue.close());
         assert!(!queue.close(), "closing twice reports it");
         for getter in getters {
-            assert_eq!(getter.join().unwrap(), Err(ClosedError));
+            assert_eq!(getter.join().unwrap(), Err(PopError::Closed));
         }
         assert_eq!(queue.push(5).unwrap_err().into_inner(), 5);
         assert!(matches!(queue.try_push(6), Err(TryPushError::Closed(6))));
@@ -178,7 +178,7 @@ fn close_wakes_a_sleeping_push_with_its_value() {
             Ok(1),
             "values pushed before the close are drained"
         );
-        assert_eq!(queue.pop(), Err(ClosedError));
+        assert_eq!(queue.pop(), Err(PopError::Closed));
     });
 }
 
@@ -196,8 +196,8 @@ fn slices_move_as_many_as_fit_in_order() {
         assert_eq!(buffer[..4], [4, 5, 6, 7]);
         assert_eq!(queue.try_pop_slice(&mut buffer), Ok(0));
         queue.close();
-        assert_eq!(queue.try_push_slice(&[1]), Err(ClosedError));
-        assert_eq!(queue.pop_slice(&mut buffer), Err(ClosedError));
+        assert_eq!(queue.try_push_slice(&[1]), Err(PushSliceError::Closed));
+        assert_eq!(queue.pop_slice(&mut buffer), Err(PopError::Closed));
     });
 }
 

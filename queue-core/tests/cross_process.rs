@@ -27,7 +27,7 @@ mod tests {
     use nix::sys::signal::{Signal, kill};
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
     use nix::unistd::{ForkResult, Pid, fork};
-    use queue_core::{BlockingQueue, ClosedError, Frame, MappingError, PopTimeoutError, Shared};
+    use queue_core::{BlockingQueue, Frame, MappingError, PopError, PopTimeoutError, Shared};
 
     /// Names the descriptor of a shared `BlockingQueue<u64>` in a child started by `exec`.
     const ATTACH_FD: &str = "QUEUE_CORE_TEST_ATTACH_FD";
@@ -277,7 +277,11 @@ mod tests {
             for n in 0..MESSAGES {
                 assert_eq!(queue.pop(), Ok(frame(n)), "frame {n}");
             }
-            assert_eq!(queue.pop(), Err(ClosedError), "closed after the last frame");
+            assert_eq!(
+                queue.pop(),
+                Err(PopError::Closed),
+                "closed after the last frame"
+            );
         });
         let producer = children.fork(|| {
             for n in 0..MESSAGES {
@@ -314,7 +318,7 @@ mod tests {
         });
         children.assert_exits_cleanly(timed, "timed consumer");
         let sleeper = children.fork(|| {
-            assert_eq!(queue.pop(), Err(ClosedError), "woken by the close");
+            assert_eq!(queue.pop(), Err(PopError::Closed), "woken by the close");
         });
         // Give the sleeper time to go to sleep (if it has not, close still makes it fail).
         std::thread::sleep(Duration::from_millis(100));

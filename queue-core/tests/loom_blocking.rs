@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use loom::thread;
 use model_check::{Bound, Model, explore};
-use queue_core::{BlockingQueue, ClosedError, PopTimeoutError, Queue, TryPopError};
+use queue_core::{BlockingQueue, PopError, PopTimeoutError, Queue, TryPopError};
 
 /// Long enough never to expire in real time; the loom stand-in fires it at once anyway.
 const TIMEOUT: Duration = Duration::from_secs(3600);
@@ -123,14 +123,14 @@ fn close_wakes_a_sleeping_getter_and_a_sleeping_putter_exhaustive() {
             };
             empty.close();
             full.close();
-            assert_eq!(getter.join().unwrap(), Err(ClosedError));
+            assert_eq!(getter.join().unwrap(), Err(PopError::Closed));
             assert_eq!(putter.join().unwrap().unwrap_err().into_inner(), 2);
             assert_eq!(
                 full.pop(),
                 Ok(1),
                 "the value pushed before the close drains"
             );
-            assert_eq!(full.pop(), Err(ClosedError));
+            assert_eq!(full.pop(), Err(PopError::Closed));
         },
     );
 }
@@ -162,7 +162,7 @@ fn close_racing_a_put_and_a_sleeping_get_bound_6() {
             if pushed {
                 assert!(got == Ok(5) || drained == Some(5), "{got:?} {drained:?}");
             } else {
-                assert_eq!(got, Err(ClosedError));
+                assert_eq!(got, Err(PopError::Closed));
             }
             assert_eq!(queue.try_pop(), Err(TryPopError::Closed));
         },

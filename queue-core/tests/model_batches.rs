@@ -21,8 +21,8 @@ use common::reference::{ReferenceQueue, Refused};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use queue_core::{
-    BlockingQueue, ClosedError, Plain, PopTimeoutError, PushTimeoutError, Queue, Shared,
-    TryPopError, TryPushError,
+    BlockingQueue, Plain, PopError, PopTimeoutError, PushSliceError, PushTimeoutError, Queue,
+    Shared, TryPopError, TryPushError,
 };
 
 /// Where the ring under test lives.
@@ -288,7 +288,11 @@ impl<E: Element> Placed<E> {
     fn push_slice(&self, values: &[u32]) -> Answer {
         let elements: Vec<E> = values.iter().map(|&value| E::from_u32(value)).collect();
         let result = on_queue!(self, |queue| queue.try_push_slice(&elements));
-        result.map_or(refused(Refused::Closed), Answer::PushedSlice)
+        match result {
+            Ok(count) => Answer::PushedSlice(count),
+            Err(PushSliceError::Closed) => refused(Refused::Closed),
+            Err(other) => panic!("an answer the model does not know: {other:?}"),
+        }
     }
 
     fn pop_slice(&self, max: usize) -> Answer {
@@ -296,7 +300,8 @@ impl<E: Element> Placed<E> {
         let result = on_queue!(self, |queue| queue.try_pop_slice(&mut buffer));
         match result {
             Ok(count) => Answer::PoppedSlice(buffer[..count].iter().map(|e| e.to_u32()).collect()),
-            Err(ClosedError) => refused(Refused::Closed),
+            Err(PopError::Closed) => refused(Refused::Closed),
+            Err(other) => panic!("an answer the model does not know: {other:?}"),
         }
     }
 

@@ -1,19 +1,22 @@
 //! Batches: runs of consecutive slots, claimed with one compare-and-swap and copied as
 //! contiguous slices.
 
-use core::mem::MaybeUninit;
+use core::marker::PhantomData;
+use core::ops::Range;
 
 use crate::sync::{AtomicUsize, Ordering};
 
 use super::shape::{Readiness, Shape, stamp_spacing};
-use super::{Claim, Refusal, Ring, ValueCell};
+use super::{Claim, Refusal, Ring, Values};
 
 /// Consecutive slots of the ring, from the slot of position `first`.
 pub(super) struct Run<'a, T> {
     first: usize,
     /// The run's stamps, with the unused words between them (see [`stamp_spacing`]).
     stamps: &'a [AtomicUsize],
-    values: &'a [ValueCell<T>],
+    /// The indices of the run's slots, below the ring's capacity.
+    indices: Range<usize>,
+    _values: PhantomData<fn(T) -> T>,
 }
 
 impl<'a, T> Run<'a, T> {
@@ -21,9 +24,14 @@ impl<'a, T> Run<'a, T> {
     fn stamps(&self) -> impl Iterator<Item = &'a AtomicUsize> + use<'a, T> {
         self.stamps.iter().step_by(stamp_spacing::<T>())
     }
+
+    /// How many slots the run has.
+    fn len(&self) -> usize {
+        self.indices.len()
+    }
 }
 
-impl<'a, T> Ring<'a, T> {
+impl<'a, T, V: Values<T>> Ring<'a, T, V> {
     /// Pushes as many values from the front of `values` as there are free slots, claiming them
     /// all with one atomic step, and returns how many went in (at least 1).
     pub(crate) fn try_push_slice(&self, values: &[T]) -> Result<usize, Refusal>
@@ -36,15 +44,12 @@ impl<'a, T> Ring<'a, T> {
         let claim = self.claim_for_push(values.len())?;
         let mut values = &values[..claim.count];
         for run in self.runs(claim) {
-            let (these, rest) = values.split_at(run.values.len());
-            for (cell, &value) in run.values.iter().zip(these) {
-                // Each of the `claim.count` positions from `claim.first` (these are some of
-                // them) is claimed by this push and not yet published.
-                cell.with_mut(|value_ptr| {
-                    // SAFETY: so this push is the cell's only writer, and no pop reads it
-                    // before the stamp store below.
-                    unsafe { value_ptr.write(MaybeUninit::new(value)) }
-                });
+            let (these, rest) = values.split_at(run.len());
+            for (index, &value) in run.indices.clone().zip(these) {
+                // SAFETY: the index is in bounds (`runs`), and each of the `claim.count`
+                // positions from `claim.first` (these are some of them) is claimed by this
+                // push and not yet published; the stamp stores below publish them.
+                unsafe { self.values.write(index, value) };
             }
             for (stamp, position) in run.stamps().zip(run.first..) {
                 Self::publish(stamp, position);
@@ -66,16 +71,13 @@ impl<'a, T> Ring<'a, T> {
         let claim = self.claim_for_pop(buffer.len())?;
         let mut buffer = &mut buffer[..claim.count];
         for run in self.runs(claim) {
-            let (these, rest) = buffer.split_at_mut(run.values.len());
-            for (cell, value) in run.values.iter().zip(these) {
-                // Each of the `claim.count` positions from `claim.first` (these are some of
-                // them) is claimed by this pop, and its stamp, read while claiming, said the
-                // value was published. The stamp stores below mark it uninitialised again.
-                *value = cell.with(|value_ptr| {
-                    // SAFETY: so the push's write happens-before this read (Release/Acquire
-                    // on the stamp), and the claim makes us the value's only reader.
-                    unsafe { value_ptr.read().assume_init() }
-                });
+            let (these, rest) = buffer.split_at_mut(run.len());
+            for (index, value) in run.indices.clone().zip(these) {
+                // SAFETY: the index is in bounds (`runs`), and each of the `claim.count`
+                // positions from `claim.first` (these are some of them) is claimed by this
+                // pop, its stamp, read with Acquire while claiming, having said the value
+                // was published. The stamp stores below free the slots.
+                *value = unsafe { self.values.read(index) };
             }
             for (stamp, position) in run.stamps().zip(run.first..) {
                 self.release(stamp, position);
@@ -144,12 +146,14 @@ impl<'a, T> Ring<'a, T> {
             Run {
                 first,
                 stamps: &self.stamps[index * spacing..(index + first_len) * spacing],
-                values: &self.values[index..index + first_len],
+                indices: index..index + first_len,
+                _values: PhantomData,
             },
             Run {
                 first: self.shape.advance(first, first_len),
                 stamps: &self.stamps[..rest * spacing],
-                values: &self.values[..rest],
+                indices: 0..rest,
+                _values: PhantomData,
             },
         ]
     }
@@ -158,7 +162,7 @@ impl<'a, T> Ring<'a, T> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::ring::{Cursors, Shape, empty_stamps, empty_value};
+    use crate::ring::{Cursors, Shape, ValueCell, empty_stamps, empty_value};
 
     /// A ring of `capacity` slots whose cursors start at `lap`'s first position.
     fn storage<T>(capacity: usize, lap: usize) -> Storage<T> {
@@ -182,7 +186,7 @@ mod tests {
     impl<T> Storage<T> {
         fn ring(&self) -> Ring<'_, T> {
             // SAFETY: the storage was made from one start position, for this shape.
-            unsafe { Ring::new(&self.cursors, &self.stamps, &self.values, self.shape) }
+            unsafe { Ring::new(&self.cursors, &self.stamps, &self.values[..], self.shape) }
         }
     }
 
@@ -191,25 +195,16 @@ mod tests {
         let storage = storage::<u64>(4, 0);
         let ring = storage.ring();
         let [run, wrapped] = ring.runs(Claim { first: 3, count: 3 });
-        assert_eq!(
-            (run.first, run.stamps().count(), run.values.len()),
-            (3, 1, 1)
-        );
+        assert_eq!((run.first, run.stamps().count(), run.indices.clone()), (3, 1, 3..4));
         let next_lap = storage.shape.lap_start(1);
         assert_eq!(
-            (
-                wrapped.first,
-                wrapped.stamps().count(),
-                wrapped.values.len()
-            ),
-            (next_lap, 2, 2)
+            (wrapped.first, wrapped.stamps().count(), wrapped.indices.clone()),
+            (next_lap, 2, 0..2)
         );
         assert!(core::ptr::eq(&run.stamps[0], &storage.stamps[3]));
-        assert!(core::ptr::eq(&run.values[0], &storage.values[3]));
         assert!(core::ptr::eq(&wrapped.stamps[0], &storage.stamps[0]));
-        assert!(core::ptr::eq(&wrapped.values[0], &storage.values[0]));
         let [whole, none] = ring.runs(Claim { first: 0, count: 4 });
-        assert_eq!((whole.values.len(), none.values.len()), (4, 0));
+        assert_eq!((whole.len(), none.len()), (4, 0));
     }
 
     #[test]

@@ -5,18 +5,53 @@ use crate::mutant;
 use crate::sync::{AtomicUsize, Backoff, Ordering, fence};
 
 use super::shape::{Readiness, Shape};
-use super::{Claim, Refusal, Ring, Slot};
+use super::{Claim, Refusal, Ring, Slot, Values};
 
-impl<'a, T> Ring<'a, T> {
+/// How many times in a row a claim on a ring that other processes can write (a shared one)
+/// retries before it answers [`Refusal::Corrupted`].
+///
+/// In the protocol every retry follows another operation's claim of a position made during
+/// this one's attempt (a failed compare-and-swap, a stale cursor, a stamp that changed while we
+/// looked), so a claim that loses this many races in a row is either starved by 65,536 claims
+/// of others that each completed inside one of its own attempts, or facing a process that
+/// writes the cursors or stamps outside the protocol, faster than we can read them. Either way
+/// it returns, instead of spinning for as long as that process likes. Each retry takes well
+/// under a microsecond, so the bound is reached within milliseconds. A ring only this process
+/// can write (on the heap) has no bound: there, a retry always means another call progressed.
+pub(crate) const SHARED_RETRY_LIMIT: u32 = 1 << 16;
+
+/// The retries of one claim.
+#[derive(Default)]
+struct Retries(u32);
+
+impl Retries {
+    /// Counts one retry; `Corrupted` once a claim on untrusted storage has made
+    /// [`SHARED_RETRY_LIMIT`] of them.
+    #[inline(always)]
+    fn count<T, V: Values<T>>(&mut self) -> Result<(), Refusal> {
+        if V::TRUSTED {
+            return Ok(());
+        }
+        self.0 += 1;
+        if self.0 < SHARED_RETRY_LIMIT {
+            Ok(())
+        } else {
+            Err(Refusal::Corrupted)
+        }
+    }
+}
+
+impl<'a, T, V: Values<T>> Ring<'a, T, V> {
     /// Claims up to `wanted >= 1` consecutive positions for pushes, starting at `tail`: as many
     /// as have free slots, with one compare-and-swap.
     #[inline(always)]
     pub(super) fn claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
+        let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `tail` (every one of them, as each
         // CAS continues the release sequence): we then see every stamp that a push before
         // `tail` read, so the stamps below are at least one lap behind `tail`, never older.
-        let mut tail = self.cursors.tail.load(Ordering::Acquire);
+        let mut tail = self.checked(self.cursors.tail.load(Ordering::Acquire))?;
         loop {
             if self.shape.is_closed(tail) {
                 return Err(Refusal::Closed);
@@ -28,7 +63,7 @@ impl<'a, T> Ring<'a, T> {
             match self.shape.classify_for_push(stamp, tail) {
                 Readiness::Ready => {
                     let (count, end) = self.count_ready(tail, wanted, Shape::classify_for_push);
-                    match self.cursors.tail.compare_exchange_weak(
+                    match self.cursors.tail.compare_exchange(
                         tail,
                         end,
                         // ORDERING: Release on success pairs with the Acquire loads of `tail`
@@ -39,17 +74,19 @@ impl<'a, T> Ring<'a, T> {
                         Ordering::Acquire,
                     ) {
                         Ok(_) => return Ok(Claim { first: tail, count }),
-                        Err(current) => tail = current,
+                        Err(current) => tail = self.checked(current)?,
                     }
                 }
                 Readiness::NotYet if self.recheck(first, tail) => return Err(Refusal::FullOrEmpty),
                 Readiness::NotYet => {}
                 Readiness::Stale => {
                     // ORDERING: Acquire, as above. The stamp we read was stored by an operation
-                    // after the push at `tail` claimed it, so this load sees a newer `tail`.
-                    tail = self.cursors.tail.load(Ordering::Acquire);
+                    // after the push at `tail` claimed it, so this load sees a newer `tail`:
+                    // the same one again means the stamp was written outside the protocol.
+                    tail = self.advanced(tail, self.cursors.tail.load(Ordering::Acquire))?;
                 }
             }
+            retries.count::<T, V>()?;
             backoff.spin();
         }
     }
@@ -59,9 +96,10 @@ impl<'a, T> Ring<'a, T> {
     #[inline(always)]
     pub(super) fn claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
+        let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `head` (see `claim_for_push`), so
         // the stamps below are at least those of the pops one lap before `head`.
-        let mut head = self.cursors.pops.head.load(Ordering::Acquire);
+        let mut head = self.checked(self.cursors.pops.head.load(Ordering::Acquire))?;
         loop {
             let first = self.slot(head);
             // ORDERING: Acquire pairs with the Release stamp store in `write_and_publish`, so
@@ -70,7 +108,7 @@ impl<'a, T> Ring<'a, T> {
             match self.shape.classify_for_pop(stamp, head) {
                 Readiness::Ready => {
                     let (count, end) = self.count_ready(head, wanted, Shape::classify_for_pop);
-                    match self.cursors.pops.head.compare_exchange_weak(
+                    match self.cursors.pops.head.compare_exchange(
                         head,
                         end,
                         // ORDERING: as in `claim_for_push`.
@@ -78,19 +116,43 @@ impl<'a, T> Ring<'a, T> {
                         Ordering::Acquire,
                     ) {
                         Ok(_) => return Ok(Claim { first: head, count }),
-                        Err(current) => head = current,
+                        Err(current) => head = self.checked(current)?,
                     }
                 }
-                Readiness::NotYet if self.recheck(first, head + 1) => {
+                Readiness::NotYet if self.recheck(first, head.wrapping_add(1)) => {
                     return Err(self.empty_or_closed(head));
                 }
                 Readiness::NotYet => {}
                 Readiness::Stale => {
-                    // ORDERING: Acquire, as above; the stamp we read proves `head` moved on.
-                    head = self.cursors.pops.head.load(Ordering::Acquire);
+                    // ORDERING: Acquire, as above; the stamp we read proves `head` moved on,
+                    // unless it was written outside the protocol.
+                    head = self.advanced(head, self.cursors.pops.head.load(Ordering::Acquire))?;
                 }
             }
+            retries.count::<T, V>()?;
             backoff.spin();
+        }
+    }
+
+    /// `position`, read from a cursor, if it indexes a slot (it always does in the protocol:
+    /// cursors only advance through `Shape::next` and `advance`); `Corrupted` otherwise.
+    #[inline(always)]
+    fn checked(&self, position: usize) -> Result<usize, Refusal> {
+        if self.shape.index(position) < self.shape.capacity {
+            Ok(position)
+        } else {
+            Err(Refusal::Corrupted)
+        }
+    }
+
+    /// The cursor `reloaded` after a stamp said it had moved on from `stale`: `Corrupted` if
+    /// it had not, or if it indexes no slot.
+    #[inline(always)]
+    fn advanced(&self, stale: usize, reloaded: usize) -> Result<usize, Refusal> {
+        if reloaded == stale {
+            Err(Refusal::Corrupted)
+        } else {
+            self.checked(reloaded)
         }
     }
 
@@ -121,7 +183,7 @@ impl<'a, T> Ring<'a, T> {
     /// threads that each push and then pop could both answer Empty (the `no_empty_fence`
     /// mutant shows loom finding that). (The blocking layer orders its sleepers with a
     /// barrier pair of its own, before it calls the ring again: see `wait`.)
-    fn recheck(&self, slot: Slot<'a, T>, ready: usize) -> bool {
+    fn recheck(&self, slot: Slot<'a>, ready: usize) -> bool {
         if mutant::FENCES_FULL_AND_EMPTY {
             // ORDERING: SeqCst fence, paired with the same fence in every other call that
             // answers Full or Empty, and with the fences of the blocking layer (see above).

@@ -61,7 +61,9 @@ mod claim;
 mod cursors;
 mod shape;
 mod single;
+mod values;
 
+use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
@@ -69,22 +71,27 @@ use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
 pub(crate) use crate::error::Refusal;
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
+pub(crate) use values::{SharedValues, Values, words_per_value};
 
 /// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the
 /// position `p` whose push wrote it.
 pub(crate) type ValueCell<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// How many snapshots of the cursors `len` takes, at most, on a ring other processes can
+/// write.
+const LEN_TRIES: u32 = 64;
 
 /// An empty value cell.
 pub(crate) fn empty_value<T>() -> ValueCell<T> {
     UnsafeCell::new(MaybeUninit::uninit())
 }
 
-/// One slot of the ring: its stamp (see the module docs) and its value cell, which live in
-/// two arrays (see [`Ring`]).
+/// One slot of the ring: its stamp (see the module docs) and the index of its value, which
+/// live in two arrays (see [`Ring`]).
 #[derive(Clone, Copy)]
-struct Slot<'a, T> {
+struct Slot<'a> {
     stamp: &'a AtomicUsize,
-    value: &'a ValueCell<T>,
+    index: usize,
 }
 
 /// Consecutive positions that one operation has claimed: `count >= 1` positions from `first`.
@@ -94,9 +101,10 @@ struct Claim {
     count: usize,
 }
 
-/// The algorithm, over storage borrowed for `'a`.
+/// The algorithm, over storage borrowed for `'a`, with values kept in `V` (heap cells, or
+/// words of a shared mapping: see [`Values`]).
 ///
-/// A slot is a stamp and a value cell, kept in two arrays, `stamps` and `values`, rather than
+/// A slot is a stamp and a value, kept in two arrays, `stamps` and `values`, rather than
 /// side by side: a value then never shares its cache line with a stamp, so the lines holding
 /// values are written by producers only, and a batch of values is one contiguous copy. Slot
 /// `i`'s stamp is `stamps[i * stamp_spacing::<T>()]` (see [`stamp_spacing`]).
@@ -106,19 +114,20 @@ struct Claim {
 /// The creator of a `Ring` (see [`Ring::new`]) guarantees that `values.len() ==
 /// shape.capacity`, `stamps.len() == stamps_len::<T>(shape.capacity)`, and that the cursors
 /// and stamps follow the protocol in the module docs; every method keeps it so.
-pub(crate) struct Ring<'a, T> {
+pub(crate) struct Ring<'a, T, V = &'a [ValueCell<T>]> {
     cursors: &'a Cursors,
     stamps: &'a [AtomicUsize],
-    values: &'a [ValueCell<T>],
+    values: V,
     shape: Shape,
+    _values: PhantomData<fn(T) -> T>,
 }
 
-impl<'a, T> Ring<'a, T> {
+impl<'a, T, V: Values<T>> Ring<'a, T, V> {
     /// A view of `cursors`, `stamps` and `values` as a ring of `shape`.
     ///
     /// # Safety
     ///
-    /// `values.len() == shape.capacity`, `Some(stamps.len()) == stamps_len::<T>(capacity)`,
+    /// `values.len() >= shape.capacity`, `Some(stamps.len()) == stamps_len::<T>(capacity)`,
     /// and the cursors and every stamp hold values that the protocol in the module docs can
     /// reach (for instance as made by [`Cursors::new`] and [`empty_stamps`] from the same start
     /// position), with a slot's value initialised exactly when its stamp says so. Every access
@@ -126,30 +135,29 @@ impl<'a, T> Ring<'a, T> {
     pub(crate) unsafe fn new(
         cursors: &'a Cursors,
         stamps: &'a [AtomicUsize],
-        values: &'a [ValueCell<T>],
+        values: V,
         shape: Shape,
     ) -> Self {
         debug_assert_eq!(Some(stamps.len()), stamps_len::<T>(shape.capacity));
-        debug_assert_eq!(values.len(), shape.capacity);
+        debug_assert!(values.len() >= shape.capacity);
         Self {
             cursors,
             stamps,
             values,
             shape,
+            _values: PhantomData,
         }
     }
 
     /// The index of `position`'s slot, always in bounds.
     #[inline(always)]
     fn index(&self, position: usize) -> usize {
-        // Positions are read from the cursors (loads and CAS results, close mark ignored by
-        // `Shape::index`) or made by `Shape::next`; cursors start at a lap's first position and
-        // only advance through `Shape::next`, so the index is below `capacity`. A shared
-        // mapping's cursors can still be overwritten by a faulty peer process: such an index
-        // is sent to slot 0 (messages garbled, never a read out of bounds). The select
-        // compiles to a conditional move, not a branch.
+        // The claims check every position they read from a cursor (see `claim`), and make
+        // others only with `Shape::next`/`advance`, which keep the index below `capacity`.
+        // This select is the bounds check that does not rest on that argument: an index out
+        // of bounds (a shared cursor another process overwrote) goes to slot 0, never outside
+        // the arrays. It compiles to a conditional move, not a branch.
         let index = self.shape.index(position);
-        debug_assert!(index < self.shape.capacity);
         if index < self.shape.capacity {
             index
         } else {
@@ -159,16 +167,12 @@ impl<'a, T> Ring<'a, T> {
 
     /// The slot of `position`.
     #[inline(always)]
-    fn slot(&self, position: usize) -> Slot<'a, T> {
+    fn slot(&self, position: usize) -> Slot<'a> {
         let index = self.index(position);
-        // SAFETY: `index < capacity` (see `index`), and `Ring::new` requires `capacity` values
-        // and `capacity * stamp_spacing::<T>()` stamps.
-        unsafe {
-            Slot {
-                stamp: self.stamps.get_unchecked(index * stamp_spacing::<T>()),
-                value: self.values.get_unchecked(index),
-            }
-        }
+        // SAFETY: `index < capacity` (see `index`), and `Ring::new` requires
+        // `capacity * stamp_spacing::<T>()` stamps.
+        let stamp = unsafe { self.stamps.get_unchecked(index * stamp_spacing::<T>()) };
+        Slot { stamp, index }
     }
 
     /// Closes the ring: from now on every push is refused with [`Refusal::Closed`], and pops
@@ -209,8 +213,10 @@ impl<'a, T> Ring<'a, T> {
         self.shape.index(head) < self.shape.capacity && self.shape.index(tail) < self.shape.capacity
     }
 
-    /// How many values the ring held at one moment during the call.
+    /// How many values the ring held at one moment during the call, between 0 and the
+    /// capacity whatever the cursors hold.
     pub(crate) fn len(&self) -> usize {
+        let mut tries = 0;
         loop {
             // ORDERING: the Acquire loads pair with the Release CASes on the cursors. A head
             // we read was moved by a pop that had seen its value published, so the tail we
@@ -221,18 +227,30 @@ impl<'a, T> Ring<'a, T> {
             let tail = self
                 .shape
                 .without_mark(self.cursors.tail.load(Ordering::Acquire));
-            if self.cursors.pops.head.load(Ordering::Acquire) == head {
-                let (head_index, tail_index) = (self.shape.index(head), self.shape.index(tail));
-                return if head_index < tail_index {
-                    tail_index - head_index
-                } else if head_index > tail_index {
-                    self.shape.capacity - head_index + tail_index
-                } else if head == tail {
-                    0
-                } else {
-                    self.shape.capacity
-                };
+            tries += 1;
+            // A head that keeps changing means pops keep succeeding; on a ring other processes
+            // can write it may also be garbage written in a loop, so there the answer after a
+            // few tries is the last pair's, which is at least between 0 and the capacity.
+            if self.cursors.pops.head.load(Ordering::Acquire) == head
+                || (!V::TRUSTED && tries >= LEN_TRIES)
+            {
+                return self.distance(head, tail);
             }
+        }
+    }
+
+    /// How many values lie from `head` to `tail`, in `0..=capacity` for any two numbers.
+    fn distance(&self, head: usize, tail: usize) -> usize {
+        // `index` keeps both below the capacity, even for positions no cursor can hold.
+        let (head_index, tail_index) = (self.index(head), self.index(tail));
+        if head_index < tail_index {
+            tail_index - head_index
+        } else if head_index > tail_index {
+            self.shape.capacity - head_index + tail_index
+        } else if head == tail {
+            0
+        } else {
+            self.shape.capacity
         }
     }
 
@@ -250,11 +268,9 @@ impl<'a, T> Ring<'a, T> {
         let mut position = self.cursors.pops.head.load(Ordering::Relaxed);
         while position != tail {
             let slot = self.slot(position);
-            slot.value.with_mut(|value_ptr| {
-                // SAFETY: every push returned, so each position from head to tail holds a
-                // published value, and no pop took it; we drop each position's value once.
-                unsafe { (*value_ptr).assume_init_drop() }
-            });
+            // SAFETY: every push returned, so each position from head to tail holds a
+            // published value, and no pop took it; we take (and drop) each one once.
+            drop(unsafe { self.values.read(slot.index) });
             position = self.shape.next(position);
         }
     }

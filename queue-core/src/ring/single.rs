@@ -1,11 +1,9 @@
 //! One value at a time: a push writes its claimed slot and publishes it; a pop reads its
 //! claimed slot and frees it for the next lap.
 
-use core::mem::MaybeUninit;
+use super::{Refusal, Ring, Values};
 
-use super::{Refusal, Ring};
-
-impl<T> Ring<'_, T> {
+impl<T, V: Values<T>> Ring<'_, T, V> {
     /// Pushes `value`, or hands it back with the reason (see [`Queue`]'s guarantees for exactly
     /// when the ring counts as full).
     ///
@@ -41,11 +39,9 @@ impl<T> Ring<'_, T> {
     #[inline(always)]
     unsafe fn write_and_publish(&self, position: usize, value: T) {
         let slot = self.slot(position);
-        slot.value.with_mut(|value_ptr| {
-            // SAFETY: the claim made this push the slot's only writer until the stamp store
-            // below (the caller's contract), and no pop reads the slot before that store.
-            unsafe { value_ptr.write(MaybeUninit::new(value)) }
-        });
+        // SAFETY: the slot is in bounds (`slot`), claimed by this push and not yet published
+        // (the caller's contract); the stamp store below publishes it.
+        unsafe { self.values.write(slot.index, value) };
         Self::publish(slot.stamp, position);
     }
 
@@ -58,12 +54,9 @@ impl<T> Ring<'_, T> {
     #[inline(always)]
     unsafe fn take_and_release(&self, position: usize) -> T {
         let slot = self.slot(position);
-        let value = slot.value.with(|value_ptr| {
-            // The stamp store below marks the value uninitialised again.
-            // SAFETY: stamp `position + 1` said the push at `position` initialised it
-            // (Release/Acquire on the stamp); the claim makes us its only reader.
-            unsafe { value_ptr.read().assume_init() }
-        });
+        // SAFETY: the slot is in bounds (`slot`), claimed by this pop, and stamp
+        // `position + 1`, read with Acquire while claiming, said its value was published.
+        let value = unsafe { self.values.read(slot.index) };
         self.release(slot.stamp, position);
         value
     }

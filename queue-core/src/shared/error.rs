@@ -4,16 +4,15 @@ use core::fmt;
 
 use crate::error::CapacityError;
 
-/// The size, alignment and name of an element type, as recorded in a shared queue's header.
+/// The size, alignment and tag of an element type, as recorded in a shared queue's header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ElementType {
     /// `size_of` the element type.
     pub size: u64,
     /// `align_of` the element type.
     pub align: u64,
-    /// A hash of the type's name (`core::any::type_name`): equal in processes built from the
-    /// same source by the same compiler.
-    pub name_hash: u64,
+    /// The type's [`Plain::TYPE_TAG`](crate::Plain::TYPE_TAG) (0: not tagged).
+    pub tag: u64,
 }
 
 /// What a descriptor handed to `attach` is, when it is not a memory file.
@@ -133,13 +132,13 @@ impl fmt::Display for MappingError {
             Self::WrongType { expected, found } => write!(
                 f,
                 "shared queue of another element type: it holds {}-byte elements aligned to {} \
-                 (name hash {:#x}), the caller's are {}-byte aligned to {} (name hash {:#x})",
+                 (type tag {:#x}), the caller's are {}-byte aligned to {} (type tag {:#x})",
                 found.size,
                 found.align,
-                found.name_hash,
+                found.tag,
                 expected.size,
                 expected.align,
-                expected.name_hash
+                expected.tag
             ),
             Self::WrongKind { blocking: true } => {
                 f.write_str("the file holds a blocking shared queue: attach it as a BlockingQueue")

@@ -4,7 +4,8 @@
 use core::mem::{align_of, size_of};
 
 use super::error::{ElementType, MappingError};
-use crate::ring::{CACHE_LINE, Cursors, Shape, ValueCell, stamps_len};
+use super::plain::Plain;
+use crate::ring::{CACHE_LINE, Cursors, Shape, stamps_len, words_per_value};
 use crate::sync::AtomicUsize;
 use crate::wait::WaitLists;
 
@@ -12,10 +13,7 @@ use crate::wait::WaitLists;
 pub(super) const MAGIC: u64 = u64::from_le_bytes(*b"qcore:SQ");
 
 /// The version of the layout described in the module docs; bumped on any change to it.
-pub(super) const LAYOUT_VERSION: u32 = 5;
-
-/// The largest alignment the mapping can give (mappings start on a page).
-const PAGE: usize = 4096;
+pub(super) const LAYOUT_VERSION: u32 = 6;
 
 /// The header at offset 0; every field is an integer, valid for any bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +25,8 @@ pub(super) struct Header {
     pub(super) capacity: u64,
     pub(super) element_size: u64,
     pub(super) element_align: u64,
-    pub(super) element_name_hash: u64,
+    /// The element type's [`Plain::TYPE_TAG`].
+    pub(super) element_tag: u64,
     /// The size of a stamp (a `usize` in the process that made the queue).
     pub(super) stamp_size: u64,
     pub(super) cursors_offset: u64,
@@ -70,10 +69,6 @@ impl Layout {
     /// The layout of a queue of `capacity` slots of `T`, with wait lists if `waiting`; `None`
     /// if it does not fit in memory.
     pub(super) fn new<T>(capacity: usize, waiting: bool) -> Option<Self> {
-        let values_align = align_of::<ValueCell<T>>().max(CACHE_LINE);
-        if values_align > PAGE {
-            return None;
-        }
         let cursors = size_of::<Header>().next_multiple_of(align_of::<Cursors>());
         let mut end = cursors + size_of::<Cursors>();
         let wait_lists = waiting.then(|| {
@@ -81,12 +76,16 @@ impl Layout {
             end = offset + size_of::<WaitLists>();
             offset
         });
-        // The stamps and the values each start on a cache line of their own.
+        // The stamps and the values each start on a cache line of their own. Values are
+        // stored as whole words (see `ring::SharedValues`), so a value's alignment never
+        // matters here: it is never referenced in the mapping, only copied out of it.
+        let word = size_of::<AtomicUsize>();
         let stamps = end.next_multiple_of(CACHE_LINE);
-        let stamps_size = size_of::<AtomicUsize>().checked_mul(stamps_len::<T>(capacity)?)?;
+        let stamps_size = word.checked_mul(stamps_len::<T>(capacity)?)?;
         let stamps_end = stamps.checked_add(stamps_size)?;
-        let values = stamps_end.checked_next_multiple_of(values_align)?;
-        let len = values.checked_add(size_of::<ValueCell<T>>().checked_mul(capacity)?)?;
+        let values = stamps_end.checked_next_multiple_of(CACHE_LINE)?;
+        let values_size = word.checked_mul(words_per_value::<T>())?.checked_mul(capacity)?;
+        let len = values.checked_add(values_size)?;
         // The mapping length must fit in an `off_t` for `fallocate`.
         i64::try_from(len).ok()?;
         Some(Self {
@@ -100,7 +99,7 @@ impl Layout {
 
     /// The header of a new queue of this layout, with `shape`, elements of `T` and the
     /// barrier pair `barriers`.
-    pub(super) fn header<T>(&self, shape: Shape, barriers: u32) -> Header {
+    pub(super) fn header<T: Plain>(&self, shape: Shape, barriers: u32) -> Header {
         let element = element_type::<T>();
         Header {
             magic: MAGIC,
@@ -109,7 +108,7 @@ impl Layout {
             capacity: shape.capacity as u64,
             element_size: element.size,
             element_align: element.align,
-            element_name_hash: element.name_hash,
+            element_tag: element.tag,
             stamp_size: size_of::<AtomicUsize>() as u64,
             cursors_offset: self.cursors as u64,
             wait_lists_offset: self.wait_lists.unwrap_or(0) as u64,
@@ -125,24 +124,17 @@ impl Layout {
 }
 
 /// The element type of `T`, as a header records it.
-pub(super) fn element_type<T>() -> ElementType {
+pub(super) fn element_type<T: Plain>() -> ElementType {
     ElementType {
         size: size_of::<T>() as u64,
         align: align_of::<T>() as u64,
-        name_hash: fnv1a(core::any::type_name::<T>().as_bytes()),
+        tag: T::TYPE_TAG,
     }
-}
-
-/// The 64-bit FNV-1a hash: stable, and good enough to tell type names apart.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// Checks a header copied out of a file of `file_len` bytes against the layout of a queue of
 /// `T`, with wait lists if `waiting`, and returns the ring's shape and layout.
-pub(super) fn check_header<T>(
+pub(super) fn check_header<T: Plain>(
     header: &Header,
     file_len: u64,
     waiting: bool,
@@ -159,7 +151,7 @@ pub(super) fn check_header<T>(
     let found = ElementType {
         size: header.element_size,
         align: header.element_align,
-        name_hash: header.element_name_hash,
+        tag: header.element_tag,
     };
     if found != element_type::<T>() {
         return Err(MappingError::WrongType {
@@ -229,10 +221,9 @@ mod tests {
         assert_eq!(layout.stamps % CACHE_LINE, 0);
         assert!(layout.values >= layout.stamps + 8 * 8 * size_of::<AtomicUsize>());
         assert_eq!(layout.values % CACHE_LINE, 0);
-        assert_eq!(
-            layout.len,
-            layout.values + 8 * size_of::<ValueCell<[u8; 64]>>()
-        );
+        assert_eq!(layout.len, layout.values + 8 * 64);
+        let odd = Layout::new::<[u8; 13]>(3, false).unwrap();
+        assert_eq!(odd.len, odd.values + 3 * 16, "values take whole words");
         assert_eq!(Layout::new::<u64>(usize::MAX, true), None);
     }
 
@@ -246,8 +237,9 @@ mod tests {
     }
 
     #[test]
-    fn element_types_differ_by_name_even_with_one_layout() {
+    fn element_types_differ_by_tag_even_with_one_layout() {
         assert_ne!(element_type::<u64>(), element_type::<i64>());
+        assert_ne!(element_type::<[u8; 8]>(), element_type::<u64>());
         assert_eq!(element_type::<u64>(), element_type::<u64>());
     }
 }

@@ -16,8 +16,10 @@ use super::layout::{
 };
 use super::plain::Plain;
 use crate::error::CapacityError;
-use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, stamp_spacing};
-use crate::storage::{RingStorage, WaitingStorage};
+use crate::ring::{
+    Cursors, Ring, SharedValues, Shape, empty_stamps, stamp_spacing, words_per_value,
+};
+use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
 
@@ -199,28 +201,33 @@ impl<T> Mapping<T> {
 }
 
 impl<T> RingStorage<T> for Mapping<T> {
+    type Values<'a>
+        = SharedValues<'a, T>
+    where
+        T: 'a;
+
     #[inline(always)]
-    fn ring(&self) -> Ring<'_, T> {
-        // The layout (made here or checked against the header) puts the cursors, `capacity`
-        // stamps and `capacity` value cells in bounds at their alignment, initialised by
-        // `create` (the value cells as the memory file's zeros); references to them are sound
-        // across processes (see the module docs). Every process reaches the ring through a
-        // `Ring` of this shape. The cursors index slots (checked by `create`'s construction or
-        // `attach`), and a value cell's bytes are always initialised memory holding a valid
-        // `T` (`T: Plain` for every mapping made or attached).
-        // SAFETY: so the references below are in bounds and valid, and `Ring::new`'s contract
-        // holds.
+    fn ring(&self) -> RingOf<'_, Self, T> {
+        // The layout (made here or checked against the header and the file's sealed length)
+        // puts the cursors, `capacity` slots' stamps and `capacity` values' words in bounds at
+        // their alignment, initialised by `create` (the values as the memory file's zeros);
+        // references to atomics are sound across processes (see the module docs), whatever
+        // another process writes into them. A `Mapping<T>` is only ever made by `create` or
+        // `attach`, for a `T: Plain`: valid for any bytes, with no padding, no drop.
+        // SAFETY: so the references below are in bounds and valid, `SharedValues::new`'s
+        // contract holds, and so does `Ring::new`'s: the ring checks every position it reads
+        // from the cursors, and never trusts a stamp or a value further than its contract.
         unsafe {
             let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
             let stamps = core::slice::from_raw_parts(
                 self.raw.at::<AtomicUsize>(self.layout.stamps),
                 self.shape.capacity * stamp_spacing::<T>(),
             );
-            let values = core::slice::from_raw_parts(
-                self.raw.at::<ValueCell<T>>(self.layout.values),
-                self.shape.capacity,
+            let words = core::slice::from_raw_parts(
+                self.raw.at::<AtomicUsize>(self.layout.values),
+                self.shape.capacity * words_per_value::<T>(),
             );
-            Ring::new(cursors, stamps, values, self.shape)
+            Ring::new(cursors, stamps, SharedValues::new(words), self.shape)
         }
     }
 }
@@ -265,8 +272,13 @@ impl<T> WaitingMapping<T> {
 }
 
 impl<T> RingStorage<T> for WaitingMapping<T> {
+    type Values<'a>
+        = SharedValues<'a, T>
+    where
+        T: 'a;
+
     #[inline(always)]
-    fn ring(&self) -> Ring<'_, T> {
+    fn ring(&self) -> RingOf<'_, Self, T> {
         self.mapping.ring()
     }
 }

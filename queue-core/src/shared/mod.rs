@@ -47,4 +47,4 @@ mod plain;
 
 pub use error::{ElementType, FileKind, MappingError};
 pub(crate) use mapping::{Mapping, WaitingMapping};
-pub use plain::{Frame, Plain};
+pub use plain::{Frame, Plain, type_tag};
