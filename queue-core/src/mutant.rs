@@ -35,3 +35,8 @@ pub(crate) const READS_EPOCH_BEFORE_CHECK: bool = !cfg!(queue_mutant = "check_th
 /// Whether a waker issues its half of the barrier pair before it reads the sleeper count
 /// (`true` in every normal build); the `waker_without_barrier` mutant leaves it out.
 pub(crate) const WAKER_ISSUES_BARRIER: bool = !cfg!(queue_mutant = "waker_without_barrier");
+
+/// Whether a claim on a shared ring trusts it as it trusts the heap: no check that a stale
+/// stamp's cursor moved on, no bound on retries (`false` in every normal build); the
+/// `trusts_shared_memory` mutant spins for ever on a damaged stamp.
+pub(crate) const TRUSTS_SHARED_MEMORY: bool = cfg!(queue_mutant = "trusts_shared_memory");

@@ -44,11 +44,12 @@ pub(crate) const SUITES: &[Suite] = &[
         checker: Checker::Loom,
         property: "every history of pushes and pops, Full and Empty answers included, is linearizable \
                    (with respect to happens-before) to a FIFO queue of the same capacity; every value \
-                   is delivered exactly once, in each producer's order; no call retries without \
-                   another completing (lock-freedom).",
+                   is delivered exactly once, in each producer's order; no call retries more often \
+                   than the other calls' claims explain (no livelock), and no heap execution ever \
+                   answers Corrupted.",
         gaps: "capacities 1-2, up to 4 threads and 12 operations; SeqCst accesses modelled as AcqRel \
                (the ring's are in close, which these models do not call; its SeqCst fences are \
-               modelled); no spurious compare_exchange_weak failures, no load buffering.",
+               modelled); no load buffering.",
         args: &["-p", "queue-core", "--test", "loom_queue"],
     },
     Suite {
@@ -114,10 +115,34 @@ pub(crate) const SUITES: &[Suite] = &[
                    back, close wakes every sleeper; 3 producer and 3 consumer threads move \
                    60,000 values exactly once through blocking calls; 20,000 ping-pong rounds \
                    lose no wake-up (no call sleeps its whole timeout); a blocked getter uses \
-                   under 1% of a core; damaged headers, cursors and files are typed errors.",
+                   under 1% of a core.",
         gaps: "a stress test on this machine's scheduler, not a proof: a lost wake-up in a \
                window too narrow to hit would pass (loom's models are the proof).",
         args: &["-p", "queue-core", "--test", "blocking"],
+    },
+    Suite {
+        name: "queue-core attach",
+        primitive: "Queue, BlockingQueue in shared memory",
+        checker: Checker::Scenario,
+        property: "attach accepts only a sealed memory file whose header, length and cursors are a \
+                   queue's of the caller's element type and kind; pipes, sockets, devices, disk \
+                   files, unsealed or resized files and damaged headers are each a typed error; \
+                   the file cannot be shrunk or grown.",
+        gaps: "the damage is one field at a time, at fixed offsets.",
+        args: &["-p", "queue-core", "--test", "attach"],
+    },
+    Suite {
+        name: "queue-core hostile_peer",
+        primitive: "Queue, BlockingQueue in shared memory",
+        checker: Checker::Scenario,
+        property: "a second mapping writing garbage into cursors, stamps, values, header and wait \
+                   lists, once (a damaged stamp, a huge stamp, cursors one and two laps ahead, \
+                   head at usize::MAX, an index past the capacity) or all the time, never makes \
+                   a call panic, fault or spin: each returns a value, an answer or Corrupted \
+                   within its bound, and len() stays within the capacity.",
+        gaps: "the peer is a thread with its own mapping, not a process; its scribbling is \
+               random, not exhaustive (here in release; `cargo test` runs it in debug too).",
+        args: &["-p", "queue-core", "--test", "hostile_peer"],
     },
     Suite {
         name: "queue-core cross_process",

@@ -16,15 +16,18 @@ pub(crate) struct Mutant {
     pub(crate) krate: &'static str,
     /// The cfg whose value switches it on (`queue_mutant` or `spawn_mutant`).
     pub(crate) cfg: &'static str,
+    /// Whether loom models catch it (built with `--cfg loom`, judged by the models' records),
+    /// or ordinary tests (judged by their failure messages).
+    pub(crate) loom: bool,
     /// What is broken, in one line.
     pub(crate) broken: &'static str,
-    /// The `cargo test` target that holds the models that kill it.
+    /// The `cargo test` target that holds the models or tests that kill it.
     pub(crate) target: &'static [&'static str],
-    /// A name filter: the models that kill it (the others would explore to completion for
-    /// nothing).
+    /// A name filter: the models or tests that kill it (the others would run to completion
+    /// for nothing).
     pub(crate) filter: &'static str,
-    /// A failed model's message must contain one of these for the mutant to count as caught:
-    /// a build error or an unrelated panic is not a kill.
+    /// A failed model's (or test's) message must contain one of these for the mutant to count
+    /// as caught: a build error or an unrelated panic is not a kill.
     pub(crate) caught_by: &'static [&'static str],
 }
 
@@ -34,6 +37,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         name: "relaxed_publish",
         krate: "queue-core",
         cfg: "queue_mutant",
+        loom: true,
         broken: "the stamp store publishing a pushed value is Relaxed, not Release",
         target: &["--test", "loom_queue"],
         filter: "spsc_capacity_2_three_items",
@@ -43,6 +47,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         name: "full_off_by_one",
         krate: "queue-core",
         cfg: "queue_mutant",
+        loom: true,
         broken: "a slot still holding last lap's value is taken as free",
         target: &["--test", "loom_queue"],
         filter: "spsc_capacity_1",
@@ -52,6 +57,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         name: "no_empty_fence",
         krate: "queue-core",
         cfg: "queue_mutant",
+        loom: true,
         broken: "no SeqCst fence before answering Full or Empty",
         target: &["--test", "loom_queue"],
         filter: "spsc_capacity_2_three_items",
@@ -61,6 +67,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         name: "check_then_sleep",
         krate: "queue-core",
         cfg: "queue_mutant",
+        loom: true,
         broken: "a blocking call reads the futex word after its last check",
         target: &["--test", "loom_blocking"],
         filter: "sleeping",
@@ -70,15 +77,28 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         name: "waker_without_barrier",
         krate: "queue-core",
         cfg: "queue_mutant",
+        loom: true,
         broken: "a waker reads the sleeper count without its half of the barrier pair",
         target: &["--test", "loom_blocking"],
         filter: "sleeping",
         caught_by: &["deadlock"],
     },
     Mutant {
+        name: "trusts_shared_memory",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: false,
+        broken: "a claim on a shared ring trusts it like the heap: a stale stamp whose cursor \
+                 did not move is retried, with no bound on retries",
+        target: &["--test", "hostile_peer"],
+        filter: "a_damaged_stamp_is_corrupted",
+        caught_by: &["did not return within"],
+    },
+    Mutant {
         name: "reap_twice",
         krate: "spawn-core",
         cfg: "spawn_mutant",
+        loom: true,
         broken: "every joiner reaps the child, not only the one that won the right to",
         target: &["--lib"],
         filter: "two_joiners",
@@ -88,6 +108,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         name: "flag_before_status",
         krate: "spawn-core",
         cfg: "spawn_mutant",
+        loom: true,
         broken: "the published flag is set before the exit status is written",
         target: &["--lib"],
         filter: "two_joiners",
@@ -95,20 +116,28 @@ pub(crate) const MUTANTS: &[Mutant] = &[
     },
 ];
 
-/// The separate target directory of mutant builds (each mutant's cfg rebuilds its crate).
-const TARGET_DIR: &str = "target/loom-mutant";
-
 impl Mutant {
-    /// The `RUSTFLAGS` that switch it on, under loom.
+    /// The `RUSTFLAGS` that switch it on (under loom, for a mutant that loom catches).
     pub(crate) fn rustflags(&self) -> String {
-        format!("--cfg loom --cfg {}=\"{}\"", self.cfg, self.name)
+        let loom = if self.loom { "--cfg loom " } else { "" };
+        format!("{loom}--cfg {}=\"{}\"", self.cfg, self.name)
+    }
+
+    /// Its separate target directory (each mutant's cfg rebuilds its crate).
+    fn target_dir(&self) -> &'static str {
+        if self.loom {
+            "target/loom-mutant"
+        } else {
+            "target/mutant"
+        }
     }
 
     /// Its `cargo test` command, as a reader would type it.
     pub(crate) fn command_line(&self) -> String {
         format!(
-            "RUSTFLAGS='{}' CARGO_TARGET_DIR={TARGET_DIR} cargo test --release -p {} {}",
+            "RUSTFLAGS='{}' CARGO_TARGET_DIR={} cargo test --release -p {} {}",
             self.rustflags(),
+            self.target_dir(),
             self.krate,
             self.target.join(" ")
         )
@@ -124,20 +153,35 @@ impl Mutant {
             .args(self.target)
             .args(["--", self.filter, "--nocapture"])
             .env("RUSTFLAGS", self.rustflags())
-            .env("CARGO_TARGET_DIR", root.join(TARGET_DIR))
+            .env("CARGO_TARGET_DIR", root.join(self.target_dir()))
             .env(model_check::RESULTS_VAR, records);
         command
     }
 
-    /// How the mutant was caught, from its models' records and its command's success: `None`
-    /// if it survived (every model passed, or the command failed for another reason).
+    /// How the mutant was caught, from its command's success and, for a loom mutant, its
+    /// models' records (for another, the command's `output`): `None` if it survived (every
+    /// model or test passed, or the command failed for another reason).
     pub(crate) fn verdict(
         &self,
         command_succeeded: bool,
         models: &[ModelRecord],
+        output: &str,
     ) -> Option<String> {
         if command_succeeded {
             return None;
+        }
+        if !self.loom {
+            let line = output.lines().find(|line| {
+                self.caught_by
+                    .iter()
+                    .any(|expected| line.contains(expected))
+            })?;
+            return Some(format!(
+                "{} {} (a test failed): {}",
+                self.krate,
+                self.target.join(" "),
+                line.trim()
+            ));
         }
         let failed: Vec<&ModelRecord> = models.iter().filter(|m| m.failure.is_some()).collect();
         let message = failed.iter().find_map(|model| {
@@ -183,16 +227,40 @@ mod tests {
     fn a_mutant_is_caught_only_by_the_failure_it_names() {
         let mutant = MUTANTS[0];
         let caught = [record(Some("Causality violation: a race")), record(None)];
+        let output = "Causality violation: a race";
         assert_eq!(
-            mutant.verdict(false, &caught).as_deref(),
+            mutant.verdict(false, &caught, "").as_deref(),
             Some("queue-core --test loom_queue (1 models failed): Causality violation: a race")
         );
-        assert_eq!(mutant.verdict(true, &caught), None, "the models passed");
+        assert_eq!(mutant.verdict(true, &caught, ""), None, "the models passed");
         assert_eq!(
-            mutant.verdict(false, &[record(Some("a build error"))]),
+            mutant.verdict(false, &[record(Some("a build error"))], ""),
             None
         );
-        assert_eq!(mutant.verdict(false, &[]), None, "no record at all");
+        assert_eq!(
+            mutant.verdict(false, &[], output),
+            None,
+            "no record at all: the output of a loom mutant is not its verdict"
+        );
+    }
+
+    #[test]
+    fn a_test_mutant_is_caught_by_the_failure_its_tests_print() {
+        let mutant = MUTANTS.iter().find(|m| !m.loom).unwrap();
+        let output = format!("thread panicked:\n  {} after 2s\n", mutant.caught_by[0]);
+        assert!(
+            mutant
+                .verdict(false, &[], &output)
+                .unwrap()
+                .contains("(a test failed)")
+        );
+        assert_eq!(mutant.verdict(true, &[], &output), None, "the tests passed");
+        assert_eq!(
+            mutant.verdict(false, &[], "error[E0308]"),
+            None,
+            "a build error"
+        );
+        assert!(!mutant.rustflags().contains("loom"));
     }
 
     /// Every registered mutant has a knob in its crate's `mutant.rs`, and every knob there is

@@ -231,8 +231,8 @@ impl Report {
         let _ = writeln!(
             out,
             "Each is a deliberately broken variant of a core algorithm, compiled in only with its \
-             `cfg`; `cargo run --release -p verification -- mutants NAME` runs the models that must catch it. The kill matrix lists \
-             every model each mutant ran: the execution (in loom's exploration order) at which it \
+             `cfg`; `cargo run --release -p verification -- mutants NAME` runs the models (or tests) that must catch it. The kill matrix lists \
+             every model each loom mutant ran: the execution (in loom's exploration order) at which it \
              failed, and loom's message.\n"
         );
         let _ = writeln!(out, "| mutant | what is broken | verdict |");
@@ -252,7 +252,11 @@ impl Report {
         let _ = writeln!(out, "|---|---|---|---|---|");
         for mutant in &self.mutants {
             if mutant.models.is_empty() {
-                let _ = writeln!(out, "| `{}` | (no model records) | | | |", mutant.name);
+                let _ = writeln!(
+                    out,
+                    "| `{}` | (no model: caught by tests, or not run; see its verdict) | | | |",
+                    mutant.name
+                );
             }
             for model in &mutant.models {
                 let (died, message) = match &model.failure {
