@@ -181,9 +181,10 @@ impl<T: Plain> BlockingQueue<T, Shared> {
     ///
     /// # Errors
     ///
-    /// A typed [`MappingError`], never undefined behaviour, when the file is not a queue, was
-    /// a non-blocking one, was made by another layout version, holds another element type, or
-    /// is truncated or damaged;
+    /// A typed [`MappingError`], never undefined behaviour, when the descriptor is not a
+    /// sealed memory file, or the file is not a queue, is a non-blocking one, was made by
+    /// another layout version, holds another element type, or is resized or damaged (see the
+    /// [trust section](Shared#trust));
     /// [`MappingError::Os`] if the queue uses `membarrier` and the kernel refuses this
     /// process's registration.
     pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {

@@ -1,6 +1,7 @@
-//! A bounded, lock-free (see [Progress](Queue#guarantees)) multi-producer multi-consumer queue,
-//! model-checked with [loom](https://docs.rs/loom) and property-tested against a sequential
-//! reference model.
+//! A bounded multi-producer multi-consumer queue whose calls never wait for one another (see
+//! [Progress](Queue#guarantees)), in one process or in memory shared between processes that
+//! need not trust each other (see [Trust](Shared#trust)), model-checked with
+//! [loom](https://docs.rs/loom) and property-tested against a sequential reference model.
 //!
 //! This is the Rust counterpart of the queue in Python's `multiprocessing` chapter, with one
 //! deliberate difference: it is always **bounded**. `multiprocessing.Queue()` grows without limit

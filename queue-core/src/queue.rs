@@ -41,14 +41,26 @@ use crate::storage::{RingOf, RingStorage};
 ///     yet returned.
 ///
 ///   Histories are ordered by happens-before, so the exception never applies to operations
-///   that returned before the call started (in happens-before): once a push returns, a pop
-///   that starts after it (in happens-before) will find that value or an older one. The loom
-///   suite checks exactly this specification on every execution it explores.
-/// - **Progress: lock-free, and no call ever waits for another thread.** A call retries only
-///   after another operation succeeded. The price of never waiting is the exception above: a
-///   thread stalled between claiming a slot and finishing with it makes the operations that
-///   need that slot answer `Empty`/`Full` until it resumes (FIFO forbids overtaking it); it
-///   blocks no thread and loses nothing.
+///   that returned before the call started (in happens-before): once a push has returned, and
+///   so has every push that claimed its slot before it, a pop that starts after them (in
+///   happens-before) finds that value or an older one. (A push that returned while an older
+///   one is still unfinished is not enough: pops answer `Empty` until the older one
+///   publishes, since its value must come out first.) The loom suite checks exactly this
+///   specification on every execution it explores.
+/// - **Progress: no call ever waits for another thread.** A call retries only when another
+///   call claimed a slot during its attempt (its compare-and-swap lost, the cursor it read was
+///   stale, or a slot became ready while it looked); the compare-and-swap is the strong one,
+///   which never fails spuriously. So among running calls one always completes its claim
+///   (the claims are lock-free), and each `try_` call returns after as many retries as other
+///   calls' claims cause during it; on a [`Shared`] queue, at most 65,536 (see its
+///   [trust section](Shared#trust)).
+///
+///   The queue is not lock-free with respect to a stalled claimer, and does not claim to be:
+///   a thread stalled between claiming a slot and finishing with it makes the calls that need
+///   that slot answer `Empty`/`Full` until it resumes (FIFO forbids overtaking it). It blocks
+///   no call and loses nothing. A process killed in that window, on a shared queue, never
+///   resumes: the slot stays claimed, pops answer `Empty` at it for good, and pushes fill the
+///   other slots and then answer `Full`. Recovering from that is not implemented yet.
 ///
 /// - **Thread safety.** `Queue<T>` is `Send` and `Sync` exactly when `T: Send` (values move
 ///   between threads; none is ever shared), so a queue of `Rc`s cannot cross threads:
@@ -196,9 +208,10 @@ impl<T: Plain> Queue<T, Shared> {
     ///
     /// # Errors
     ///
-    /// A typed [`MappingError`], never undefined behaviour, when the file is not a queue, is
-    /// a blocking one, was made by another layout version, holds another element type, or is
-    /// truncated or damaged.
+    /// A typed [`MappingError`], never undefined behaviour, when the descriptor is not a
+    /// sealed memory file, or the file is not a queue, is a blocking one, was made by another
+    /// layout version, holds another element type, or is resized or damaged (see the
+    /// [trust section](Shared#trust)).
     pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
         Ok(Self {
             storage: Mapping::attach_plain(fd)?,

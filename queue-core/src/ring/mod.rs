@@ -47,11 +47,15 @@
 //! # Progress
 //!
 //! No operation ever waits for another: if the slot at its position is not ready, it answers
-//! Full or Empty; if its cursor was stale, or its compare-and-swap failed, another operation has
-//! just succeeded and it retries. So every retry means system-wide progress: the ring is
-//! lock-free.
+//! Full or Empty; if its compare-and-swap failed (the strong one: never spuriously), its
+//! cursor was stale, or the slot became ready while it looked, another operation claimed a
+//! position during its attempt and it retries. So the claims are lock-free: every retry means
+//! some claim succeeded. On storage other processes can write (`Values::TRUSTED` is false),
+//! each position read from a cursor is checked, a stale stamp whose cursor did not move is
+//! answered `Corrupted`, and a claim gives up after `claim::SHARED_RETRY_LIMIT` retries.
 //!
-//! The price is FIFO's: a push that has claimed its slot and not yet published it (a thread
+//! The price is FIFO's, and it is why the ring as a whole is not lock-free with respect to a
+//! stalled claimer: a push that has claimed its slot and not yet published it (a thread
 //! preempted in that window) makes pops answer Empty until it publishes, even if later pushes
 //! have completed, since their values cannot overtake it. Symmetrically, a pop that has claimed
 //! a value and not yet released its slot makes the push that needs that slot answer Full.

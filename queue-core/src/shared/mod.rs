@@ -4,7 +4,8 @@
 //! # The mapping
 //!
 //! ```text
-//! offset 0            Header: magic, layout version, capacity, element type, offsets, length,
+//! offset 0            Header: magic, layout version, capacity, element size, alignment and
+//!                     tag, offsets, length,
 //!                     barrier pair (`SeqCst` fences, or `membarrier` with compiler fences);
 //!                     two offsets reserved (0) for a table of participating processes and a
 //!                     record of who claimed each slot
@@ -13,27 +14,24 @@
 //!                     0 in the header of a non-blocking one
 //! stamps_offset       capacity x stamp_spacing::<T>() x AtomicUsize: the slots' stamps,
 //!                     from a cache line (see `ring::stamp_spacing`)
-//! values_offset       capacity x T: the slots' values, from a cache line
+//! values_offset       capacity x words_per_value::<T>() x usize: the slots' values, as whole
+//!                     words, from a cache line
 //! ```
 //!
-//! The creator writes everything before the descriptor can reach another process, the magic
-//! number last. An attacher maps the whole file, copies the header out with a volatile read,
-//! and checks every field (and that both cursors index a slot) before it touches the ring.
+//! The creator sizes and seals the memory file and writes everything before the descriptor
+//! can reach another process. An attacher checks the file (`file`), maps it whole, copies the
+//! header out with a volatile read, and checks every field and both cursors (`layout`) before
+//! it touches the ring.
 //!
 //! # Soundness across processes
 //!
-//! Another process writing a byte is, to this process, the same as another thread writing it.
-//! So the only references made into the mapping are to the cursors, the wait lists, the stamps
-//! and the value cells, whose every byte that anyone writes sits inside an atomic or an
-//! `UnsafeCell`:
-//! the same access rules as between threads. The header is never referenced, only copied.
-//! Values are written and read through raw pointers by the ring's claim protocol, and are
-//! [`Plain`]: whatever bytes another process left in a slot make a valid `T`.
-//!
-//! Every process that maps a queue runs this crate's protocol. The header and cursors are
-//! checked when attaching; a process that later writes the mapping outside the protocol can
-//! lose or garble messages (as with any shared memory), but a garbled value is still a valid
-//! `T`.
+//! Another process writing a byte is, to this process, the same as another thread writing it,
+//! with no protocol to rely on: the promises are stated once, on [`Shared`](crate::Shared)'s
+//! trust section. Here is how they are kept. The only references made into the mapping are to
+//! atomics: the cursors, the wait lists, the stamps and the values' words
+//! (`ring::SharedValues`); the header is never referenced, only copied. The ring checks every
+//! position it reads from a cursor, and bounds its retries on this placement (`ring::claim`).
+//! Values are [`Plain`]: whatever bytes another process left in a slot make a valid `T`.
 //!
 //! loom does not model this placement (its atomics are handles into a simulated execution,
 //! not memory): the algorithm is checked on the heap placement, and this one by the

@@ -10,7 +10,7 @@ use loom::sync::{Condvar, Mutex};
 /// scheduler, and a call that retries more than [`RETRY_LIMIT`] times panics.
 ///
 /// The ring never waits for another thread: each retry follows another operation's
-/// success, so within a model (a few operations in all) one call can only retry a few
+/// claim, so within a model (a few operations in all) one call can only retry a few
 /// times. A call that retries past the limit is waiting for something that never comes
 /// (a livelock, or a broken invariant such as a lost value), and loom reports the
 /// execution that led there instead of exploring an endless loop.
