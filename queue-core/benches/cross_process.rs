@@ -90,7 +90,7 @@ mod bench {
         }
         fn bytes(&self) -> &[u8] {
             const _: () = assert!(size_of::<Frame<60>>() == 64);
-            // SAFETY: a `Frame<60>` is `#[repr(C)]` of a u32 and 60 bytes, 64 bytes with no
+            // SAFETY: a `Frame<60>` is `#[repr(C)]` of 4 length bytes and 60 bytes, 64 with no
             // padding (checked above), all initialised.
             unsafe { std::slice::from_raw_parts((self as *const Self).cast(), 64) }
         }

@@ -77,7 +77,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
                 // positions from `claim.first` (these are some of them) is claimed by this
                 // pop, its stamp, read with Acquire while claiming, having said the value
                 // was published. The stamp stores below free the slots.
-                *value = unsafe { self.values.read(index) };
+                unsafe { self.values.read_into(index, value) };
             }
             for (stamp, position) in run.stamps().zip(run.first..) {
                 self.release(stamp, position);

@@ -122,7 +122,15 @@ unsafe impl<T: Plain, const N: usize> Plain for [T; N] {
     const TYPE_TAG: u64 = array_tag(T::TYPE_TAG, N);
 }
 
-/// A message of up to `N` bytes with its length: plain data for a shared queue.
+/// A message of up to `N` bytes with its length: plain data for a shared queue when `N` is a
+/// multiple of 4 (a frame of any other size has padding bytes, and a shared queue of it does not
+/// compile).
+///
+/// ```compile_fail
+/// use queue_core::{Frame, Queue, Shared};
+///
+/// let queue = Queue::<Frame<5>, Shared>::create(4); // error: a Frame<N> crosses processes only when N is a multiple of 4
+/// ```
 ///
 /// # Examples
 ///
@@ -136,9 +144,7 @@ unsafe impl<T: Plain, const N: usize> Plain for [T; N] {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(C)]
 pub struct Frame<const N: usize> {
-    /// The length, little-endian: bytes rather than a `u32`, so that the frame has no padding
-    /// whatever `N` is.
-    len: [u8; 4],
+    len: u32,
     bytes: [u8; N],
 }
 
@@ -148,7 +154,7 @@ impl<const N: usize> Frame<N> {
         if bytes.len() > N {
             return None;
         }
-        let len = u32::try_from(bytes.len()).ok()?.to_le_bytes();
+        let len = u32::try_from(bytes.len()).ok()?;
         let mut frame = Self { len, bytes: [0; N] };
         frame.bytes[..bytes.len()].copy_from_slice(bytes);
         Some(frame)
@@ -157,7 +163,7 @@ impl<const N: usize> Frame<N> {
     /// The message. A frame damaged by another process (a length above `N`) yields all `N`
     /// bytes rather than reading out of bounds.
     pub fn as_bytes(&self) -> &[u8] {
-        let len = usize::try_from(u32::from_le_bytes(self.len)).map_or(N, |len| len.min(N));
+        let len = usize::try_from(self.len).map_or(N, |len| len.min(N));
         &self.bytes[..len]
     }
 }
@@ -165,7 +171,7 @@ impl<const N: usize> Frame<N> {
 impl<const N: usize> Default for Frame<N> {
     fn default() -> Self {
         Self {
-            len: [0; 4],
+            len: 0,
             bytes: [0; N],
         }
     }
@@ -179,8 +185,16 @@ impl<const N: usize> core::fmt::Debug for Frame<N> {
     }
 }
 
-// SAFETY: two byte arrays (alignment 1, so no padding), valid for every bit pattern;
-// `as_bytes` clamps the length.
+// SAFETY: a `u32` and `N` bytes, `#[repr(C)]`, valid for every bit pattern (`as_bytes` clamps
+// the length), with no padding when `N` is a multiple of 4. Other sizes stop the build of any
+// shared queue of them: every one evaluates its element's tag (`create` and `attach` record
+// and check it), and this tag's evaluation fails for them.
 unsafe impl<const N: usize> Plain for Frame<N> {
-    const TYPE_TAG: u64 = array_tag(type_tag("queue_core::Frame"), N);
+    const TYPE_TAG: u64 = {
+        assert!(
+            N % 4 == 0,
+            "a Frame<N> crosses processes only when N is a multiple of 4 (else it has padding)"
+        );
+        array_tag(type_tag("queue_core::Frame"), N)
+    };
 }
