@@ -224,6 +224,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// [`Queue::try_push`]: crate::Queue::try_push
     #[doc(alias = "put_nowait")]
+    #[inline]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
         let (ring, wait_lists, barriers) = self.parts();
         ring.try_push(value).map_err(TryPushError::refused)?;
@@ -239,6 +240,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     ///
     /// [`Queue::try_pop`]: crate::Queue::try_pop
     #[doc(alias = "get_nowait")]
+    #[inline]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         let (ring, wait_lists, barriers) = self.parts();
         let value = ring.try_pop().map_err(TryPopError::refused)?;

@@ -252,6 +252,7 @@ impl<T, P: Placement> Queue<T, P> {
     /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "put_nowait")]
+    #[inline]
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
         self.ring().try_push(value).map_err(TryPushError::refused)
     }
@@ -278,6 +279,7 @@ impl<T, P: Placement> Queue<T, P> {
     /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "get_nowait")]
+    #[inline]
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         self.ring().try_pop().map_err(TryPopError::refused)
     }

@@ -45,8 +45,7 @@ pub(crate) const SUITES: &[Suite] = &[
         property: "every history of pushes and pops, Full and Empty answers included, is linearizable \
                    (with respect to happens-before) to a FIFO queue of the same capacity; every value \
                    is delivered exactly once, in each producer's order; no call retries more often \
-                   than the other calls' claims explain (no livelock), and no heap execution ever \
-                   answers Corrupted.",
+                   than the other calls' claims explain (no livelock).",
         gaps: "capacities 1-2, up to 4 threads and 12 operations; SeqCst accesses modelled as AcqRel \
                (the ring's are in close, which these models do not call; its SeqCst fences are \
                modelled); no load buffering.",

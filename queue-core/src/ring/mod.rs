@@ -52,7 +52,8 @@
 //! position during its attempt and it retries. So the claims are lock-free: every retry means
 //! some claim succeeded. On storage other processes can write (`Values::TRUSTED` is false),
 //! each position read from a cursor is checked, a stale stamp whose cursor did not move is
-//! answered `Corrupted`, and a claim gives up after `claim::SHARED_RETRY_LIMIT` retries.
+//! answered `Corrupted`, and a claim gives up after `claim::SHARED_RETRY_LIMIT` retries; on
+//! the heap, where only the protocol writes, none of that is compiled in.
 //!
 //! The price is FIFO's, and it is why the ring as a whole is not lock-free with respect to a
 //! stalled claimer: a push that has claimed its slot and not yet published it (a thread
