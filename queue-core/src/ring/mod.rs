@@ -157,11 +157,11 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
     /// The index of `position`'s slot, always in bounds.
     #[inline(always)]
     fn index(&self, position: usize) -> usize {
-        // The claims check every position they read from a cursor (see `claim`), and make
-        // others only with `Shape::next`/`advance`, which keep the index below `capacity`.
-        // This select is the bounds check that does not rest on that argument: an index out
-        // of bounds (a shared cursor another process overwrote) goes to slot 0, never outside
-        // the arrays. It compiles to a conditional move, not a branch.
+        // Cursors advance only through `Shape::next`/`advance`, which keep the index below
+        // `capacity`, and on shared storage the claims check every position they read from a
+        // cursor (see `claim`). This select is the bounds check that rests on neither: an
+        // index out of bounds (a shared cursor another process overwrote, read by `len`)
+        // goes to slot 0, never outside the arrays. It compiles to a conditional move.
         let index = self.shape.index(position);
         if index < self.shape.capacity {
             index
