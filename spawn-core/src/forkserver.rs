@@ -39,14 +39,12 @@ use nix::unistd::{ForkResult, Pid};
 
 use crate::entry::Registered;
 use crate::error::StartError;
-use crate::exit_code::{DISPATCH_FAILED, report_panics_to};
+use crate::handoff::SERVER_FLAG;
+use crate::exit_code::report_panics_to;
 use crate::lifecycle::ChildOs;
 use crate::pidfd::Pidfd;
 use crate::start::{ChildOptions, become_orphan_proof, flush_standard_streams};
 use crate::status::ExitStatus;
-
-/// Names the descriptor of the server's end of the control socket, in the server.
-pub(crate) const SERVER_VAR: &str = "SPAWN_CORE_FORK_SERVER_FD";
 
 /// The largest request: name and serialized argument (a `SOCK_SEQPACKET` message).
 const MAX_REQUEST: usize = 64 * 1024;
@@ -123,7 +121,7 @@ fn start_server() -> Result<UnixStream, StartError> {
     )?;
     let fd = theirs.as_raw_fd();
     let mut command = Command::new(std::env::current_exe()?);
-    command.env(SERVER_VAR, fd.to_string());
+    command.arg(SERVER_FLAG).arg(fd.to_string());
     // SAFETY: the hook runs in the forked child before exec, where only async-signal-safe
     // functions may be called: `fcntl` is a plain system call.
     unsafe {
@@ -268,21 +266,16 @@ fn receive_with_fds(socket: RawFd, buffer: &mut [u8]) -> io::Result<(usize, Vec<
 }
 
 /// The server's loop, in the program started by [`start_server`]; never returns.
-pub(crate) fn serve(control: &str, entries: &[&'static dyn Registered]) -> ! {
-    let code = match control.parse::<RawFd>() {
-        Ok(fd) => {
-            // SAFETY: the parent passed this descriptor open, without FD_CLOEXEC; nothing else
-            // in this fresh program owns it.
-            let control = unsafe { OwnedFd::from_raw_fd(fd) };
-            match serve_requests(&control, entries) {
-                Ok(()) => 0,
-                Err(error) => {
-                    eprintln!("spawn_core fork server: {error}");
-                    1
-                }
-            }
+pub(crate) fn serve(control: RawFd, entries: &[&'static dyn Registered]) -> ! {
+    // SAFETY: the parent passed this descriptor open, without FD_CLOEXEC, and named it on our
+    // command line; nothing else in this fresh program owns it.
+    let control = unsafe { OwnedFd::from_raw_fd(control) };
+    let code = match serve_requests(&control, entries) {
+        Ok(()) => 0,
+        Err(error) => {
+            eprintln!("spawn_core fork server: {error}");
+            1
         }
-        Err(_) => DISPATCH_FAILED,
     };
     std::process::exit(code);
 }

@@ -1,13 +1,14 @@
 //! [`init`]: the registry of entry points, and the start of a child's program, which it
 //! dispatches to its entry point (spawn) or turns into the fork server's loop.
 
+use std::os::fd::RawFd;
 use std::sync::OnceLock;
 
 use crate::entry::Registered;
 use crate::error::StartError;
 use crate::exit_code::{DISPATCH_FAILED, report_panics_to};
 use crate::forkserver;
-use crate::handoff::{self, ENTRY_VAR};
+use crate::handoff::{self, Role};
 
 /// The entry points [`init`] registered, in this process.
 static REGISTRY: OnceLock<&'static [&'static dyn Registered]> = OnceLock::new();
@@ -35,16 +36,22 @@ static REGISTRY: OnceLock<&'static [&'static dyn Registered]> = OnceLock::new();
 /// [`StartMethod::ForkServer`]: crate::StartMethod::ForkServer
 pub fn init(entries: &'static [&'static dyn Registered]) {
     let _ = REGISTRY.set(entries);
-    if let Ok(control) = std::env::var(forkserver::SERVER_VAR) {
-        forkserver::serve(&control, entries);
-    }
-    let Some(name) = std::env::var_os(ENTRY_VAR) else {
-        return;
+    let code = match Role::of_this_process() {
+        Role::Program => return,
+        Role::ForkServer { control } => forkserver::serve(control, entries),
+        Role::Spawned {
+            entry,
+            arguments,
+            report,
+        } => {
+            report_panics_to(report);
+            dispatch(&entry, arguments, entries)
+        }
+        Role::Malformed => {
+            eprintln!("spawn_core: a start-up command line this crate cannot read");
+            DISPATCH_FAILED
+        }
     };
-    if let Some(fd) = handoff::report_fd() {
-        report_panics_to(fd);
-    }
-    let code = dispatch(&name.to_string_lossy(), entries);
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
@@ -62,13 +69,15 @@ pub(crate) fn check_registered(name: &'static str) -> Result<(), StartError> {
     }
 }
 
-/// In a spawned child: reads the arguments and runs the entry point `name`.
-fn dispatch(name: &str, entries: &[&'static dyn Registered]) -> i32 {
+/// In a spawned child: reads the arguments from `arguments` and runs the entry point `name`.
+fn dispatch(name: &str, arguments: RawFd, entries: &[&'static dyn Registered]) -> i32 {
     let Some(entry) = entries.iter().find(|entry| entry.name() == name) else {
         eprintln!("spawn_core: entry point `{name}` is not registered with spawn_core::init");
         return DISPATCH_FAILED;
     };
-    match handoff::read_arguments() {
+    // SAFETY: the descriptor our parent's spawn named on our command line, open and owned by
+    // nothing else in this fresh program; read once, here.
+    match unsafe { handoff::read_arguments(arguments) } {
         Ok(arguments) => entry.run_serialized(&arguments),
         Err(error) => {
             eprintln!("spawn_core: the arguments of `{name}` could not be read: {error}");

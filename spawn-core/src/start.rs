@@ -1,7 +1,7 @@
 //! How a child process is created: the start methods' system calls.
 //!
 //! - [`spawn`]: re-executes this program, which [`init`](crate::init) dispatches to the entry
-//!   point named in its environment, with its arguments in an inherited memory file.
+//!   point named on its command line, with its arguments in an inherited memory file.
 //! - [`fork`]: a copy of this process runs the target and ends with `_exit`.
 //!
 //! Either way the child is held by a pidfd from the moment it exists (see `pidfd`).
@@ -20,7 +20,7 @@ use nix::unistd::{ForkResult, Pid, getpid, getppid};
 
 use crate::error::StartError;
 use crate::exit_code::report_panics_to;
-use crate::handoff::{ARGS_FD_VAR, ENTRY_VAR, REPORT_FD_VAR};
+use crate::handoff::spawned_arguments;
 use crate::pidfd::Pidfd;
 
 /// Options that every start method honours.
@@ -61,10 +61,7 @@ pub(crate) fn spawn(
     let report = report.as_raw_fd();
     let parent = getpid();
     let mut command = Command::new(std::env::current_exe()?);
-    command
-        .env(ENTRY_VAR, name)
-        .env(ARGS_FD_VAR, fd.to_string())
-        .env(REPORT_FD_VAR, report.to_string());
+    command.args(spawned_arguments(name, fd, report));
     // SAFETY: the hook runs in the forked child before exec, where only async-signal-safe
     // functions may be called: `fcntl`, `prctl` and `getppid` are system calls that allocate
     // nothing and take no lock.
@@ -121,9 +118,42 @@ pub(crate) unsafe fn fork(
     }
 }
 
-/// How many threads this process runs, from `/proc/self/task`.
+/// How many threads this process runs, from `/proc/self/task`: every task but those already
+/// on their way out.
+///
+/// A thread that has been joined is no longer running any code of ours, but the kernel lists
+/// it in `/proc/self/task` for a moment after the join returned (the join wakes when the
+/// kernel clears the thread's id, before it removes the task). Such a task has the kernel's
+/// `PF_EXITING` flag, set as its exit begins, before the join can return: it does not count.
 pub(crate) fn thread_count() -> io::Result<usize> {
-    Ok(std::fs::read_dir("/proc/self/task")?.count())
+    let mut running = 0;
+    for task in std::fs::read_dir("/proc/self/task")? {
+        let stat = match std::fs::read_to_string(task?.path().join("stat")) {
+            Ok(stat) => stat,
+            // The task is gone since the directory was read.
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(error),
+        };
+        if !task_is_exiting(&stat) {
+            running += 1;
+        }
+    }
+    Ok(running)
+}
+
+/// The kernel's flag of a task whose exit has begun (`include/linux/sched.h`).
+const PF_EXITING: u64 = 0x4;
+
+/// Whether the task whose `/proc/.../stat` line is `stat` has begun to exit. The command name
+/// (the second field) is in parentheses and may hold anything, so the fields are counted from
+/// the last `)`: state, ppid, pgrp, session, tty, tpgid, then the flags.
+fn task_is_exiting(stat: &str) -> bool {
+    let after_name = stat.rfind(')').map_or("", |end| &stat[end + 1..]);
+    after_name
+        .split_ascii_whitespace()
+        .nth(6)
+        .and_then(|flags| flags.parse::<u64>().ok())
+        .is_some_and(|flags| flags & PF_EXITING != 0)
 }
 
 /// Takes hold of a new child with a pidfd; if that fails, kills and reaps it, so nothing is
@@ -155,4 +185,18 @@ pub(crate) fn flush_standard_streams() {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exiting_task_is_told_by_its_flags() {
+        let running = "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 153 0 0 0";
+        let exiting = "4243 (worker) R 1 4242 4242 0 -1 4194628 153 0 0 0";
+        assert!(!task_is_exiting(running), "0x400100 has no PF_EXITING");
+        assert!(task_is_exiting(exiting), "0x400144 has PF_EXITING");
+        assert!(!task_is_exiting("garbage"));
+    }
 }

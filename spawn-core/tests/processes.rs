@@ -67,6 +67,47 @@ mod cases {
     const IGNORE_SIGTERM: Entry<u64> = entry!(ignore_sigterm_and_sleep);
     const SUM: Entry<(i32, i32, String)> = entry!(sum);
     const UNREGISTERED: Entry<i32> = entry!(exit_with_unregistered);
+    const START_GRANDCHILD: Entry<usize> = entry!(start_grandchild);
+    const RERUN_SELF: Entry<()> = entry!(rerun_self);
+
+    /// Starts a grandchild with `METHODS[method]` that exits 7; exits with its exit code.
+    fn start_grandchild(method: usize) -> i32 {
+        let grandchild = Process::new(EXIT_WITH, 7)
+            .start_method(METHODS[method])
+            .start();
+        match grandchild.map(|grandchild| finish(&grandchild)) {
+            Ok(ExitStatus::Exited(code)) => code,
+            other => {
+                eprintln!("the grandchild: {other:?}");
+                100
+            }
+        }
+    }
+
+    /// The first argument that makes this test program print [`AS_ITSELF`] and exit.
+    pub(super) const RERUN_FLAG: &str = "--print-what-i-am";
+    /// What this test program prints when it runs as itself.
+    pub(super) const AS_ITSELF: &str = "a program of its own";
+
+    /// Runs this program again without spawn-core, as a command-line tool that re-invokes
+    /// itself would; exits 0 if it ran as itself and saw none of spawn-core's start-up data.
+    fn rerun_self(_: ()) -> i32 {
+        if let Some((name, _)) = std::env::vars().find(|(name, _)| name.starts_with("SPAWN_CORE")) {
+            eprintln!("the child's environment holds {name}");
+            return 1;
+        }
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg(RERUN_FLAG)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if output.status.success() && stdout.trim() == AS_ITSELF {
+            0
+        } else {
+            eprintln!("the program run again: {:?}, {stdout:?}", output.status);
+            2
+        }
+    }
 
     fn exit_with_unregistered(code: i32) -> i32 {
         code
@@ -79,7 +120,19 @@ mod cases {
     ];
 
     pub(super) fn main() {
-        spawn_core::init(&[&EXIT_WITH, &PANIC_WITH, &SLEEP_FOR, &IGNORE_SIGTERM, &SUM]);
+        spawn_core::init(&[
+            &EXIT_WITH,
+            &PANIC_WITH,
+            &SLEEP_FOR,
+            &IGNORE_SIGTERM,
+            &SUM,
+            &START_GRANDCHILD,
+            &RERUN_SELF,
+        ]);
+        if std::env::args().nth(1).as_deref() == Some(RERUN_FLAG) {
+            println!("{AS_ITSELF}");
+            return;
+        }
         // A shell runs a background job with SIGINT ignored, and ignored signals stay ignored
         // across fork and exec: give the children the default action, which the signal tests
         // expect.
@@ -128,6 +181,15 @@ mod cases {
                 "a_forked_child_uses_a_fork_server_of_its_own",
                 forked_child_own_fork_server,
             ),
+            (
+                "every_start_method_starts_grandchildren_with_every_method",
+                nested_start_methods,
+            ),
+            (
+                "a_child_that_runs_its_own_program_again_runs_it_as_itself",
+                a_child_reruns_itself,
+            ),
+            ("a_joined_thread_does_not_make_fork_refused", join_then_fork),
             // These two start threads, so they run last: fork is refused from then on.
             (
                 "one_handle_joined_polled_and_signalled_from_many_threads",
@@ -152,6 +214,52 @@ mod cases {
                 panic!("{} still running after {PATIENCE:?}", child.name());
             }
         }
+    }
+
+    fn nested_start_methods() {
+        for child_method in METHODS {
+            for (index, grandchild_method) in METHODS.iter().enumerate() {
+                let child = Process::new(START_GRANDCHILD, index)
+                    .start_method(child_method)
+                    .start()
+                    .unwrap();
+                assert_eq!(
+                    finish(&child),
+                    ExitStatus::Exited(7),
+                    "a {child_method:?} child starting a {grandchild_method:?} grandchild"
+                );
+            }
+        }
+    }
+
+    fn a_child_reruns_itself() {
+        for method in METHODS {
+            let child = Process::new(RERUN_SELF, ())
+                .start_method(method)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&child), ExitStatus::Exited(0), "{method:?}");
+        }
+    }
+
+    /// Tries to fork right after joining a thread, many times: none may be refused.
+    fn join_then_fork() {
+        const TRIES: u32 = 100_000;
+        let started = Instant::now();
+        let mut refused = 0;
+        for _ in 0..TRIES {
+            std::thread::spawn(|| {}).join().unwrap();
+            match ClosureProcess::new(|| 0).start() {
+                Ok(child) => assert_eq!(finish(&child), ExitStatus::Exited(0)),
+                Err(StartError::MultiThreaded { .. }) => refused += 1,
+                Err(error) => panic!("{error}"),
+            }
+        }
+        eprintln!(
+            "    {TRIES} joins then forks in {:.1} s, {refused} refused",
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(refused, 0, "forks refused just after a join");
     }
 
     fn exit_codes_follow_python() {
