@@ -18,6 +18,16 @@ pub struct Entry<A> {
     _argument: PhantomData<fn(A)>,
 }
 
+/// What an entry point's serialized argument is sent as: the argument type's name (the
+/// parent's and the child's are one program, so a type has one name in both), then the
+/// argument. A child checks the name before it decodes a byte of the argument, so bytes meant
+/// for another type are an error, never a misread value.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct Envelope<'a, A> {
+    pub(crate) argument_type: &'a str,
+    pub(crate) argument: A,
+}
+
 impl<A> Entry<A> {
     /// An entry point called `name` whose `run` decodes the argument bytes and calls the
     /// target. Use [`entry!`](crate::entry) rather than calling this.
@@ -40,7 +50,11 @@ impl<A> Entry<A> {
     where
         A: Serialize,
     {
-        postcard::to_allocvec(argument).map_err(|error| error.to_string())
+        let envelope = Envelope {
+            argument_type: core::any::type_name::<A>(),
+            argument,
+        };
+        postcard::to_allocvec(&envelope).map_err(|error| error.to_string())
     }
 
     /// Runs the target in this process with serialized `arguments`; returns the exit code.
@@ -81,9 +95,12 @@ impl<A> Registered for Entry<A> {
     }
 }
 
-/// Makes an [`Entry`] of a function `fn(A) -> R`, named after its path, where `A` is
-/// deserializable and `R` is `()`, an exit code (`i32`) or a `Result` (see
-/// [`IntoExitCode`](crate::IntoExitCode)).
+/// Makes an [`Entry`] of a function `fn(A) -> R`, where `A` is deserializable and `R` is `()`,
+/// an exit code (`i32`) or a `Result` (see [`IntoExitCode`](crate::IntoExitCode)).
+///
+/// The entry is named after the module the macro is called in and the path it is given
+/// (`my_app::workers::work` for `entry!(work)` in `my_app::workers`), so functions of one name
+/// in two modules make two entries; [`init`](crate::init) refuses a list that names one twice.
 ///
 /// # Examples
 ///
@@ -97,14 +114,15 @@ impl<A> Registered for Entry<A> {
 /// }
 ///
 /// const COUNTDOWN: Entry<u32> = entry!(countdown);
-/// assert_eq!(COUNTDOWN.name(), "countdown");
+/// assert_eq!(COUNTDOWN.name(), concat!(module_path!(), "::countdown"));
 /// ```
 #[macro_export]
 macro_rules! entry {
     ($target:path) => {
-        $crate::Entry::new(stringify!($target), |arguments| {
-            $crate::__private::run_target(arguments, $target)
-        })
+        $crate::Entry::new(
+            concat!(module_path!(), "::", stringify!($target)),
+            |arguments| $crate::__private::run_target(arguments, $target),
+        )
     };
 }
 
@@ -114,12 +132,25 @@ pub mod __private {
 
     use crate::exit_code::{DISPATCH_FAILED, IntoExitCode, run_to_exit_code};
 
-    /// Decodes the argument and runs the target; the body of every [`entry!`](crate::entry).
+    /// Checks the argument's type, decodes it and runs the target; the body of every
+    /// [`entry!`](crate::entry).
     pub fn run_target<A: DeserializeOwned, R: IntoExitCode>(
         arguments: &[u8],
         target: fn(A) -> R,
     ) -> i32 {
-        match postcard::from_bytes::<A>(arguments) {
+        let expected = core::any::type_name::<A>();
+        let decoded = postcard::take_from_bytes::<&str>(arguments)
+            .map_err(|error| error.to_string())
+            .and_then(|(argument_type, argument)| {
+                if argument_type == expected {
+                    postcard::from_bytes::<A>(argument).map_err(|error| error.to_string())
+                } else {
+                    Err(format!(
+                        "it was sent a `{argument_type}`, and the entry point takes a `{expected}`"
+                    ))
+                }
+            });
+        match decoded {
             Ok(argument) => run_to_exit_code(|| target(argument)),
             Err(error) => {
                 eprintln!("spawn_core: the entry point's argument could not be decoded: {error}");

@@ -33,8 +33,15 @@ static REGISTRY: OnceLock<&'static [&'static dyn Registered]> = OnceLock::new();
 /// target. In the fork server (started by the first [`StartMethod::ForkServer`] start), it
 /// runs the server's loop instead. Registering twice keeps the first list.
 ///
+/// # Panics
+///
+/// If `entries` names one entry point twice: a child could not tell which one to run.
+///
 /// [`StartMethod::ForkServer`]: crate::StartMethod::ForkServer
 pub fn init(entries: &'static [&'static dyn Registered]) {
+    if let Some(name) = duplicate_name(entries) {
+        panic!("spawn_core::init: the entry point `{name}` is in the list twice");
+    }
     let _ = REGISTRY.set(entries);
     let code = match Role::of_this_process() {
         Role::Program => return,
@@ -56,6 +63,16 @@ pub fn init(entries: &'static [&'static dyn Registered]) {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     std::process::exit(code);
+}
+
+/// The first name that two of `entries` share, if any.
+fn duplicate_name(entries: &[&'static dyn Registered]) -> Option<&'static str> {
+    entries.iter().enumerate().find_map(|(at, entry)| {
+        entries[..at]
+            .iter()
+            .any(|earlier| earlier.name() == entry.name())
+            .then(|| entry.name())
+    })
 }
 
 /// Checks, in the parent, that the entry point called `name` is registered, so that a child
@@ -83,5 +100,42 @@ fn dispatch(name: &str, arguments: RawFd, entries: &[&'static dyn Registered]) -
             eprintln!("spawn_core: the arguments of `{name}` could not be read: {error}");
             DISPATCH_FAILED
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Entry;
+    use crate::entry::__private::run_target;
+
+    fn count(count: u32) -> i32 {
+        i32::try_from(count).unwrap_or(-1)
+    }
+
+    fn length(text: String) -> i32 {
+        i32::try_from(text.len()).unwrap_or(-1)
+    }
+
+    const COUNT: Entry<u32> = Entry::new("a::work", |bytes| run_target(bytes, count));
+    const LENGTH: Entry<String> = Entry::new("b::work", |bytes| run_target(bytes, length));
+    const COUNT_AGAIN: Entry<u32> = Entry::new("a::work", |bytes| run_target(bytes, count));
+
+    #[test]
+    fn a_list_that_names_an_entry_twice_is_found_out() {
+        assert_eq!(duplicate_name(&[&COUNT, &LENGTH]), None);
+        assert_eq!(
+            duplicate_name(&[&COUNT, &LENGTH, &COUNT_AGAIN]),
+            Some("a::work")
+        );
+    }
+
+    #[test]
+    fn an_argument_of_another_type_is_refused_before_it_is_decoded() {
+        let hello = LENGTH.encode(&"hello".to_string()).unwrap();
+        assert_eq!(LENGTH.run(&hello), 5);
+        // Decoding those bytes as a u32 would read the string's length: 5.
+        assert_eq!(COUNT.run(&hello), crate::exit_code::DISPATCH_FAILED);
+        assert_eq!(COUNT.run(&COUNT.encode(&7).unwrap()), 7);
     }
 }

@@ -154,6 +154,16 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "queue-core", "--test", "cross_process"],
     },
     Suite {
+        name: "spawn-core entries",
+        primitive: "Entry, init",
+        checker: Checker::Scenario,
+        property: "an entry point is named after its module and path, so functions of one name in \
+                   two modules are two entries; init refuses a list that names one twice; a child \
+                   refuses an argument sent for another type before decoding it.",
+        gaps: "fixed cases.",
+        args: &["-p", "spawn-core", "--test", "entries"],
+    },
+    Suite {
         name: "spawn-core model",
         primitive: "Process, ProcessHandle",
         checker: Checker::Proptest,
