@@ -130,7 +130,7 @@ macro_rules! entry {
 pub mod __private {
     use serde::de::DeserializeOwned;
 
-    use crate::exit_code::{DISPATCH_FAILED, IntoExitCode, run_to_exit_code};
+    use crate::exit_code::{IntoExitCode, entry_failed, run_to_exit_code};
 
     /// Checks the argument's type, decodes it and runs the target; the body of every
     /// [`entry!`](crate::entry).
@@ -152,10 +152,7 @@ pub mod __private {
             });
         match decoded {
             Ok(argument) => run_to_exit_code(|| target(argument)),
-            Err(error) => {
-                eprintln!("spawn_core: the entry point's argument could not be decoded: {error}");
-                DISPATCH_FAILED
-            }
+            Err(error) => entry_failed(&format!("the argument could not be decoded: {error}")),
         }
     }
 }

@@ -75,3 +75,23 @@ impl From<nix::errno::Errno> for StartError {
         Self::Os(errno.into())
     }
 }
+
+/// A child could not run its entry point: what went wrong, as the child reported it (see
+/// [`ProcessHandle::entry_error`](crate::ProcessHandle::entry_error)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryError(pub(crate) String);
+
+impl EntryError {
+    /// What went wrong, in the child's words.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the child could not run its entry point: {}", self.0)
+    }
+}
+
+impl std::error::Error for EntryError {}

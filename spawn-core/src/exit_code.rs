@@ -63,26 +63,49 @@ pub(crate) fn report_panics_to(fd: RawFd) {
     PANIC_REPORT.store(fd, Ordering::Relaxed);
 }
 
-/// At most this much of a panic message is reported: one pipe write of at most `PIPE_BUF`
-/// bytes is atomic and never blocks on an empty pipe.
+/// At most this much of a report is carried: one pipe write of at most `PIPE_BUF` bytes is
+/// atomic and never blocks on an empty pipe.
 const MAX_REPORT: usize = 4096;
 
+/// The first byte of a report of a panic: its message follows.
+pub(crate) const PANICKED: u8 = b'P';
+/// The first byte of a report of an entry point that could not run: what went wrong follows.
+pub(crate) const ENTRY_FAILED: u8 = b'E';
+
 fn report_panic(payload: &(dyn std::any::Any + Send)) {
-    // Relaxed: see `report_panics_to`.
-    let fd = PANIC_REPORT.load(Ordering::Relaxed);
-    if fd < 0 {
-        return;
-    }
     let message = payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("a panic with a non-string payload");
-    let mut end = message.len().min(MAX_REPORT);
-    while !message.is_char_boundary(end) {
+    report(PANICKED, message);
+}
+
+/// In a child whose entry point cannot run: says why on stderr and to the parent (see
+/// [`ProcessHandle::entry_error`](crate::ProcessHandle::entry_error)), and returns the exit
+/// code to end with.
+pub(crate) fn entry_failed(why: &str) -> i32 {
+    eprintln!("spawn_core: {why}");
+    report(ENTRY_FAILED, why);
+    DISPATCH_FAILED
+}
+
+/// Writes the report `kind` with `text` (cut at [`MAX_REPORT`] bytes) to the parent's pipe,
+/// if this process is a child that has one.
+fn report(kind: u8, text: &str) {
+    // Relaxed: see `report_panics_to`.
+    let fd = PANIC_REPORT.load(Ordering::Relaxed);
+    if fd < 0 {
+        return;
+    }
+    let mut end = text.len().min(MAX_REPORT - 1);
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
+    let mut message = Vec::with_capacity(end + 1);
+    message.push(kind);
+    message.extend_from_slice(&text.as_bytes()[..end]);
     // SAFETY: `fd` is the pipe's write end that this child holds open for its whole life (set
-    // by `report_panics_to`); `write` reads `end` bytes of `message`, which are in bounds.
-    let _ = unsafe { nix::libc::write(fd, message.as_ptr().cast(), end) };
+    // by `report_panics_to`); `write` reads `message.len()` bytes of `message`.
+    let _ = unsafe { nix::libc::write(fd, message.as_ptr().cast(), message.len()) };
 }

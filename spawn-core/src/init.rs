@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use crate::entry::Registered;
 use crate::error::StartError;
-use crate::exit_code::{DISPATCH_FAILED, report_panics_to};
+use crate::exit_code::{DISPATCH_FAILED, entry_failed, report_panics_to};
 use crate::forkserver;
 use crate::handoff::{self, Role};
 
@@ -89,17 +89,15 @@ pub(crate) fn check_registered(name: &'static str) -> Result<(), StartError> {
 /// In a spawned child: reads the arguments from `arguments` and runs the entry point `name`.
 fn dispatch(name: &str, arguments: RawFd, entries: &[&'static dyn Registered]) -> i32 {
     let Some(entry) = entries.iter().find(|entry| entry.name() == name) else {
-        eprintln!("spawn_core: entry point `{name}` is not registered with spawn_core::init");
-        return DISPATCH_FAILED;
+        return entry_failed(&format!(
+            "entry point `{name}` is not registered with spawn_core::init"
+        ));
     };
     // SAFETY: the descriptor our parent's spawn named on our command line, open and owned by
     // nothing else in this fresh program; read once, here.
     match unsafe { handoff::read_arguments(arguments) } {
         Ok(arguments) => entry.run_serialized(&arguments),
-        Err(error) => {
-            eprintln!("spawn_core: the arguments of `{name}` could not be read: {error}");
-            DISPATCH_FAILED
-        }
+        Err(error) => entry_failed(&format!("the arguments of `{name}` could not be read: {error}")),
     }
 }
 

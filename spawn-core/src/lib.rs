@@ -67,7 +67,7 @@ on_linux! {
     #[doc(hidden)]
     pub use entry::__private;
     pub use entry::{Entry, Registered};
-    pub use error::StartError;
+    pub use error::{EntryError, StartError};
     pub use exit_code::IntoExitCode;
     pub use init::init;
     pub use process::{ClosureProcess, Context, Process, ProcessHandle, StartMethod};

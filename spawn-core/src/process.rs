@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::entry::Entry;
-use crate::error::StartError;
-use crate::exit_code::{IntoExitCode, run_to_exit_code};
+use crate::error::{EntryError, StartError};
+use crate::exit_code::{self, IntoExitCode, run_to_exit_code};
 use crate::forkserver::{self, ServedChild};
 use crate::init::check_registered;
 use crate::lifecycle::{ChildOs, Lifecycle};
@@ -456,6 +456,19 @@ impl ProcessHandle {
     /// is also on the child's stderr, as Python prints the traceback there; at most 4 KiB of
     /// it is carried.
     pub fn panic_message(&self) -> Option<String> {
+        self.report(exit_code::PANICKED)
+    }
+
+    /// Why the child could not run its entry point, once it has ended (its exit code is then
+    /// 2): the entry point was not registered in the child, its argument could not be read, or
+    /// it does not decode as the entry point's argument type (sent for another type, or by
+    /// another build of the program). `None` while it runs, or if the entry point ran.
+    pub fn entry_error(&self) -> Option<EntryError> {
+        self.report(exit_code::ENTRY_FAILED).map(EntryError)
+    }
+
+    /// The text of the child's report of `kind`, once it has ended.
+    fn report(&self, kind: u8) -> Option<String> {
         self.exit_status()?;
         let mut report = self
             .panic_report
@@ -465,12 +478,13 @@ impl ProcessHandle {
             // The child wrote its report, if any, before it exited: it is all in the pipe.
             let mut bytes = Vec::new();
             let _ = std::fs::File::from(fd.try_clone().ok()?).read_to_end(&mut bytes);
-            let message = String::from_utf8_lossy(&bytes).into_owned();
-            *report = PanicReport::Read((!message.is_empty()).then_some(message));
+            *report = PanicReport::Read(bytes);
         }
         match &*report {
-            PanicReport::Read(message) => message.clone(),
-            PanicReport::Unread(_) => None,
+            PanicReport::Read(bytes) if bytes.first() == Some(&kind) => {
+                Some(String::from_utf8_lossy(&bytes[1..]).into_owned())
+            }
+            _ => None,
         }
     }
 
@@ -546,11 +560,12 @@ impl fmt::Debug for ProcessHandle {
     }
 }
 
-/// The panic report pipe's read end, until it has been read.
+/// The report pipe's read end, until it has been read; then what the child reported, if
+/// anything: its first byte says what (`exit_code::PANICKED` or `ENTRY_FAILED`).
 #[derive(Debug)]
 enum PanicReport {
     Unread(OwnedFd),
-    Read(Option<String>),
+    Read(Vec<u8>),
 }
 
 /// A started child: our own (spawned or forked), or a fork server's worker.

@@ -68,6 +68,11 @@ mod cases {
     const SUM: Entry<(i32, i32, String)> = entry!(sum);
     const UNREGISTERED: Entry<i32> = entry!(exit_with_unregistered);
     const START_GRANDCHILD: Entry<usize> = entry!(start_grandchild);
+    /// Not registered, and named as `EXIT_WITH` is, with another argument type: what a
+    /// registry that confused two entries would run.
+    const IMPOSTOR: Entry<String> = Entry::new(EXIT_WITH.name(), |bytes| {
+        spawn_core::__private::run_target(bytes, panic_with)
+    });
     const RERUN_SELF: Entry<()> = entry!(rerun_self);
 
     /// Starts a grandchild with `METHODS[method]` that exits 7; exits with its exit code.
@@ -189,6 +194,10 @@ mod cases {
                 "a_child_that_runs_its_own_program_again_runs_it_as_itself",
                 a_child_reruns_itself,
             ),
+            (
+                "an_argument_of_another_type_is_an_entry_error_the_parent_sees",
+                an_argument_of_another_type,
+            ),
             ("a_joined_thread_does_not_make_fork_refused", join_then_fork),
             // These two start threads, so they run last: fork is refused from then on.
             (
@@ -240,6 +249,27 @@ mod cases {
                 .unwrap();
             assert_eq!(finish(&child), ExitStatus::Exited(0), "{method:?}");
         }
+    }
+
+    fn an_argument_of_another_type() {
+        // Spawn and ForkServer find the entry by name in the child; Fork runs the one given.
+        for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+            let child = Process::new(IMPOSTOR, "hello".to_string())
+                .start_method(method)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&child), ExitStatus::Exited(2), "{method:?}");
+            let error = child.entry_error().expect("an entry error");
+            assert!(
+                error.message().contains("`alloc::string::String`")
+                    && error.message().contains("`i32`"),
+                "{method:?}: {error}"
+            );
+            assert_eq!(child.panic_message(), None);
+        }
+        let ran = Process::new(EXIT_WITH, 4).start().unwrap();
+        assert_eq!(finish(&ran), ExitStatus::Exited(4));
+        assert_eq!(ran.entry_error(), None);
     }
 
     /// Tries to fork right after joining a thread, many times: none may be refused.
