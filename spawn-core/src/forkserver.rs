@@ -280,6 +280,21 @@ pub(crate) fn serve(control: RawFd, entries: &[&'static dyn Registered]) -> ! {
     std::process::exit(code);
 }
 
+/// Closes every descriptor of this process but those in `keep`.
+fn close_all_but(keep: &[RawFd]) {
+    let Ok(directory) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    // Read them all first: the directory holds a descriptor of its own while it is read.
+    let open: Vec<RawFd> = directory
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in open.into_iter().filter(|fd| !keep.contains(fd)) {
+        // The directory's own descriptor is already closed: EBADF, ignored.
+        let _ = nix::unistd::close(fd);
+    }
+}
+
 /// A worker the server runs: its pidfd, and the socket to send its status on.
 struct Worker {
     pidfd: Pidfd,
@@ -369,15 +384,21 @@ fn start_worker(
             ))
         }
         ForkResult::Child => {
-            // The worker talks to nobody: close the server's sockets in it.
-            let _ = nix::unistd::close(control.as_raw_fd());
             // Its output goes where the parent's went when it asked for the worker, and its
             // panic message to the parent's report pipe.
+            let mut keep = vec![0, 1, 2];
             if let [stdout, stderr, report] = stdio {
                 let _ = nix::unistd::dup2_stdout(stdout);
                 let _ = nix::unistd::dup2_stderr(stderr);
                 report_panics_to(report.as_raw_fd());
+                keep.push(report.as_raw_fd());
             }
+            // The worker holds nothing else of the server's: not its control socket, not the
+            // pidfds and status sockets of its siblings, not the ends of its own status socket
+            // (the fork copies every descriptor, close-on-exec or not). A sibling holding a
+            // copy would keep those alive as long as it lives.
+            close_all_but(&keep);
+            let _ = control;
             let code = if die_with_parent && become_orphan_proof(server).is_err() {
                 1
             } else {

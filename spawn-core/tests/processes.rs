@@ -74,6 +74,17 @@ mod cases {
         spawn_core::__private::run_target(bytes, panic_with)
     });
     const RERUN_SELF: Entry<()> = entry!(rerun_self);
+    const COUNT_DESCRIPTORS: Entry<()> = entry!(count_descriptors);
+
+    /// Exits with the number of descriptors it holds.
+    fn count_descriptors(_: ()) -> i32 {
+        let open: Vec<String> = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        // The directory's own descriptor was among them while it was read.
+        i32::try_from(open.len() - 1).unwrap()
+    }
 
     /// Starts a grandchild with `METHODS[method]` that exits 7; exits with its exit code.
     fn start_grandchild(method: usize) -> i32 {
@@ -133,6 +144,7 @@ mod cases {
             &SUM,
             &START_GRANDCHILD,
             &RERUN_SELF,
+            &COUNT_DESCRIPTORS,
         ]);
         if std::env::args().nth(1).as_deref() == Some(RERUN_FLAG) {
             println!("{AS_ITSELF}");
@@ -195,6 +207,14 @@ mod cases {
                 a_child_reruns_itself,
             ),
             (
+                "a_child_holds_no_descriptor_of_its_siblings",
+                child_descriptors,
+            ),
+            (
+                "join_timeout_keeps_its_bound_beside_a_long_lived_sibling",
+                join_timeout_beside_a_sibling,
+            ),
+            (
                 "an_argument_of_another_type_is_an_entry_error_the_parent_sees",
                 an_argument_of_another_type,
             ),
@@ -248,6 +268,62 @@ mod cases {
                 .start()
                 .unwrap();
             assert_eq!(finish(&child), ExitStatus::Exited(0), "{method:?}");
+        }
+    }
+
+    /// A child holds as many descriptors with siblings running as without: nothing of the
+    /// parent's or the server's that belongs to another child (CPython's
+    /// `test_child_fd_inflation`). A fork server's worker holds only stdin, stdout, stderr and
+    /// its report pipe.
+    fn child_descriptors() {
+        let count = |method| {
+            let child = Process::new(COUNT_DESCRIPTORS, ())
+                .start_method(method)
+                .start()
+                .unwrap();
+            finish(&child)
+        };
+        for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+            let alone = count(method);
+            let siblings: Vec<ProcessHandle> = (0..4)
+                .map(|_| {
+                    Process::new(SLEEP_FOR, 30_000)
+                        .start_method(method)
+                        .start()
+                        .unwrap()
+                })
+                .collect();
+            let beside_siblings: Vec<ExitStatus> = (0..3).map(|_| count(method)).collect();
+            for sibling in &siblings {
+                sibling.kill().unwrap();
+                assert_eq!(finish(sibling), ExitStatus::Signaled(9));
+            }
+            assert_eq!(beside_siblings, [alone; 3], "{method:?}");
+            if method == StartMethod::ForkServer {
+                assert_eq!(alone, ExitStatus::Exited(4), "a worker's descriptors");
+            }
+        }
+    }
+
+    /// A worker that ends is joined within `join_timeout`'s bound, though a sibling started
+    /// after it lives on.
+    fn join_timeout_beside_a_sibling() {
+        for method in METHODS {
+            let short = Process::new(SLEEP_FOR, 100)
+                .start_method(method)
+                .start()
+                .unwrap();
+            let long = Process::new(SLEEP_FOR, 10_000)
+                .start_method(method)
+                .start()
+                .unwrap();
+            let started = Instant::now();
+            let status = short.join_timeout(Duration::from_secs(2)).unwrap();
+            let took = started.elapsed();
+            long.kill().unwrap();
+            assert_eq!(status, Some(ExitStatus::Exited(0)), "{method:?}");
+            assert!(took < Duration::from_secs(2), "{method:?}: {took:?}");
+            assert_eq!(finish(&long), ExitStatus::Signaled(9));
         }
     }
 
