@@ -90,12 +90,13 @@ impl ChildOs for ServedChild {
 struct Connection {
     owner: Pid,
     socket: UnixStream,
+    /// The server process, reaped if it dies and a new one replaces it.
+    server: std::process::Child,
 }
 
 /// Locks this process's connection to its fork server, starting the server if this process
 /// has none. The lock is held for one request and its reply.
 fn server() -> Result<MutexGuard<'static, Option<Connection>>, StartError> {
-    static SERVER: Mutex<Option<Connection>> = Mutex::new(None);
     let mut connection = SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     let me = nix::unistd::getpid();
     if connection
@@ -103,16 +104,29 @@ fn server() -> Result<MutexGuard<'static, Option<Connection>>, StartError> {
         .is_none_or(|connection| connection.owner != me)
     {
         // Dropping an inherited connection closes only this process's copy of it.
-        *connection = Some(Connection {
-            owner: me,
-            socket: start_server()?,
-        });
+        *connection = Some(start_server()?);
     }
     Ok(connection)
 }
 
+/// In a child just forked from this process: closes its copy of this process's connection to
+/// a fork server, so that the server, which ends when every copy of its parent's end is
+/// closed, ends with this process and not with the last of its forked children. Skipped if
+/// another thread held the connection at the fork (possible only after `start_unchecked` in
+/// a multithreaded parent): its lock stays locked in the child for good.
+pub(crate) fn close_inherited_connection() {
+    if let Some(connection) = SERVER.try_lock().ok().and_then(|mut held| held.take()) {
+        // Not waited for: the server is this process's parent's child, not ours.
+        let Connection { socket, .. } = connection;
+        drop(socket);
+    }
+}
+
+/// This process's connection to its fork server, if it has started one.
+static SERVER: Mutex<Option<Connection>> = Mutex::new(None);
+
 /// Spawns the server: this program again, with the server's end of a socket pair.
-fn start_server() -> Result<UnixStream, StartError> {
+fn start_server() -> Result<Connection, StartError> {
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::SeqPacket,
@@ -135,10 +149,11 @@ fn start_server() -> Result<UnixStream, StartError> {
     }
     let server = command.spawn()?;
     drop(theirs);
-    // The server is not reaped through a handle: it lives as long as this program, and the
-    // kernel discards it with us. Detach it so that std does not keep a record of it.
-    drop(server);
-    Ok(UnixStream::from(ours))
+    Ok(Connection {
+        owner: nix::unistd::getpid(),
+        socket: UnixStream::from(ours),
+        server,
+    })
 }
 
 /// Asks the fork server to start a worker that runs the entry point `name` with `arguments`.
@@ -154,21 +169,42 @@ pub(crate) fn start(
             "the fork server takes at most {MAX_REQUEST} bytes of arguments and name"
         )));
     }
-    // One request and its reply at a time on the control socket.
-    let connection = server()?;
-    let socket = connection
-        .as_ref()
-        .expect("`server` leaves a connection in place")
-        .socket
-        .as_raw_fd();
     let passed = [
         std::io::stdout().as_raw_fd(),
         std::io::stderr().as_raw_fd(),
         report.as_raw_fd(),
     ];
-    send_with_fds(socket, &request, &passed)?;
     let mut reply = [0u8; 256];
-    let (len, fds) = receive_with_fds(socket, &mut reply)?;
+    // One request and its reply at a time on the control socket.
+    let mut connection = server()?;
+    let exchange = |connection: &Option<Connection>, reply: &mut [u8]| {
+        let socket = connection
+            .as_ref()
+            .expect("`server` leaves a connection in place")
+            .socket
+            .as_raw_fd();
+        send_with_fds(socket, &request, &passed)?;
+        receive_with_fds(socket, reply)
+    };
+    let (len, fds) = match exchange(&connection, &mut reply) {
+        Ok((0, fds)) if fds.is_empty() => None,
+        Ok(answer) => Some(answer),
+        Err(error) if server_is_gone(&error) => None,
+        Err(error) => return Err(error.into()),
+    }
+    .map_or_else(
+        || {
+            // The server died (killed, or it failed): start another, as Python does, and ask
+            // it once. The dead one is this process's child: reap it.
+            if let Some(mut dead) = connection.take() {
+                let _ = dead.server.kill();
+                let _ = dead.server.wait();
+            }
+            *connection = Some(start_server()?);
+            exchange(&connection, &mut reply).map_err(StartError::from)
+        },
+        Ok,
+    )?;
     drop(connection);
     let [pidfd, status] = <[OwnedFd; 2]>::try_from(fds).map_err(|_| {
         StartError::Os(io::Error::other(format!(
@@ -221,13 +257,23 @@ fn decode_status(message: [u8; 5]) -> ExitStatus {
     }
 }
 
+/// Whether a send or receive on the control socket failed because the server is gone.
+fn server_is_gone(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(nix::libc::EPIPE | nix::libc::ECONNRESET | nix::libc::ENOTCONN)
+    )
+}
+
 /// Sends one message with `fds` attached.
 fn send_with_fds(socket: RawFd, message: &[u8], fds: &[RawFd]) -> io::Result<()> {
     let iov = [IoSlice::new(message)];
     let rights = [ControlMessage::ScmRights(fds)];
     let control: &[ControlMessage<'_>] = if fds.is_empty() { &[] } else { &rights };
     loop {
-        match sendmsg::<()>(socket, &iov, control, MsgFlags::empty(), None) {
+        // MSG_NOSIGNAL: a server that died answers EPIPE, not a SIGPIPE that would end us if
+        // the program restored its default action.
+        match sendmsg::<()>(socket, &iov, control, MsgFlags::MSG_NOSIGNAL, None) {
             Ok(_) => return Ok(()),
             Err(nix::errno::Errno::EINTR) => {}
             Err(error) => return Err(error.into()),

@@ -104,6 +104,7 @@ pub(crate) unsafe fn fork(
     match unsafe { nix::unistd::fork() }? {
         ForkResult::Parent { child } => hold(child),
         ForkResult::Child => {
+            crate::forkserver::close_inherited_connection();
             report_panics_to(report.as_raw_fd());
             let code = if options.die_with_parent && become_orphan_proof(parent).is_err() {
                 1
