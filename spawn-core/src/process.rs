@@ -447,6 +447,10 @@ impl ProcessHandle {
 
     /// Python's `exitcode`: `None` while it runs, the exit code, or minus the signal that
     /// killed it (`None` too if its status was [lost](ExitStatus::Lost)).
+    ///
+    /// So `None` does not mean "still running" on its own: [`exit_status`](Self::exit_status)
+    /// tells the two apart (`None` while it runs, `Some(ExitStatus::Lost)` for a child that
+    /// ended with its status unknown), as does [`is_alive`](Self::is_alive).
     pub fn exitcode(&self) -> Option<i32> {
         self.exit_status().and_then(ExitStatus::exitcode)
     }
