@@ -73,10 +73,11 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
         for run in self.runs(claim) {
             let (these, rest) = buffer.split_at_mut(run.len());
             for (index, value) in run.indices.clone().zip(these) {
-                // SAFETY: the index is in bounds (`runs`), and each of the `claim.count`
-                // positions from `claim.first` (these are some of them) is claimed by this
-                // pop, its stamp, read with Acquire while claiming, having said the value
-                // was published. The stamp stores below free the slots.
+                // The index is in bounds (`runs`), and each of the `claim.count` positions
+                // from `claim.first` (these are some of them) is claimed by this pop, its
+                // stamp, read with Acquire while claiming, having said the value was
+                // published. The stamp stores below free the slots.
+                // SAFETY: so `read_into`'s contract holds.
                 unsafe { self.values.read_into(index, value) };
             }
             for (stamp, position) in run.stamps().zip(run.first..) {

@@ -185,10 +185,11 @@ impl<const N: usize> core::fmt::Debug for Frame<N> {
     }
 }
 
-// SAFETY: a `u32` and `N` bytes, `#[repr(C)]`, valid for every bit pattern (`as_bytes` clamps
-// the length), with no padding when `N` is a multiple of 4. Other sizes stop the build of any
+// A `u32` and `N` bytes, `#[repr(C)]`, valid for every bit pattern (`as_bytes` clamps the
+// length), with no padding when `N` is a multiple of 4. Other sizes stop the build of any
 // shared queue of them: every one evaluates its element's tag (`create` and `attach` record
 // and check it), and this tag's evaluation fails for them.
+// SAFETY: so every frame that crosses processes is plain data with no padding.
 unsafe impl<const N: usize> Plain for Frame<N> {
     const TYPE_TAG: u64 = {
         assert!(
