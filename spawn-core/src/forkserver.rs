@@ -27,7 +27,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::cmsg_space;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -42,7 +42,7 @@ use crate::error::StartError;
 use crate::handoff::SERVER_FLAG;
 use crate::exit_code::report_panics_to;
 use crate::lifecycle::ChildOs;
-use crate::pidfd::Pidfd;
+use crate::pidfd::{Pidfd, wait_readable};
 use crate::start::{ChildOptions, become_orphan_proof, flush_standard_streams};
 use crate::status::ExitStatus;
 
@@ -65,7 +65,16 @@ impl ServedChild {
 
 impl ChildOs for ServedChild {
     fn wait_exited(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        self.pidfd.wait_exited(timeout)
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        if !self.pidfd.wait_exited(timeout)? {
+            return Ok(false);
+        }
+        // The server sends the status once it has reaped the worker, which has exited: wait
+        // for it too, within what is left, so that `reap` never blocks and the caller's bound
+        // holds whatever the server does (a stopped or slow server). A socket at EOF (the
+        // server is gone) is readable too: `reap` answers `Lost`.
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        wait_readable(self.status.as_fd(), left.or(timeout))
     }
 
     fn reap(&self) -> ExitStatus {

@@ -6,7 +6,7 @@
 //! does not wrap `pidfd_open` or `pidfd_send_signal`; the two system calls are made here.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -56,30 +56,36 @@ impl Pidfd {
     }
 }
 
+/// Blocks until `fd` is readable (a pidfd: its process has exited) or `timeout` has passed
+/// (`None`: no limit). Returns whether it is readable.
+pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<bool> {
+    let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+    loop {
+        let left = match deadline {
+            // No timeout, or one too far away to represent: wait until it is readable.
+            None => PollTimeout::NONE,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                // Round up, so a wait never ends before its deadline.
+                let millis = left.as_nanos().div_ceil(1_000_000);
+                PollTimeout::try_from(millis.min(i32::MAX as u128) as i32)
+                    .unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, left) {
+            Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(false),
+            Ok(0) => {}
+            Ok(_) => return Ok(true),
+            Err(Errno::EINTR) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 impl ChildOs for Pidfd {
     fn wait_exited(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
-        loop {
-            let left = match deadline {
-                // No timeout, or one too far away to represent: wait until it exits.
-                None => PollTimeout::NONE,
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    // Round up, so a wait never ends before its deadline.
-                    let millis = left.as_nanos().div_ceil(1_000_000);
-                    PollTimeout::try_from(millis.min(i32::MAX as u128) as i32)
-                        .unwrap_or(PollTimeout::MAX)
-                }
-            };
-            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, left) {
-                Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(false),
-                Ok(0) => {}
-                Ok(_) => return Ok(true),
-                Err(Errno::EINTR) => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
+        wait_readable(self.fd.as_fd(), timeout)
     }
 
     fn reap(&self) -> ExitStatus {

@@ -240,6 +240,10 @@ mod cases {
                 join_timeout_beside_a_sibling,
             ),
             (
+                "join_timeout_keeps_its_bound_while_the_fork_server_is_stopped",
+                join_timeout_with_a_stopped_server,
+            ),
+            (
                 "a_dead_fork_server_is_started_again",
                 dead_fork_server_restarts,
             ),
@@ -358,6 +362,38 @@ mod cases {
             assert!(took < Duration::from_secs(2), "{method:?}: {took:?}");
             assert_eq!(finish(&long), ExitStatus::Signaled(9));
         }
+    }
+
+    /// A worker that has ended, whose server is stopped (SIGSTOP) before it could send the
+    /// status: `join_timeout` still returns within its bound, and the status comes once the
+    /// server goes on.
+    fn join_timeout_with_a_stopped_server() {
+        use nix::sys::signal::{SIGCONT, SIGSTOP, kill};
+        let worker = Process::new(SLEEP_FOR, 200)
+            .start_method(StartMethod::ForkServer)
+            .start()
+            .unwrap();
+        let server = nix::unistd::Pid::from_raw(parent_of(worker.pid()));
+        kill(server, SIGSTOP).unwrap();
+        let (answer, answered) = std::sync::mpsc::channel();
+        let started = Instant::now();
+        let worker = Arc::new(worker);
+        let joiner = {
+            let worker = Arc::clone(&worker);
+            std::thread::spawn(move || {
+                let _ = answer.send(worker.join_timeout(Duration::from_secs(1)).unwrap());
+            })
+        };
+        let joined = answered.recv_timeout(Duration::from_secs(10));
+        let took = started.elapsed();
+        kill(server, SIGCONT).unwrap();
+        assert_eq!(joined, Ok(None), "no status while the server is stopped");
+        assert!(
+            took < Duration::from_secs(2),
+            "join_timeout(1 s) took {took:?}"
+        );
+        joiner.join().unwrap();
+        assert_eq!(finish(&worker), ExitStatus::Exited(0));
     }
 
     fn dead_fork_server_restarts() {
