@@ -43,14 +43,19 @@ impl<T: IntoExitCode, E: fmt::Debug> IntoExitCode for Result<T, E> {
 /// Runs `target` and turns its return, or its panic, into an exit code: a panic is 1, with its
 /// message already printed on stderr by the panic hook (Python prints the traceback), and
 /// also written to the parent's report pipe, if this process is a child that has one.
+///
+/// Either way it then waits for the non-daemon [`Thread`](crate::Thread)s the target started,
+/// as Python's interpreter does before a child process exits.
 pub(crate) fn run_to_exit_code<R: IntoExitCode>(target: impl FnOnce() -> R) -> i32 {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(target)) {
+    let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(target)) {
         Ok(returned) => returned.into_exit_code(),
         Err(payload) => {
             report_panic(payload.as_ref());
             1
         }
-    }
+    };
+    crate::thread::join_threads_at_child_exit();
+    code
 }
 
 /// The write end of the pipe on which this child reports its target's panic message to its

@@ -10,10 +10,12 @@
 //! # The protocol
 //!
 //! The parent and the server share a `SOCK_SEQPACKET` socket pair (messages keep their
-//! boundaries). A request is one message: the `die_with_parent` flag, the entry point's name,
-//! and the serialized argument, with the parent's stdout and stderr attached (`SCM_RIGHTS`),
-//! which the worker takes as its own (its output goes where the parent's goes at the start,
-//! as with the other start methods), and the write end of the parent's panic report pipe. The reply carries the worker's pid and two descriptors
+//! boundaries). A request is one message: the `die_with_parent` flag and the entry point's
+//! name, with four descriptors attached (`SCM_RIGHTS`): the parent's stdout and stderr, which
+//! the worker takes as its own (its output goes where the parent's goes at the start, as with
+//! the other start methods), the write end of the parent's panic report pipe, and a memory file
+//! holding the serialized argument, which the server reads before it forks (so an argument's
+//! size has no limit). The reply carries the worker's pid and two descriptors
 //! (`SCM_RIGHTS`): a pidfd of the worker, which the parent polls and signals, and one end of a
 //! new socket pair on which the server sends the worker's exit status once it has reaped it
 //! (the parent cannot: the worker is the server's child). The server polls its control socket
@@ -46,7 +48,8 @@ use crate::pidfd::{Pidfd, wait_readable};
 use crate::start::{ChildOptions, become_orphan_proof, flush_standard_streams};
 use crate::status::ExitStatus;
 
-/// The largest request: name and serialized argument (a `SOCK_SEQPACKET` message).
+/// The largest request: the flag and the entry point's name (a `SOCK_SEQPACKET` message). The
+/// argument travels beside it, in a memory file, so its size has no limit here.
 const MAX_REQUEST: usize = 64 * 1024;
 
 /// A worker of the fork server, as the parent holds it: its pidfd, and the socket on which the
@@ -172,16 +175,18 @@ pub(crate) fn start(
     options: ChildOptions,
     report: &OwnedFd,
 ) -> Result<ServedChild, StartError> {
-    let request = encode_request(name, arguments, options);
+    let request = encode_request(name, options);
     if request.len() > MAX_REQUEST {
         return Err(StartError::Arguments(format!(
-            "the fork server takes at most {MAX_REQUEST} bytes of arguments and name"
+            "the fork server takes entry point names of at most {MAX_REQUEST} bytes"
         )));
     }
+    let arguments = crate::start::arguments_file(arguments)?;
     let passed = [
         std::io::stdout().as_raw_fd(),
         std::io::stderr().as_raw_fd(),
         report.as_raw_fd(),
+        arguments.as_raw_fd(),
     ];
     let mut reply = [0u8; 256];
     // One request and its reply at a time on the control socket.
@@ -228,22 +233,17 @@ pub(crate) fn start(
     })
 }
 
-fn encode_request(name: &str, arguments: &[u8], options: ChildOptions) -> Vec<u8> {
-    let mut request = Vec::with_capacity(5 + name.len() + arguments.len());
+fn encode_request(name: &str, options: ChildOptions) -> Vec<u8> {
+    let mut request = Vec::with_capacity(1 + name.len());
     request.push(u8::from(options.die_with_parent));
-    request.extend_from_slice(&(name.len() as u32).to_le_bytes());
     request.extend_from_slice(name.as_bytes());
-    request.extend_from_slice(arguments);
     request
 }
 
-/// A request's parts: (die with parent, name, arguments).
-fn decode_request(request: &[u8]) -> Option<(bool, &str, &[u8])> {
-    let (&flag, rest) = request.split_first()?;
-    let (len, rest) = rest.split_at_checked(4)?;
-    let len = usize::try_from(u32::from_le_bytes(len.try_into().ok()?)).ok()?;
-    let (name, arguments) = rest.split_at_checked(len)?;
-    Some((flag != 0, std::str::from_utf8(name).ok()?, arguments))
+/// A request's parts: (die with parent, name).
+fn decode_request(request: &[u8]) -> Option<(bool, &str)> {
+    let (&flag, name) = request.split_first()?;
+    Some((flag != 0, std::str::from_utf8(name).ok()?))
 }
 
 fn encode_status(status: ExitStatus) -> [u8; 5] {
@@ -290,9 +290,9 @@ fn send_with_fds(socket: RawFd, message: &[u8], fds: &[RawFd]) -> io::Result<()>
     }
 }
 
-/// Receives one message into `buffer`, with up to 3 descriptors attached; `(0, [])` at EOF.
+/// Receives one message into `buffer`, with up to 4 descriptors attached; `(0, [])` at EOF.
 fn receive_with_fds(socket: RawFd, buffer: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
-    let mut space = cmsg_space!([RawFd; 3]);
+    let mut space = cmsg_space!([RawFd; 4]);
     loop {
         let mut iov = [IoSliceMut::new(buffer)];
         match recvmsg::<()>(
@@ -412,8 +412,14 @@ fn start_worker(
     control: &OwnedFd,
     entries: &[&'static dyn Registered],
 ) -> io::Result<(Worker, OwnedFd)> {
-    let (die_with_parent, name, arguments) =
+    let (die_with_parent, name) =
         decode_request(request).ok_or_else(|| io::Error::other("a malformed request"))?;
+    let [stdout, stderr, report, arguments] = stdio else {
+        return Err(io::Error::other("a request without its four descriptors"));
+    };
+    // Read here, in the server, so that a worker starts with its argument in memory.
+    let mut argument = Vec::new();
+    std::fs::File::from(arguments.try_clone()?).read_to_end(&mut argument)?;
     let entry = entries
         .iter()
         .find(|entry| entry.name() == name)
@@ -441,13 +447,10 @@ fn start_worker(
         ForkResult::Child => {
             // Its output goes where the parent's went when it asked for the worker, and its
             // panic message to the parent's report pipe.
-            let mut keep = vec![0, 1, 2];
-            if let [stdout, stderr, report] = stdio {
-                let _ = nix::unistd::dup2_stdout(stdout);
-                let _ = nix::unistd::dup2_stderr(stderr);
-                report_panics_to(report.as_raw_fd());
-                keep.push(report.as_raw_fd());
-            }
+            let _ = nix::unistd::dup2_stdout(stdout);
+            let _ = nix::unistd::dup2_stderr(stderr);
+            report_panics_to(report.as_raw_fd());
+            let keep = [0, 1, 2, report.as_raw_fd()];
             // The worker holds nothing else of the server's: not its control socket, not the
             // pidfds and status sockets of its siblings, not the ends of its own status socket
             // (the fork copies every descriptor, close-on-exec or not). A sibling holding a
@@ -457,7 +460,7 @@ fn start_worker(
             let code = if die_with_parent && become_orphan_proof(server).is_err() {
                 1
             } else {
-                entry.run_serialized(arguments)
+                entry.run_serialized(&argument)
             };
             flush_standard_streams();
             // SAFETY: ends the worker without running the server's exit handlers.

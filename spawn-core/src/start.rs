@@ -44,6 +44,17 @@ impl ReportPipe {
     }
 }
 
+/// A memory file holding `arguments`, for a child started by exec or by the fork server: any
+/// size, never blocks, gone with the last close.
+pub(crate) fn arguments_file(arguments: &[u8]) -> io::Result<std::fs::File> {
+    let file = std::fs::File::from(memfd_create(
+        c"spawn-core-arguments",
+        MFdFlags::MFD_CLOEXEC,
+    )?);
+    file.write_all_at(arguments, 0)?;
+    Ok(file)
+}
+
 /// Starts this program again as a child that runs the entry point `name` with `arguments`.
 pub(crate) fn spawn(
     name: &'static str,
@@ -51,12 +62,7 @@ pub(crate) fn spawn(
     options: ChildOptions,
     report: &OwnedFd,
 ) -> Result<Pidfd, StartError> {
-    // The arguments go in a memory file: any size, never blocks, gone with the last close.
-    let file = std::fs::File::from(memfd_create(
-        c"spawn-core-arguments",
-        MFdFlags::MFD_CLOEXEC,
-    )?);
-    file.write_all_at(arguments, 0)?;
+    let file = arguments_file(arguments)?;
     let fd = file.as_raw_fd();
     let report = report.as_raw_fd();
     let parent = getpid();
@@ -105,6 +111,7 @@ pub(crate) unsafe fn fork(
         ForkResult::Parent { child } => hold(child),
         ForkResult::Child => {
             crate::forkserver::close_inherited_connection();
+            crate::thread::forget_inherited_threads();
             report_panics_to(report.as_raw_fd());
             let code = if options.die_with_parent && become_orphan_proof(parent).is_err() {
                 1

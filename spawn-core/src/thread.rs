@@ -220,10 +220,39 @@ pub fn join_non_daemon_threads() -> usize {
 }
 
 /// The completion flags of the non-daemon threads not yet waited for.
+static NON_DAEMON_THREADS: Mutex<Vec<Arc<Done>>> = Mutex::new(Vec::new());
+
+/// The completion flags of the non-daemon threads not yet waited for, locked.
 fn non_daemon_threads() -> MutexGuard<'static, Vec<Arc<Done>>> {
-    static THREADS: Mutex<Vec<Arc<Done>>> = Mutex::new(Vec::new());
     // A panic while holding this lock cannot leave the list inconsistent.
-    THREADS.lock().unwrap_or_else(PoisonError::into_inner)
+    NON_DAEMON_THREADS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// In a child just forked from this process: forgets the parent's non-daemon threads, which
+/// do not exist in the child (a fork copies only the forking thread), so that the child's
+/// exit does not wait for them. Skipped if another thread held the list at the fork (possible
+/// only after `start_unchecked` in a multithreaded parent): its lock stays locked for good,
+/// and the child's exit then waits for nothing either (see `join_threads_at_child_exit`).
+pub(crate) fn forget_inherited_threads() {
+    if let Ok(mut threads) = NON_DAEMON_THREADS.try_lock() {
+        threads.clear();
+    }
+}
+
+/// At a child's exit, after its target: waits for the non-daemon threads the target started,
+/// as Python's interpreter does before a child process exits. A list whose lock was inherited
+/// locked (see [`forget_inherited_threads`]) is left alone.
+pub(crate) fn join_threads_at_child_exit() {
+    let waiting = match NON_DAEMON_THREADS.try_lock() {
+        Ok(mut threads) => std::mem::take(&mut *threads),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => std::mem::take(&mut *poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
+    for done in &waiting {
+        done.wait(None);
+    }
 }
 
 /// A flag set once, when a thread's target has finished, that others can sleep on.

@@ -76,6 +76,33 @@ mod cases {
     const RERUN_SELF: Entry<()> = entry!(rerun_self);
     const COUNT_DESCRIPTORS: Entry<()> = entry!(count_descriptors);
     const LEAVE_A_SERVER_BEHIND: Entry<String> = entry!(leave_a_server_behind);
+    const CHECKSUM: Entry<Vec<u8>> = entry!(checksum);
+    const LEAVE_A_THREAD_RUNNING: Entry<String> = entry!(leave_a_thread_running);
+
+    /// Starts a non-daemon thread that writes "done" to the file at `path` after 300 ms, and
+    /// returns at once.
+    fn leave_a_thread_running(path: String) {
+        let _running = Thread::new(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::write(&path, "done").unwrap();
+        })
+        .start()
+        .unwrap();
+    }
+
+    /// Exits with the bytes' sum modulo 251, after checking each is `index % 251`.
+    fn checksum(bytes: Vec<u8>) -> i32 {
+        let intact = bytes
+            .iter()
+            .enumerate()
+            .all(|(at, &byte)| usize::from(byte) == at % 251);
+        let sum: u64 = bytes.iter().map(|&byte| u64::from(byte)).sum();
+        if intact {
+            i32::try_from(sum % 251).unwrap()
+        } else {
+            250
+        }
+    }
 
     /// Starts a fork server (through a worker) and a forked child that outlives this process,
     /// writes "SERVER CHILD" (their pids) to the file at `path`, and sleeps until killed.
@@ -170,6 +197,8 @@ mod cases {
             &RERUN_SELF,
             &COUNT_DESCRIPTORS,
             &LEAVE_A_SERVER_BEHIND,
+            &CHECKSUM,
+            &LEAVE_A_THREAD_RUNNING,
         ]);
         if std::env::args().nth(1).as_deref() == Some(RERUN_FLAG) {
             println!("{AS_ITSELF}");
@@ -238,6 +267,14 @@ mod cases {
             (
                 "join_timeout_keeps_its_bound_beside_a_long_lived_sibling",
                 join_timeout_beside_a_sibling,
+            ),
+            (
+                "a_child_waits_for_its_non_daemon_threads_before_it_exits",
+                child_joins_its_threads,
+            ),
+            (
+                "a_large_argument_reaches_every_start_method",
+                a_large_argument,
             ),
             (
                 "join_timeout_keeps_its_bound_while_the_fork_server_is_stopped",
@@ -361,6 +398,42 @@ mod cases {
             assert_eq!(status, Some(ExitStatus::Exited(0)), "{method:?}");
             assert!(took < Duration::from_secs(2), "{method:?}: {took:?}");
             assert_eq!(finish(&long), ExitStatus::Signaled(9));
+        }
+    }
+
+    fn child_joins_its_threads() {
+        for method in METHODS {
+            let path = std::env::temp_dir().join(format!(
+                "spawn-core-thread-{}-{method:?}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&path);
+            let child = Process::new(LEAVE_A_THREAD_RUNNING, path.to_string_lossy().into_owned())
+                .start_method(method)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&child), ExitStatus::Exited(0), "{method:?}");
+            let written = std::fs::read_to_string(&path);
+            let _ = std::fs::remove_file(&path);
+            assert_eq!(
+                written.ok().as_deref(),
+                Some("done"),
+                "{method:?}: the thread was cut off"
+            );
+        }
+    }
+
+    /// 4 MiB of argument: over the fork server's old 64 KiB limit, under every method.
+    fn a_large_argument() {
+        let bytes: Vec<u8> = (0..4 << 20).map(|at: usize| (at % 251) as u8).collect();
+        let expected =
+            i32::try_from(bytes.iter().map(|&b| u64::from(b)).sum::<u64>() % 251).unwrap();
+        for method in METHODS {
+            let child = Process::new(CHECKSUM, bytes.clone())
+                .start_method(method)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&child), ExitStatus::Exited(expected), "{method:?}");
         }
     }
 
