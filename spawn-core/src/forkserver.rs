@@ -24,7 +24,7 @@
 //! that started the server exits, which may be long before the program does.)
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -63,6 +63,13 @@ pub(crate) struct ServedChild {
 impl ServedChild {
     pub(crate) fn pid(&self) -> Pid {
         self.pidfd.pid()
+    }
+
+    /// A descriptor readable once the worker's status can be read at once: the status socket,
+    /// on which the server sends it after reaping the worker (or which closes if the server
+    /// is gone).
+    pub(crate) fn sentinel(&self) -> BorrowedFd<'_> {
+        self.status.as_fd()
     }
 }
 

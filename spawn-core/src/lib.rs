@@ -63,6 +63,7 @@ on_linux! {
     mod status;
     mod sync;
     mod thread;
+    mod wait;
 
     #[doc(hidden)]
     pub use entry::__private;
@@ -73,4 +74,5 @@ on_linux! {
     pub use process::{ClosureProcess, Context, Process, ProcessHandle, StartMethod};
     pub use status::ExitStatus;
     pub use thread::{Panicked, Thread, ThreadHandle, join_non_daemon_threads};
+    pub use wait::wait;
 }

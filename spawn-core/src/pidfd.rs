@@ -56,24 +56,26 @@ impl Pidfd {
     }
 }
 
+/// `poll`'s timeout for a wait until `deadline`: none for no deadline (or one too far away to
+/// represent), else the time left, rounded up so that a wait never ends before its deadline.
+pub(crate) fn poll_timeout(deadline: Option<Instant>) -> PollTimeout {
+    let Some(deadline) = deadline else {
+        return PollTimeout::NONE;
+    };
+    let millis = deadline
+        .saturating_duration_since(Instant::now())
+        .as_nanos()
+        .div_ceil(1_000_000);
+    PollTimeout::try_from(millis.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+}
+
 /// Blocks until `fd` is readable (a pidfd: its process has exited) or `timeout` has passed
 /// (`None`: no limit). Returns whether it is readable.
 pub(crate) fn wait_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> io::Result<bool> {
     let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
     loop {
-        let left = match deadline {
-            // No timeout, or one too far away to represent: wait until it is readable.
-            None => PollTimeout::NONE,
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                // Round up, so a wait never ends before its deadline.
-                let millis = left.as_nanos().div_ceil(1_000_000);
-                PollTimeout::try_from(millis.min(i32::MAX as u128) as i32)
-                    .unwrap_or(PollTimeout::MAX)
-            }
-        };
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        match poll(&mut fds, left) {
+        match poll(&mut fds, poll_timeout(deadline)) {
             Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(false),
             Ok(0) => {}
             Ok(_) => return Ok(true),

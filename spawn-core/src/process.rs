@@ -393,6 +393,16 @@ impl ProcessHandle {
         }
     }
 
+    /// A descriptor that turns readable when the child has ended and its status can be had
+    /// at once (Python's `sentinel`), for [`wait`](crate::wait): our own child's pidfd, or a
+    /// fork server's worker's status socket.
+    pub(crate) fn sentinel(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self.lifecycle.os() {
+            Child::Own(pidfd) => pidfd.fd(),
+            Child::Served(served) => served.sentinel(),
+        }
+    }
+
     /// Its name.
     pub fn name(&self) -> &str {
         &self.name

@@ -269,6 +269,10 @@ mod cases {
                 join_timeout_beside_a_sibling,
             ),
             (
+                "wait_returns_the_children_that_ended",
+                wait_for_the_first_to_end,
+            ),
+            (
                 "a_child_waits_for_its_non_daemon_threads_before_it_exits",
                 child_joins_its_threads,
             ),
@@ -399,6 +403,37 @@ mod cases {
             assert!(took < Duration::from_secs(2), "{method:?}: {took:?}");
             assert_eq!(finish(&long), ExitStatus::Signaled(9));
         }
+    }
+
+    /// `wait` on children of every start method: the short one first, then all once the
+    /// others are killed; a timeout with none ended is empty.
+    fn wait_for_the_first_to_end() {
+        let start = |method, millis| {
+            Process::new(SLEEP_FOR, millis)
+                .start_method(method)
+                .start()
+                .unwrap()
+        };
+        let children = [
+            start(StartMethod::Spawn, 30_000),
+            start(StartMethod::ForkServer, 100),
+            start(StartMethod::Fork, 30_000),
+        ];
+        let all: Vec<&ProcessHandle> = children.iter().collect();
+        assert_eq!(
+            spawn_core::wait(&all[..1], Some(Duration::ZERO)).unwrap(),
+            Vec::<usize>::new()
+        );
+        assert_eq!(spawn_core::wait(&all, Some(PATIENCE)).unwrap(), [1]);
+        assert_eq!(children[1].exit_status(), Some(ExitStatus::Exited(0)));
+        children[0].kill().unwrap();
+        children[2].kill().unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        let mut ended = Vec::new();
+        while ended.len() < 3 && Instant::now() < deadline {
+            ended = spawn_core::wait(&all, Some(PATIENCE)).unwrap();
+        }
+        assert_eq!(ended, [0, 1, 2], "a joined child counts as ended");
     }
 
     fn child_joins_its_threads() {
