@@ -342,8 +342,18 @@ pub(crate) fn serve(control: RawFd, entries: &[&'static dyn Registered]) -> ! {
     std::process::exit(code);
 }
 
-/// Closes every descriptor of this process but those in `keep`.
+/// Where a worker keeps its report pipe: the first descriptor after the standard streams.
+const REPORT_IN_WORKER: RawFd = 3;
+
+/// Closes every descriptor of this process but those in `keep`: with one `close_range` when
+/// `keep` is 0 to `n` (Linux 5.9 and later), else one by one from `/proc/self/fd`.
 fn close_all_but(keep: &[RawFd]) {
+    let contiguous = keep.iter().copied().eq(0..keep.len() as RawFd);
+    // SAFETY: `close_range` closes descriptors from `keep.len()` up: none that this process
+    // still uses (the caller keeps what it needs in `keep`); it touches no memory.
+    if contiguous && unsafe { nix::libc::close_range(keep.len() as u32, u32::MAX, 0) } == 0 {
+        return;
+    }
     let Ok(directory) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };
@@ -456,8 +466,20 @@ fn start_worker(
             // panic message to the parent's report pipe.
             let _ = nix::unistd::dup2_stdout(stdout);
             let _ = nix::unistd::dup2_stderr(stderr);
-            report_panics_to(report.as_raw_fd());
-            let keep = [0, 1, 2, report.as_raw_fd()];
+            // The report pipe goes to descriptor 3, the first after the standard streams, so
+            // that one `close_range` closes everything above it.
+            let report_fd = if report.as_raw_fd() == REPORT_IN_WORKER {
+                REPORT_IN_WORKER
+            } else {
+                // SAFETY: `dup2` onto descriptor 3 of this new worker, whose every other
+                // descriptor but 0-2 is closed below anyway.
+                match unsafe { nix::libc::dup2(report.as_raw_fd(), REPORT_IN_WORKER) } {
+                    -1 => report.as_raw_fd(),
+                    moved => moved,
+                }
+            };
+            report_panics_to(report_fd);
+            let keep = [0, 1, 2, report_fd];
             // The worker holds nothing else of the server's: not its control socket, not the
             // pidfds and status sockets of its siblings, not the ends of its own status socket
             // (the fork copies every descriptor, close-on-exec or not). A sibling holding a
