@@ -44,7 +44,7 @@ use crate::error::StartError;
 use crate::handoff::SERVER_FLAG;
 use crate::exit_code::report_panics_to;
 use crate::lifecycle::ChildOs;
-use crate::pidfd::{Pidfd, wait_readable};
+use crate::pidfd::{Pidfd, REAPED_ELSEWHERE_GRACE, wait_readable};
 use crate::start::{ChildOptions, become_orphan_proof, flush_standard_streams};
 use crate::status::ExitStatus;
 
@@ -71,6 +71,16 @@ impl ServedChild {
     pub(crate) fn sentinel(&self) -> BorrowedFd<'_> {
         self.status.as_fd()
     }
+
+    /// Whether the server closed the status socket without sending a status (it died).
+    fn server_is_gone(&self) -> bool {
+        let peeked = nix::sys::socket::recv(
+            self.status.as_raw_fd(),
+            &mut [0u8],
+            MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT,
+        );
+        !matches!(peeked, Ok(1))
+    }
 }
 
 impl ChildOs for ServedChild {
@@ -82,9 +92,21 @@ impl ChildOs for ServedChild {
         // The server sends the status once it has reaped the worker, which has exited: wait
         // for it too, within what is left, so that `reap` never blocks and the caller's bound
         // holds whatever the server does (a stopped or slow server). A socket at EOF (the
-        // server is gone) is readable too: `reap` answers `Lost`.
-        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        wait_readable(self.status.as_fd(), left.or(timeout))
+        // server is gone) is readable too.
+        let left = || deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        if !wait_readable(self.status.as_fd(), left().or(timeout))? {
+            return Ok(false);
+        }
+        if self.server_is_gone() && !self.pidfd.is_unreaped_child() {
+            // The worker outlived its server: its new parent (init, or a child subreaper)
+            // reaps it, and the kernel then keeps its status for us. Wait for that, within
+            // what is left and the grace; this process reaps it itself if it adopted it.
+            let grace = left().map_or(REAPED_ELSEWHERE_GRACE, |left| {
+                left.min(REAPED_ELSEWHERE_GRACE)
+            });
+            self.pidfd.wait_reaped(grace)?;
+        }
+        Ok(true)
     }
 
     fn reap(&self) -> ExitStatus {
@@ -92,8 +114,8 @@ impl ChildOs for ServedChild {
         let mut message = [0u8; 5];
         match (&self.status).read_exact(&mut message) {
             Ok(()) => decode_status(message),
-            // The server died before it could tell us.
-            Err(_) => ExitStatus::Lost,
+            // The server died before it could tell us: the kernel may still have it.
+            Err(_) => self.pidfd.status_now().unwrap_or(ExitStatus::Lost),
         }
     }
 
@@ -332,6 +354,12 @@ pub(crate) fn serve(control: RawFd, entries: &[&'static dyn Registered]) -> ! {
     // SAFETY: the parent passed this descriptor open, without FD_CLOEXEC, and named it on our
     // command line; nothing else in this fresh program owns it.
     let control = unsafe { OwnedFd::from_raw_fd(control) };
+    // A parent that ignores SIGCHLD passes that on through exec, and the kernel would then
+    // discard every worker's status: the server reaps its workers, so it takes the default.
+    // SAFETY: restoring a signal's default action runs no handler code.
+    let _ = unsafe {
+        nix::sys::signal::signal(nix::sys::signal::SIGCHLD, nix::sys::signal::SigHandler::SigDfl)
+    };
     let code = match serve_requests(&control, entries) {
         Ok(()) => 0,
         Err(error) => {

@@ -24,8 +24,8 @@
 //! - **No pid reuse, no busy-waiting.** A child is held by a pidfd: waits sleep in `poll`, and
 //!   signals go through `pidfd_send_signal`, which cannot reach a recycled pid.
 //! - **Right where Python is fooled.** A grandchild that keeps a pipe open does not delay the
-//!   join; a parent that ignores `SIGCHLD` still sees its children end
-//!   ([`ExitStatus::Lost`]: the kernel kept no status).
+//!   join; a parent that ignores `SIGCHLD` still sees its children end, with their status
+//!   (from the pidfd, Linux 6.15 and later; [`ExitStatus::Lost`] before).
 //! - **No zombies.** Dropping a running handle joins a non-daemon child, and terminates,
 //!   kills and reaps a daemon.
 //!

@@ -24,10 +24,14 @@ pub enum ExitStatus {
     Exited(i32),
     /// It was killed by this signal number.
     Signaled(i32),
-    /// It ended, but its status was taken by someone else before we could read it: the parent
-    /// ignores `SIGCHLD` (so the kernel discards every child's status), or another part of the
-    /// program reaped it with `waitpid(-1)`. Python's `Process` would report such a child as
-    /// alive forever; here it is reported as ended, with no code.
+    /// It ended, but its status could not be had. Someone else reaped it (the kernel itself,
+    /// when this process ignores `SIGCHLD`; another part of the program, with `waitpid(-1)`;
+    /// the new parent of a fork-server worker that outlived its server), and the kernel
+    /// keeps no record of it: it does from Linux 6.15 on, and the status is then read from the
+    /// pidfd. A worker that outlived its server is `Lost` too if its new parent does not reap
+    /// it within 100 ms (some containers' init never reaps), unless this process reaps it
+    /// itself as a child subreaper (`PR_SET_CHILD_SUBREAPER`). Python's `Process` reports
+    /// such a child as alive forever; here it is reported as ended, with no code.
     Lost,
 }
 

@@ -78,6 +78,69 @@ mod cases {
     const LEAVE_A_SERVER_BEHIND: Entry<String> = entry!(leave_a_server_behind);
     const CHECKSUM: Entry<Vec<u8>> = entry!(checksum);
     const LEAVE_A_THREAD_RUNNING: Entry<String> = entry!(leave_a_thread_running);
+    const OUTLIVE_THE_SERVER: Entry<Reaper> = entry!(outlive_the_server);
+    const EXIT_LATER: Entry<(u64, i32)> = entry!(exit_later);
+
+    fn exit_later((millis, code): (u64, i32)) -> i32 {
+        std::thread::sleep(Duration::from_millis(millis));
+        code
+    }
+
+    /// Who reaps a fork-server worker that outlives its server, in [`outlive_the_server`].
+    #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+    enum Reaper {
+        /// This process, a child subreaper, with `waitid`.
+        ThisProcess,
+        /// The kernel: this process is a child subreaper that ignores SIGCHLD.
+        TheKernel,
+        /// Init, which may never reap (some containers' do not).
+        Init,
+    }
+
+    /// Starts a fork-server worker that exits 6 after 300 ms, kills the server, and joins the
+    /// worker: exits 0 if its status is `Exited(6)` (or, with [`Reaper::Init`], `Lost`, when
+    /// init did not reap it in time) and the join kept its bound.
+    fn outlive_the_server(reaper: Reaper) -> i32 {
+        if let Reaper::ThisProcess | Reaper::TheKernel = reaper {
+            // SAFETY: PR_SET_CHILD_SUBREAPER takes a flag; it touches no memory of ours.
+            let done = unsafe { nix::libc::prctl(nix::libc::PR_SET_CHILD_SUBREAPER, 1) };
+            assert_eq!(done, 0, "PR_SET_CHILD_SUBREAPER");
+        }
+        if let Reaper::TheKernel = reaper {
+            // SAFETY: setting a signal's disposition to "ignore" runs no handler code.
+            unsafe {
+                nix::sys::signal::signal(
+                    nix::sys::signal::SIGCHLD,
+                    nix::sys::signal::SigHandler::SigIgn,
+                )
+            }
+            .unwrap();
+            // The server, started after this, still reaps its workers.
+            let quick = Process::new(EXIT_WITH, 5)
+                .start_method(StartMethod::ForkServer)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&quick), ExitStatus::Exited(5), "{reaper:?}");
+        }
+        let worker = Process::new(EXIT_LATER, (300, 6))
+            .start_method(StartMethod::ForkServer)
+            .start()
+            .unwrap();
+        let server = parent_of(worker.pid());
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(server),
+            nix::sys::signal::SIGKILL,
+        )
+        .unwrap();
+        let started = Instant::now();
+        let status = worker.join_timeout(Duration::from_secs(5)).unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "{reaper:?}: took {took:?}");
+        match (reaper, status) {
+            (_, Some(ExitStatus::Exited(6))) | (Reaper::Init, Some(ExitStatus::Lost)) => 0,
+            other => panic!("{other:?}"),
+        }
+    }
 
     /// Starts a non-daemon thread that writes "done" to the file at `path` after 300 ms, and
     /// returns at once.
@@ -199,6 +262,8 @@ mod cases {
             &LEAVE_A_SERVER_BEHIND,
             &CHECKSUM,
             &LEAVE_A_THREAD_RUNNING,
+            &OUTLIVE_THE_SERVER,
+            &EXIT_LATER,
         ]);
         if std::env::args().nth(1).as_deref() == Some(RERUN_FLAG) {
             println!("{AS_ITSELF}");
@@ -295,6 +360,10 @@ mod cases {
             (
                 "an_argument_of_another_type_is_an_entry_error_the_parent_sees",
                 an_argument_of_another_type,
+            ),
+            (
+                "a_worker_that_outlives_its_server_keeps_its_status",
+                worker_outlives_its_server,
             ),
             ("a_joined_thread_does_not_make_fork_refused", join_then_fork),
             // These two start threads, so they run last: fork is refused from then on.
@@ -531,6 +600,17 @@ mod cases {
             !std::path::Path::new(&format!("/proc/{server}")).exists(),
             "reaped"
         );
+    }
+
+    /// Each in a process of its own, which may become a child subreaper and ignore SIGCHLD.
+    fn worker_outlives_its_server() {
+        for reaper in [Reaper::ThisProcess, Reaper::TheKernel, Reaper::Init] {
+            let child = Process::new(OUTLIVE_THE_SERVER, reaper)
+                .start_method(StartMethod::Spawn)
+                .start()
+                .unwrap();
+            assert_eq!(finish(&child), ExitStatus::Exited(0), "{reaper:?}");
+        }
     }
 
     /// A parent killed while a child it forked lives on: its fork server must end anyway.
@@ -918,8 +998,18 @@ mod cases {
         helper.join().unwrap().unwrap();
     }
 
-    /// With SIGCHLD ignored the kernel reaps children itself and keeps no status; Python's
-    /// `is_alive` then says True forever. Ours sees the child end.
+    /// Whether this kernel keeps the exit status of a reaped process for its pidfds (Linux
+    /// 6.15 and later).
+    fn kernel_keeps_exit_records() -> bool {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let mut numbers = release
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        (numbers.next().unwrap(), numbers.next().unwrap()) >= (6, 15)
+    }
+
+    /// With SIGCHLD ignored the kernel reaps children itself; Python's `is_alive` then says
+    /// True forever. Ours sees the child end, with its status where the kernel keeps it.
     fn sigchld_ignored() {
         // SAFETY: setting a signal's disposition to "ignore" runs no handler code.
         unsafe {
@@ -929,9 +1019,20 @@ mod cases {
             )
         }
         .unwrap();
-        let child = Process::new(SLEEP_FOR, 50).start().unwrap();
-        assert_eq!(finish(&child), ExitStatus::Lost);
-        assert!(!child.is_alive().unwrap());
-        assert_eq!(child.exitcode(), None);
+        // Fork is refused by now: earlier tests started threads.
+        for method in [StartMethod::Spawn, StartMethod::ForkServer] {
+            let child = Process::new(EXIT_LATER, (50, 9))
+                .start_method(method)
+                .start()
+                .unwrap();
+            let expected = if kernel_keeps_exit_records() || method == StartMethod::ForkServer {
+                ExitStatus::Exited(9)
+            } else {
+                ExitStatus::Lost
+            };
+            assert_eq!(finish(&child), expected, "{method:?}");
+            assert!(!child.is_alive().unwrap());
+            assert_eq!(child.exitcode(), expected.exitcode());
+        }
     }
 }
