@@ -138,8 +138,14 @@ pub(crate) fn thread_count() -> io::Result<usize> {
     for task in std::fs::read_dir("/proc/self/task")? {
         let stat = match std::fs::read_to_string(task?.path().join("stat")) {
             Ok(stat) => stat,
-            // The task is gone since the directory was read.
-            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            // The task is gone since the directory was read: its entry no longer exists
+            // (ENOENT), or it does but the task has been released (ESRCH).
+            Err(error)
+                if error.kind() == io::ErrorKind::NotFound
+                    || error.raw_os_error() == Some(nix::libc::ESRCH) =>
+            {
+                continue;
+            }
             Err(error) => return Err(error),
         };
         if !task_is_exiting(&stat) {
@@ -198,6 +204,20 @@ pub(crate) fn flush_standard_streams() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A thread that ends while it is counted is not an error: the kernel answers ENOENT or
+    /// ESRCH for its `stat` once it is gone, depending on how far its exit has got.
+    #[test]
+    fn a_thread_ending_while_counted_is_not_an_error() {
+        let mut failed = Vec::new();
+        for _ in 0..100_000 {
+            std::thread::spawn(|| {}).join().unwrap();
+            if let Err(error) = thread_count() {
+                failed.push(error.to_string());
+            }
+        }
+        assert!(failed.is_empty(), "{} counts failed: {:?}", failed.len(), failed.first());
+    }
 
     #[test]
     fn an_exiting_task_is_told_by_its_flags() {

@@ -674,28 +674,23 @@ mod cases {
     fn join_then_fork() {
         const TRIES: u32 = 100_000;
         let started = Instant::now();
-        let (mut refused, mut unheld) = (0, 0);
+        let mut refused = 0;
         for _ in 0..TRIES {
             std::thread::spawn(|| {}).join().unwrap();
             match ClosureProcess::new(|| 0).start() {
                 Ok(child) => assert_eq!(finish(&child), ExitStatus::Exited(0)),
                 Err(StartError::MultiThreaded { .. }) => refused += 1,
-                // Seen about once in 100,000 forks here (pid_max 32,768, so the pids wrap
-                // many times): `pidfd_open` of the new child answers ESRCH. Not this test's
-                // subject; counted, and bounded below.
-                Err(StartError::Os(error)) if error.raw_os_error() == Some(nix::libc::ESRCH) => {
-                    unheld += 1;
-                }
+                // Such as ESRCH from the thread count, whose `stat` of a task released while
+                // it was counted answers so (about once in 20,000 counts here, before it was
+                // taken for a task that is gone).
                 Err(error) => panic!("{error}"),
             }
         }
         eprintln!(
-            "    {TRIES} joins then forks in {:.1} s: {refused} refused, {unheld} children not \
-             held (pidfd_open: ESRCH)",
+            "    {TRIES} joins then forks in {:.1} s: {refused} refused",
             started.elapsed().as_secs_f64()
         );
         assert_eq!(refused, 0, "forks refused just after a join");
-        assert!(unheld <= 5, "{unheld} children could not be held");
     }
 
     fn exit_codes_follow_python() {
