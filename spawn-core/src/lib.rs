@@ -49,6 +49,7 @@ macro_rules! on_linux {
 }
 
 on_linux! {
+    mod children;
     mod entry;
     mod error;
     mod exit_code;
@@ -65,6 +66,7 @@ on_linux! {
     mod thread;
     mod wait;
 
+    pub use children::{ActiveChild, active_children};
     #[doc(hidden)]
     pub use entry::__private;
     pub use entry::{Entry, Registered};

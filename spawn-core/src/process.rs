@@ -13,10 +13,10 @@ use serde::Serialize;
 use crate::entry::Entry;
 use crate::error::{EntryError, StartError};
 use crate::exit_code::{self, IntoExitCode, run_to_exit_code};
-use crate::forkserver::{self, ServedChild};
+use crate::children::{self, Child, SharedLifecycle};
+use crate::forkserver;
 use crate::init::check_registered;
-use crate::lifecycle::{ChildOs, Lifecycle};
-use crate::pidfd::Pidfd;
+use crate::lifecycle::Lifecycle;
 use crate::start::{self, ChildOptions, ReportPipe};
 use crate::status::ExitStatus;
 
@@ -365,7 +365,7 @@ fn refuse_if_multithreaded() -> Result<(), StartError> {
 /// Either way the library never leaves a zombie behind.
 #[must_use = "dropping the handle joins the child (or terminates a daemon) at once"]
 pub struct ProcessHandle {
-    lifecycle: Lifecycle<Child>,
+    lifecycle: SharedLifecycle,
     /// The read end of the pipe on which the child reports its target's panic message.
     panic_report: Mutex<PanicReport>,
     name: String,
@@ -376,10 +376,13 @@ pub struct ProcessHandle {
 impl ProcessHandle {
     fn new(child: Child, report: OwnedFd, settings: Settings, method: StartMethod) -> Self {
         let daemon = settings.daemon;
+        let lifecycle = SharedLifecycle::new(Lifecycle::new(child));
+        let name = settings.name();
+        children::register(&lifecycle, &name);
         Self {
-            lifecycle: Lifecycle::new(child),
+            lifecycle,
             panic_report: Mutex::new(PanicReport::Unread(report)),
-            name: settings.name(),
+            name,
             daemon,
             method,
         }
@@ -387,20 +390,14 @@ impl ProcessHandle {
 
     /// The child's process id.
     pub fn pid(&self) -> i32 {
-        match self.lifecycle.os() {
-            Child::Own(pidfd) => pidfd.pid().as_raw(),
-            Child::Served(served) => served.pid().as_raw(),
-        }
+        self.lifecycle.os().pid()
     }
 
     /// A descriptor that turns readable when the child has ended and its status can be had
     /// at once (Python's `sentinel`), for [`wait`](crate::wait): our own child's pidfd, or a
     /// fork server's worker's status socket.
     pub(crate) fn sentinel(&self) -> std::os::fd::BorrowedFd<'_> {
-        match self.lifecycle.os() {
-            Child::Own(pidfd) => pidfd.fd(),
-            Child::Served(served) => served.sentinel(),
-        }
+        self.lifecycle.os().sentinel()
     }
 
     /// Its name.
@@ -537,11 +534,7 @@ impl ProcessHandle {
     ///
     /// If the kernel refused the signal (an invalid number, for instance).
     pub fn signal(&self, signal: i32) -> io::Result<()> {
-        match self.lifecycle.send_signal(signal) {
-            // ESRCH: it exited and nobody has reaped it yet: there was nothing to signal.
-            Err(error) if error.raw_os_error() == Some(nix::libc::ESRCH) => Ok(()),
-            other => other.map(drop),
-        }
+        children::signal(&self.lifecycle, signal)
     }
 
     /// Terminates the child, waits up to `grace` for it to end, then kills it; returns how it
@@ -580,36 +573,6 @@ impl fmt::Debug for ProcessHandle {
 enum PanicReport {
     Unread(OwnedFd),
     Read(Vec<u8>),
-}
-
-/// A started child: our own (spawned or forked), or a fork server's worker.
-#[derive(Debug)]
-enum Child {
-    Own(Pidfd),
-    Served(ServedChild),
-}
-
-impl ChildOs for Child {
-    fn wait_exited(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        match self {
-            Self::Own(pidfd) => pidfd.wait_exited(timeout),
-            Self::Served(served) => served.wait_exited(timeout),
-        }
-    }
-
-    fn reap(&self) -> ExitStatus {
-        match self {
-            Self::Own(pidfd) => pidfd.reap(),
-            Self::Served(served) => served.reap(),
-        }
-    }
-
-    fn send_signal(&self, signal: i32) -> io::Result<()> {
-        match self {
-            Self::Own(pidfd) => pidfd.send_signal(signal),
-            Self::Served(served) => served.send_signal(signal),
-        }
-    }
 }
 
 /// How long a daemon is given to end after `SIGTERM` when its handle is dropped.

@@ -365,6 +365,10 @@ mod cases {
                 "a_worker_that_outlives_its_server_keeps_its_status",
                 worker_outlives_its_server,
             ),
+            (
+                "active_children_lists_the_running_in_start_order",
+                active_children_lists_the_running,
+            ),
             ("a_joined_thread_does_not_make_fork_refused", join_then_fork),
             // These two start threads, so they run last: fork is refused from then on.
             (
@@ -600,6 +604,53 @@ mod cases {
             !std::path::Path::new(&format!("/proc/{server}")).exists(),
             "reaped"
         );
+    }
+
+    fn active_children_lists_the_running() {
+        assert!(spawn_core::active_children().is_empty(), "none yet");
+        let start = |method, millis| {
+            Process::new(SLEEP_FOR, millis)
+                .name(format!("{method:?} {millis}"))
+                .start_method(method)
+                .start()
+                .unwrap()
+        };
+        let spawned = start(StartMethod::Spawn, 20_000);
+        let quick = start(StartMethod::Spawn, 0);
+        let served = start(StartMethod::ForkServer, 20_000);
+        let forked = start(StartMethod::Fork, 20_000);
+        let dropped = Process::new(SLEEP_FOR, 20_000)
+            .daemon(true)
+            .start()
+            .unwrap();
+        drop(dropped); // terminated and reaped
+        assert_eq!(spawn_core::wait(&[&quick], Some(PATIENCE)).unwrap(), [0]);
+        // A forked child does not list its parent's children.
+        let listed_in_a_child = ClosureProcess::new(|| spawn_core::active_children().len() as i32)
+            .start()
+            .unwrap();
+        assert_eq!(finish(&listed_in_a_child), ExitStatus::Exited(0));
+        let active = spawn_core::active_children();
+        let seen: Vec<(i32, &str)> = active.iter().map(|c| (c.pid(), c.name())).collect();
+        assert_eq!(
+            seen,
+            [
+                (spawned.pid(), "Spawn 20000"),
+                (served.pid(), "ForkServer 20000"),
+                (forked.pid(), "Fork 20000")
+            ]
+        );
+        // The quick one, ended but not reaped by `wait`, was reaped on the way.
+        assert!(!std::path::Path::new(&format!("/proc/{}", quick.pid())).exists());
+        for child in &active {
+            assert!(child.is_alive().unwrap());
+            child.terminate().unwrap();
+        }
+        assert_eq!(finish(&spawned), ExitStatus::Signaled(15));
+        assert_eq!(finish(&served), ExitStatus::Signaled(15));
+        assert_eq!(finish(&forked), ExitStatus::Signaled(15));
+        assert!(active.iter().all(|child| !child.is_alive().unwrap()));
+        assert!(spawn_core::active_children().is_empty(), "all ended");
     }
 
     /// Each in a process of its own, which may become a child subreaper and ignore SIGCHLD.
