@@ -170,7 +170,7 @@ mod cases {
     /// Starts a fork server (through a worker) and a forked child that outlives this process,
     /// writes "SERVER CHILD" (their pids) to the file at `path`, and sleeps until killed.
     fn leave_a_server_behind(path: String) {
-        let worker = Process::new(EXIT_WITH, 0)
+        let worker = Process::new(EXIT_LATER, (200, 0))
             .start_method(StartMethod::ForkServer)
             .start()
             .unwrap();
@@ -579,7 +579,8 @@ mod cases {
 
     fn dead_fork_server_restarts() {
         let method = StartMethod::ForkServer;
-        let first = Process::new(EXIT_WITH, 3)
+        // Each worker lives long enough for its parent to be read from `/proc`.
+        let first = Process::new(EXIT_LATER, (200, 3))
             .start_method(method)
             .start()
             .unwrap();
@@ -594,7 +595,7 @@ mod cases {
         while !has_ended(server) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(1));
         }
-        let again = Process::new(EXIT_WITH, 4)
+        let again = Process::new(EXIT_LATER, (200, 4))
             .start_method(method)
             .start()
             .expect("a new fork server");
