@@ -40,3 +40,12 @@ pub(crate) const WAKER_ISSUES_BARRIER: bool = !cfg!(queue_mutant = "waker_withou
 /// stamp's cursor moved on, no bound on retries (`false` in every normal build); the
 /// `trusts_shared_memory` mutant spins for ever on a damaged stamp.
 pub(crate) const TRUSTS_SHARED_MEMORY: bool = cfg!(queue_mutant = "trusts_shared_memory");
+
+/// Whether a recovery takes a slot from its holders without asking whether they are dead
+/// (`false` in every normal build); the `robs_live_claimers` mutant finishes a slow live
+/// claimer's slot, which it then writes into.
+#[cfg_attr(
+    not(all(test, loom)),
+    allow(dead_code, reason = "only the crash models claim as participants yet")
+)]
+pub(crate) const ROBS_LIVE_CLAIMERS: bool = cfg!(queue_mutant = "robs_live_claimers");

@@ -67,6 +67,21 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "queue-core", "--test", "loom_blocking"],
     },
     Suite {
+        name: "queue-core crash_models",
+        primitive: "the ring's recovery of a dead participant's claims",
+        checker: Checker::Loom,
+        property: "a participant that stops for ever at each of its crash points in turn (mid-push, \
+                   mid-pop, mid-batch, mid-close), and one that only stalls, beside surviving \
+                   producers and consumers: every acknowledged value is delivered exactly once, \
+                   whole and in order, a dead producer's at most once, only a dead consumer's \
+                   claimed values may be lost; no survivor waits on the dead (a wedge is a \
+                   deadlock); the whole capacity comes back; a slow claimer is never robbed.",
+        gaps: "capacity 2, 3 participants, one victim per model, up to 2 preemptions (close: \
+               exhaustive); death is a flag set after the victim stops (the kernel's pidfd is \
+               not modelled); sleepers and Disconnected are not modelled yet.",
+        args: &["-p", "queue-core", "--lib", "ring::crash_models"],
+    },
+    Suite {
         name: "spawn-core lifecycle",
         primitive: "ProcessHandle (the lifecycle)",
         checker: Checker::Loom,

@@ -95,6 +95,17 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         caught_by: &["did not return within"],
     },
     Mutant {
+        name: "robs_live_claimers",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: true,
+        broken: "a recovery finishes a slot without asking whether its holders are dead: a slow \
+                 live claimer is robbed",
+        target: &["--lib"],
+        filter: "crash_models::a_producer_dies_at_any_step_of_a_push",
+        caught_by: &["deadlock", "delivered", "out of order", "torn"],
+    },
+    Mutant {
         name: "reap_twice",
         krate: "spawn-core",
         cfg: "spawn_mutant",

@@ -7,7 +7,7 @@ use core::ops::Range;
 use crate::sync::{AtomicUsize, Ordering};
 
 use super::shape::{Readiness, Shape, stamp_spacing};
-use super::{Claim, Refusal, Ring, Values};
+use super::{Claim, Claimer, Refusal, Ring, Values};
 
 /// Consecutive slots of the ring, from the slot of position `first`.
 pub(super) struct Run<'a, T> {
@@ -31,7 +31,7 @@ impl<'a, T> Run<'a, T> {
     }
 }
 
-impl<'a, T, V: Values<T>> Ring<'a, T, V> {
+impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// Pushes as many values from the front of `values` as there are free slots, claiming them
     /// all with one atomic step, and returns how many went in (at least 1).
     pub(crate) fn try_push_slice(&self, values: &[T]) -> Result<usize, Refusal>
@@ -56,6 +56,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
             }
             values = rest;
         }
+        self.claimer.finish();
         Ok(claim.count)
     }
 
@@ -85,6 +86,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
             }
             buffer = rest;
         }
+        self.claimer.finish();
         Ok(claim.count)
     }
 

@@ -2,10 +2,11 @@
 //! the stamp stores that hand them on, and the exact Full, Empty and Closed answers.
 
 use crate::mutant;
-use crate::sync::{AtomicUsize, Backoff, Ordering, fence};
+use crate::sync::{AtomicUsize, Backoff, Ordering, crash_point, fence};
 
 use super::shape::{Readiness, Shape};
-use super::{Claim, Refusal, Ring, Slot, Values};
+use super::claimer::Side;
+use super::{Claim, Claimer, Refusal, Ring, Slot, Values};
 
 /// How many times in a row a claim on a ring that other processes can write (a shared one)
 /// retries before it answers [`Refusal::Corrupted`].
@@ -41,11 +42,33 @@ impl Retries {
     }
 }
 
-impl<'a, T, V: Values<T>> Ring<'a, T, V> {
+impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// Claims up to `wanted >= 1` consecutive positions for pushes, starting at `tail`: as many
-    /// as have free slots, with one compare-and-swap.
+    /// as have free slots, with one compare-and-swap. The claim stays announced until the
+    /// caller finishes it (see `claimer`); a refusal is announced as nothing.
     #[inline(always)]
     pub(super) fn claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
+        let claimed = self.try_claim_for_push(wanted);
+        if claimed.is_err() {
+            self.claimer.finish();
+        }
+        claimed
+    }
+
+    /// Claims up to `wanted >= 1` consecutive positions for pops, as
+    /// [`claim_for_push`](Self::claim_for_push) does for pushes: as many as hold published
+    /// values, passing over the slots of dead pushes.
+    #[inline(always)]
+    pub(super) fn claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
+        let claimed = self.try_claim_for_pop(wanted);
+        if claimed.is_err() {
+            self.claimer.finish();
+        }
+        claimed
+    }
+
+    #[inline(always)]
+    fn try_claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
         let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `tail` (every one of them, as each
@@ -63,6 +86,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
             match self.shape.classify_for_push(stamp, tail) {
                 Readiness::Ready => {
                     let (count, end) = self.count_ready(tail, wanted, Shape::classify_for_push);
+                    self.claimer.announce(Side::Push, tail, count);
                     match self.cursors.tail.compare_exchange(
                         tail,
                         end,
@@ -73,13 +97,21 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
                         Ordering::Release,
                         Ordering::Acquire,
                     ) {
-                        Ok(_) => return Ok(Claim { first: tail, count }),
+                        Ok(_) => {
+                            crash_point();
+                            return Ok(Claim { first: tail, count });
+                        }
                         Err(current) => tail = self.checked(current)?,
                     }
                 }
-                Readiness::NotYet if self.recheck(first, tail) => return Err(Refusal::FullOrEmpty),
+                Readiness::NotYet if self.recheck(first, tail, tail) => {
+                    if !(C::RECOVERS && self.recover(first)) {
+                        return Err(Refusal::FullOrEmpty);
+                    }
+                }
                 Readiness::NotYet => {}
-                Readiness::Stale => {
+                // Only pops pass over a skipped slot: `classify_for_push` never says so.
+                Readiness::Stale | Readiness::Skipped => {
                     // ORDERING: Acquire, as above. The stamp we read was stored by an operation
                     // after the push at `tail` claimed it, so this load sees a newer `tail`:
                     // the same one again means the stamp was written outside the protocol.
@@ -91,10 +123,8 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
         }
     }
 
-    /// Claims up to `wanted >= 1` consecutive positions for pops, starting at `head`: as many
-    /// as hold published values, with one compare-and-swap.
     #[inline(always)]
-    pub(super) fn claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
+    fn try_claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
         let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `head` (see `claim_for_push`), so
@@ -108,6 +138,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
             match self.shape.classify_for_pop(stamp, head) {
                 Readiness::Ready => {
                     let (count, end) = self.count_ready(head, wanted, Shape::classify_for_pop);
+                    self.claimer.announce(Side::Pop, head, count);
                     match self.cursors.pops.head.compare_exchange(
                         head,
                         end,
@@ -115,14 +146,39 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
                         Ordering::Release,
                         Ordering::Acquire,
                     ) {
-                        Ok(_) => return Ok(Claim { first: head, count }),
+                        Ok(_) => {
+                            crash_point();
+                            return Ok(Claim { first: head, count });
+                        }
                         Err(current) => head = self.checked(current)?,
                     }
                 }
-                Readiness::NotYet if self.recheck(first, head.wrapping_add(1)) => {
-                    return Err(self.empty_or_closed(head));
+                Readiness::NotYet if self.recheck(first, head + 1, self.shape.skipped(head)) => {
+                    if !(C::RECOVERS && self.recover(first)) {
+                        return Err(self.empty_or_closed(head));
+                    }
                 }
                 Readiness::NotYet => {}
+                Readiness::Skipped => {
+                    // A dead push's slot, given up by a recovery: claim it alone, free it for
+                    // the next lap, and look at the next position.
+                    self.claimer.announce(Side::Pop, head, 1);
+                    let next = self.shape.next(head);
+                    // ORDERING: as for the claim of a ready slot.
+                    match self.cursors.pops.head.compare_exchange(
+                        head,
+                        next,
+                        Ordering::Release,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => {
+                            crash_point();
+                            self.release(first.stamp, head);
+                            head = next;
+                        }
+                        Err(current) => head = self.checked(current)?,
+                    }
+                }
                 Readiness::Stale => {
                     // ORDERING: Acquire, as above; the stamp we read proves `head` moved on,
                     // unless it was written outside the protocol.
@@ -165,6 +221,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
         // ORDERING: Release publishes the value written before; pairs with the Acquire stamp
         // loads in `claim_for_pop` and `count_ready`.
         stamp.store(position + 1, mutant::publish_ordering(Ordering::Release));
+        crash_point();
     }
 
     /// Frees the slot of `position` (whose stamp is `stamp`), whose value was just read, for
@@ -174,10 +231,12 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
         // ORDERING: Release pairs with the Acquire stamp loads in `claim_for_push` and
         // `count_ready`: the read of the value happens-before the next lap's write.
         stamp.store(position.wrapping_add(self.shape.one_lap), Ordering::Release);
+        crash_point();
     }
 
     /// Decides a Full or Empty answer: after a `SeqCst` fence, reads `slot`'s stamp again and
-    /// returns `true` (answer Full or Empty) unless it now equals `ready`.
+    /// returns `true` (answer Full or Empty) unless it now equals `ready` or `also_ready`
+    /// (for a pop, the stamp of a slot a recovery has just skipped: it is there to take).
     ///
     /// The fence is what makes the answer exact for threads that both write and then take
     /// this path: of two such fences, the later one's re-read sees every stamp and cursor the
@@ -185,7 +244,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
     /// threads that each push and then pop could both answer Empty (the `no_empty_fence`
     /// mutant shows loom finding that). (The blocking layer orders its sleepers with a
     /// barrier pair of its own, before it calls the ring again: see `wait`.)
-    fn recheck(&self, slot: Slot<'a>, ready: usize) -> bool {
+    fn recheck(&self, slot: Slot<'a>, ready: usize, also_ready: usize) -> bool {
         if mutant::FENCES_FULL_AND_EMPTY {
             // ORDERING: SeqCst fence, paired with the same fence in every other call that
             // answers Full or Empty, and with the fences of the blocking layer (see above).
@@ -193,7 +252,8 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
         }
         // ORDERING: Acquire, as for the first stamp load: if it shows `ready`, the caller's
         // retry reads the slot's value or overwrites it after this load.
-        slot.stamp.load(Ordering::Acquire) != ready
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        stamp != ready && stamp != also_ready
     }
 
     /// The answer of a pop at `head` that found its slot empty: `Closed` if the ring is

@@ -61,9 +61,18 @@
 //! have completed, since their values cannot overtake it. Symmetrically, a pop that has claimed
 //! a value and not yet released its slot makes the push that needs that slot answer Full.
 
+#[cfg_attr(
+    not(all(test, loom)),
+    expect(dead_code, reason = "only the crash models claim as participants yet")
+)]
+mod announced;
 mod batch;
 mod claim;
+mod claimer;
+#[cfg(all(test, loom))]
+mod crash_models;
 mod cursors;
+mod recovery;
 mod shape;
 mod single;
 mod values;
@@ -71,9 +80,12 @@ mod values;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
-use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{AtomicUsize, Ordering, UnsafeCell, crash_point};
 
 pub(crate) use crate::error::Refusal;
+#[cfg(all(test, loom))]
+pub(crate) use announced::{Announced, Announcement, Liveness};
+pub(crate) use claimer::{Claimer, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
 pub(crate) use values::{SharedValues, Values, words_per_value};
@@ -119,11 +131,13 @@ struct Claim {
 /// The creator of a `Ring` (see [`Ring::new`]) guarantees that `values.len() ==
 /// shape.capacity`, `stamps.len() == stamps_len::<T>(shape.capacity)`, and that the cursors
 /// and stamps follow the protocol in the module docs; every method keeps it so.
-pub(crate) struct Ring<'a, T, V = &'a [ValueCell<T>]> {
+pub(crate) struct Ring<'a, T, V = &'a [ValueCell<T>], C = Unannounced> {
     cursors: &'a Cursors,
     stamps: &'a [AtomicUsize],
     values: V,
     shape: Shape,
+    /// What the calls through this view tell other participants of their claims.
+    claimer: C,
     _values: PhantomData<fn(T) -> T>,
 }
 
@@ -150,10 +164,13 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
             stamps,
             values,
             shape,
+            claimer: Unannounced,
             _values: PhantomData,
         }
     }
+}
 
+impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// The index of `position`'s slot, always in bounds.
     #[inline(always)]
     fn index(&self, position: usize) -> usize {
@@ -187,6 +204,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
         // ORDERING: SeqCst, before the mark below (also SeqCst): see `empty_or_closed`, the
         // only reader that needs the two in one total order with the fence in `recheck`.
         self.cursors.pops.closing.store(1, Ordering::SeqCst);
+        crash_point();
         // ORDERING: SeqCst, which includes AcqRel: Release so that a pop that sees the mark
         // also sees every push before it (the RMW continues their release sequence); Acquire
         // to read the latest `tail`. Blocking callers then wake every sleeper (see `wait`).

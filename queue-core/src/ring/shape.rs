@@ -118,6 +118,25 @@ impl Shape {
     pub(super) fn without_mark(self, tail: usize) -> usize {
         tail & !self.mark
     }
+
+    /// How many [`next`](Self::next) steps lead from position `from` to position `to`: a
+    /// number below the capacity for two positions of one lap, and a huge one (wrapped) when
+    /// `to` comes before `from`.
+    pub(super) fn steps_between(self, from: usize, to: usize) -> usize {
+        let lap = !(self.one_lap - 1);
+        // Both are multiples of `one_lap`, a power of two: so is their wrapped difference.
+        let laps = ((to & lap).wrapping_sub(from & lap)) / self.one_lap;
+        laps.wrapping_mul(self.capacity)
+            .wrapping_add(self.index(to))
+            .wrapping_sub(self.index(from))
+    }
+
+    /// The stamp of the slot of `position` once a recovery has given up the value of a dead
+    /// push there: "ready for the pop at `position`, with no value". It is `position + 1`
+    /// with the close mark, which no other stamp carries.
+    pub(super) fn skipped(self, position: usize) -> usize {
+        (position + 1) | self.mark
+    }
 }
 
 /// What a slot's stamp says to an operation at some position.
@@ -130,6 +149,9 @@ pub(super) enum Readiness {
     NotYet,
     /// The slot is ahead: another operation took this position; read the cursor again.
     Stale,
+    /// For a pop: the slot's push died, and a recovery gave it up (see
+    /// [`Shape::skipped`]): claim the position, free the slot, and take the next one.
+    Skipped,
 }
 
 impl Shape {
@@ -140,21 +162,25 @@ impl Shape {
         let last_lap = tail.wrapping_sub(self.one_lap);
         if stamp == tail || (mutant::TAKES_OCCUPIED_SLOT && stamp == last_lap + 1) {
             Readiness::Ready
-        } else if stamp == last_lap || stamp == last_lap + 1 {
+        } else if stamp == last_lap || stamp == last_lap + 1 || stamp == self.skipped(last_lap) {
             Readiness::NotYet
         } else {
             Readiness::Stale
         }
     }
 
-    /// For a pop at `head`: stamp `head + 1` is ready; `head` (no push has published there)
-    /// and `head - one_lap + 1` (last lap's pop has not finished) are not yet ready; anything
+    /// For a pop at `head`: stamp `head + 1` is ready, and `skipped(head)` is a dead push's
+    /// slot to pass over; `head` (no push has published there) and `head - one_lap + 1` (last
+    /// lap's pop has not finished, with a value or a skipped one) are not yet ready; anything
     /// else is ahead.
     pub(super) fn classify_for_pop(self, stamp: usize, head: usize) -> Readiness {
+        let last_lap = head.wrapping_sub(self.one_lap);
         if stamp == head + 1 {
             Readiness::Ready
-        } else if stamp == head || stamp == head.wrapping_sub(self.one_lap) + 1 {
+        } else if stamp == head || stamp == last_lap + 1 || stamp == self.skipped(last_lap) {
             Readiness::NotYet
+        } else if stamp == self.skipped(head) {
+            Readiness::Skipped
         } else {
             Readiness::Stale
         }
@@ -183,6 +209,39 @@ mod tests {
                 assert_eq!(shape.advance(position, count), stepped);
                 stepped = shape.next(stepped);
             }
+        }
+    }
+
+    #[test]
+    fn steps_between_counts_slots_across_laps_and_wraps_backwards() {
+        let shape = Shape::new(3).unwrap();
+        let one_lap = shape.lap_start(1);
+        assert_eq!(shape.steps_between(1, 1), 0);
+        assert_eq!(shape.steps_between(1, 2), 1);
+        assert_eq!(shape.steps_between(2, one_lap), 1);
+        assert_eq!(shape.steps_between(1, one_lap + 1), 3);
+        assert!(shape.steps_between(2, 1) > 3, "backwards");
+        let near_wrap = usize::MAX - one_lap + 1;
+        assert_eq!(shape.steps_between(near_wrap + 2, 0), 1, "across the wrap");
+        for position in [0, 2, one_lap + 1] {
+            let mut stepped = position;
+            for count in 0..=3 {
+                assert_eq!(shape.steps_between(position, stepped), count);
+                stepped = shape.next(stepped);
+            }
+        }
+    }
+
+    #[test]
+    fn a_skipped_stamp_is_no_other_stamp() {
+        let shape = Shape::new(3).unwrap();
+        for position in [0, 1, 2, shape.lap_start(1) + 2] {
+            let skipped = shape.skipped(position);
+            assert_eq!(shape.classify_for_pop(skipped, position), Readiness::Skipped);
+            let next_lap = position + shape.lap_start(1);
+            assert_eq!(shape.classify_for_pop(skipped, next_lap), Readiness::NotYet);
+            assert_eq!(shape.classify_for_push(skipped, next_lap), Readiness::NotYet);
+            assert_ne!(shape.classify_for_push(skipped, position), Readiness::Ready);
         }
     }
 

@@ -1,9 +1,9 @@
 //! One value at a time: a push writes its claimed slot and publishes it; a pop reads its
 //! claimed slot and frees it for the next lap.
 
-use super::{Refusal, Ring, Values};
+use super::{Claimer, Refusal, Ring, Values};
 
-impl<T, V: Values<T>> Ring<'_, T, V> {
+impl<T, V: Values<T>, C: Claimer> Ring<'_, T, V, C> {
     /// Pushes `value`, or hands it back with the reason (see [`Queue`]'s guarantees for exactly
     /// when the ring counts as full).
     ///
@@ -17,6 +17,7 @@ impl<T, V: Values<T>> Ring<'_, T, V> {
             Ok(claim) => {
                 // SAFETY: `claim.first` is claimed by this push and not yet published.
                 unsafe { self.write_and_publish(claim.first, value) };
+                self.claimer.finish();
                 Ok(())
             }
             Err(refusal) => Err((value, refusal)),
@@ -31,7 +32,9 @@ impl<T, V: Values<T>> Ring<'_, T, V> {
     pub(crate) fn try_pop(&self) -> Result<T, Refusal> {
         let claim = self.claim_for_pop(1)?;
         // SAFETY: `claim.first` is claimed by this pop and holds a published value.
-        Ok(unsafe { self.take_and_release(claim.first) })
+        let value = unsafe { self.take_and_release(claim.first) };
+        self.claimer.finish();
+        Ok(value)
     }
 
     /// Writes `value` into the slot of `position` and publishes it to the pop at `position`.

@@ -5,7 +5,7 @@
 use core::marker::PhantomData;
 use core::mem::{MaybeUninit, size_of};
 
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Ordering, crash_point};
 
 use super::ValueCell;
 
@@ -175,6 +175,7 @@ impl<T> Values<T> for SharedValues<'_, T> {
                 // the popper's Acquire load of the stamp and so before its loads of the words.
                 (*slot.add(word)).store(bits, Ordering::Relaxed);
             }
+            crash_point();
         }
         if rest != 0 {
             let mut last = [0u8; WORD];

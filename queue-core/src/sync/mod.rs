@@ -22,7 +22,12 @@
 //!   bounds the spinning before a blocking call sleeps; under loom the spinning phase is empty
 //!   and every blocking call goes straight to the sleep protocol.
 //!
+//! - `crash_point`: where a model may make a participant stop for ever (`crash.rs`); nothing
+//!   outside the models.
+//!
 //! The loom stand-ins are in `mocked.rs`.
+
+pub(crate) mod crash;
 
 #[cfg(not(loom))]
 mod barriers;
@@ -40,6 +45,7 @@ pub(crate) use crossbeam_utils::Backoff;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
 
+pub(crate) use self::crash::crash_point;
 #[cfg(loom)]
 pub(crate) use self::mocked::{Backoff, Barriers, FutexWord};
 #[cfg(loom)]

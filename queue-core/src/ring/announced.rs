@@ -1,0 +1,147 @@
+//! [`Announced`]: the claimer of a ring whose participants are processes, each with an
+//! [`Announcement`] in a table beside the ring (see `claimer` for what a claim announces and
+//! why that tells a dead holder from a slow one).
+
+use core::fmt;
+
+use crate::mutant;
+use crate::sync::{AtomicUsize, Ordering, crash_point};
+
+use super::claimer::{Claimer, Side};
+use super::{Ring, Shape, Values};
+
+/// The bit of [`Announcement::wanted`] that says the claim is a pop's.
+const POP_BIT: usize = 1 << (usize::BITS - 1);
+
+/// One participant's announcement: the claim it may be making or holding. Written only by
+/// its participant, read by any recoverer. On a cache line of its own in the table, so that
+/// announcing costs a store to a line nobody else writes.
+#[repr(C, align(64))]
+pub(crate) struct Announcement {
+    /// The first position of the claim.
+    first: AtomicUsize,
+    /// How many positions from `first` the claim may cover (0: no claim), with [`POP_BIT`]
+    /// set for a pop's.
+    wanted: AtomicUsize,
+}
+
+impl fmt::Debug for Announcement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Relaxed: a snapshot for display only.
+        f.debug_struct("Announcement")
+            .field("first", &self.first.load(Ordering::Relaxed))
+            .field("wanted", &self.wanted.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Announcement {
+    /// An announcement of no claim.
+    pub(crate) fn new() -> Self {
+        Self {
+            first: AtomicUsize::new(0),
+            wanted: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether this announcement covers `position` on `side`.
+    fn covers(&self, side: Side, position: usize, shape: Shape) -> bool {
+        // ORDERING: Acquire pairs with the Release stores in `announce` and `finish`: an
+        // announcement read here that is newer than the claim a recoverer looks for comes
+        // after that claim's slots were finished, and so do our reads of their stamps.
+        let wanted = self.wanted.load(Ordering::Acquire);
+        let first = self.first.load(Ordering::Acquire);
+        let on_side = (wanted & POP_BIT != 0) == (side == Side::Pop);
+        on_side && shape.steps_between(first, position) < wanted & !POP_BIT
+    }
+}
+
+/// Whether a participant is dead: the kernel's answer for processes, a flag in the models.
+pub(crate) trait Liveness {
+    /// Whether participant `index` of the table is dead (and so will never run again).
+    fn is_dead(&self, index: usize) -> bool;
+
+    /// Wakes every sleeper of the ring, after a recovery.
+    fn wake_all(&self) {}
+}
+
+/// The claimer of a ring in shared memory: participant `me` of a table of announcements.
+pub(crate) struct Announced<'a, L> {
+    table: &'a [Announcement],
+    me: usize,
+    liveness: &'a L,
+}
+
+impl<L> Clone for Announced<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L> Copy for Announced<'_, L> {}
+
+impl<'a, L: Liveness> Announced<'a, L> {
+    /// Participant `me` (`< table.len()`) of `table`, whose peers' liveness `liveness` tells.
+    pub(crate) fn new(table: &'a [Announcement], me: usize, liveness: &'a L) -> Self {
+        debug_assert!(me < table.len());
+        Self {
+            table,
+            me,
+            liveness,
+        }
+    }
+
+    fn mine(self) -> &'a Announcement {
+        // `new` checked `me` against the table: never out of bounds.
+        &self.table[self.me]
+    }
+}
+
+impl<L: Liveness> Claimer for Announced<'_, L> {
+    const RECOVERS: bool = true;
+
+    #[inline(always)]
+    fn announce(self, side: Side, first: usize, wanted: usize) {
+        let mine = self.mine();
+        let side = if side == Side::Pop { POP_BIT } else { 0 };
+        // ORDERING: Release, both, so that a recoverer that reads them (Acquire) also sees
+        // everything this participant did before (the slots of its last claim, finished).
+        // They are ordered before the claim's compare-and-swap by its own Release.
+        mine.first.store(first, Ordering::Release);
+        mine.wanted.store(wanted | side, Ordering::Release);
+        crash_point();
+    }
+
+    #[inline(always)]
+    fn finish(self) {
+        // ORDERING: Release: a recoverer that reads it (Acquire) sees the stores that
+        // finished our slots first (see `Announcement::covers`).
+        self.mine().wanted.store(0, Ordering::Release);
+    }
+
+    fn holders_are_dead(self, side: Side, position: usize, shape: Shape) -> bool {
+        self.table
+            .iter()
+            .enumerate()
+            .filter(|(_, announcement)| announcement.covers(side, position, shape))
+            .all(|(index, _)| mutant::ROBS_LIVE_CLAIMERS || self.liveness.is_dead(index))
+    }
+
+    fn recovered(self) {
+        self.liveness.wake_all();
+    }
+}
+
+impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
+    /// The same ring, with claims made through `claimer`.
+    pub(crate) fn claiming_as<D: Claimer>(self, claimer: D) -> Ring<'a, T, V, D> {
+        Ring {
+            cursors: self.cursors,
+            stamps: self.stamps,
+            values: self.values,
+            shape: self.shape,
+            claimer,
+            _values: core::marker::PhantomData,
+        }
+    }
+}

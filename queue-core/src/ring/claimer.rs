@@ -1,0 +1,81 @@
+//! Who claims: what a claim tells the other participants of a ring about itself, so that a
+//! slot whose claimer died can be told from one whose claimer is only slow.
+//!
+//! A ring in one process ([`Unannounced`]) tells nobody: its claimers are threads, which die
+//! only with the whole process. A ring in shared memory has participants, processes that may be
+//! killed at any instruction, and each participant keeps an [`Announcement`] in a table beside
+//! the ring ([`Announced`]):
+//!
+//! 1. before the compare-and-swap that may claim positions, it announces the claim: the side
+//!    (push or pop), the first position and how many it wants (the claim covers at most that
+//!    many, from that first one);
+//! 2. once it has published (or released) every slot it claimed, or the claim failed, it
+//!    announces nothing again.
+//!
+//! A slot held by a claim (a position the cursor has passed, whose slot's stamp says it is not
+//! finished) was claimed by a participant whose announcement covers the position: the
+//! announcement was stored (Release) before its successful compare-and-swap (Release) and is
+//! kept until the slot is finished, so a recoverer that read the cursor (Acquire) after that
+//! compare-and-swap reads it. The claim is recovered only when every participant whose
+//! announcement covers the position is dead ([`Liveness`]): then the holder, one of them, is
+//! dead too, and can never touch the slot again. A live one, even stalled for ever, is never
+//! robbed. (A live participant whose last claim *failed* also covers the position until it
+//! announces again, a few instructions later: stalled exactly there, it delays the recovery
+//! until it runs.)
+
+use super::Shape;
+
+/// The side of a claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// A claim on `tail`: slots to write values into.
+    Push,
+    /// A claim on `head`: slots to take values from.
+    Pop,
+}
+
+/// What a claimer does besides claiming: the heap's [`Unannounced`], or [`Announced`].
+pub(crate) trait Claimer: Copy {
+    /// Whether claims are announced and the slots of dead claimers recovered. On the heap
+    /// they are not, and every call below compiles to nothing.
+    const RECOVERS: bool;
+
+    /// Announces a claim of up to `wanted` positions from `first` on `side`, before the
+    /// compare-and-swap that may make it.
+    fn announce(self, side: Side, first: usize, wanted: usize);
+
+    /// Announces nothing: the claim failed, or every slot it held is finished.
+    fn finish(self);
+
+    /// Whether every participant whose announcement covers `position` on `side` is dead, so
+    /// that the claim holding that position's slot (made by one of them) may be recovered.
+    fn holders_are_dead(self, side: Side, position: usize, shape: Shape) -> bool;
+
+    /// Called after a recovery finished a dead claimer's slot: wakes whoever sleeps on the
+    /// ring, for whom it changed.
+    fn recovered(self);
+}
+
+/// The claimer of a ring that only this process's threads reach: announces nothing, recovers
+/// nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Unannounced;
+
+impl Claimer for Unannounced {
+    const RECOVERS: bool = false;
+
+    #[inline(always)]
+    fn announce(self, _: Side, _: usize, _: usize) {}
+
+    #[inline(always)]
+    fn finish(self) {}
+
+    #[inline(always)]
+    fn holders_are_dead(self, _: Side, _: usize, _: Shape) -> bool {
+        false
+    }
+
+    #[inline(always)]
+    fn recovered(self) {}
+}
+

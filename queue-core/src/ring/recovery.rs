@@ -1,0 +1,78 @@
+//! Recovery: finishing, on behalf of a dead claimer, a slot its claim left unfinished.
+//!
+//! A claim holds its slots from its compare-and-swap on a cursor until it has published
+//! (push) or released (pop) each of them. A claimer that dies in between leaves the slot
+//! unfinished for good, and FIFO order stops every call that needs it. When a call is about to
+//! answer Full or Empty because of such a slot, it asks its [`Claimer`] whether every
+//! participant that may hold the slot is dead; if so, it finishes the slot with one
+//! compare-and-swap on its stamp, from exactly the unfinished stamp it saw:
+//!
+//! | stamp seen | held by | finished as |
+//! |---|---|---|
+//! | `q`, with `tail` past `q` | the push of `q` (its value unpublished) | `skipped(q)`: pops pass over it, no value |
+//! | `q + 1` or `skipped(q)`, with `head` past `q` | the pop of `q` (not released) | `q + one_lap`: free for the next lap's push |
+//!
+//! A dead push's value, whole or half written, is never delivered; a dead pop's value was
+//! taken (the pop may have copied it before it died), and is not delivered again. Either way
+//! the slot serves again, so the ring gets its full capacity back. The compare-and-swap fails
+//! if the slot moved on since it was read, and then nothing is changed: the holder was dead,
+//! so another recoverer finished it.
+
+use crate::sync::Ordering;
+
+use super::claimer::{Claimer, Side};
+use super::{Ring, Slot, Values};
+
+impl<T, V: Values<T>, C: Claimer> Ring<'_, T, V, C> {
+    /// If the slot `slot` (of some position the caller's claim found it unready for) is held
+    /// by an unfinished claim whose every possible holder is dead, finishes it and returns
+    /// `true`: the caller looks at the slot again.
+    pub(super) fn recover(&self, slot: Slot<'_>) -> bool {
+        // ORDERING: Acquire, as the claims' own stamp loads: if this stamp is a finished
+        // one, what its writer did before is visible to the caller's next look.
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        let unmarked = self.shape.without_mark(stamp);
+        let (side, position, finished) = if stamp == unmarked
+            && self.shape.index(stamp) == slot.index
+        {
+            (Side::Push, stamp, self.shape.skipped(stamp))
+        } else if self.shape.index(unmarked) == slot.index + 1
+            && (stamp == unmarked || stamp == self.shape.skipped(unmarked - 1))
+        {
+            let position = unmarked - 1;
+            (Side::Pop, position, position.wrapping_add(self.shape.one_lap))
+        } else {
+            // Ready, or finished since the caller looked, or not a stamp of the protocol.
+            return false;
+        };
+        // ORDERING: Acquire pairs with the Release compare-and-swap that moved the cursor past
+        // `position`: the claimer's announcement, stored before it, is visible to
+        // `holders_are_dead` (see `claimer`).
+        let cursor = match side {
+            Side::Push => self
+                .shape
+                .without_mark(self.cursors.tail.load(Ordering::Acquire)),
+            Side::Pop => self.cursors.pops.head.load(Ordering::Acquire),
+        };
+        let passed = self.shape.steps_between(position, cursor);
+        if passed == 0 || passed > self.shape.capacity {
+            // Not claimed yet: the ring is empty (or full) there, with nothing to recover.
+            return false;
+        }
+        if !self.claimer.holders_are_dead(side, position, self.shape) {
+            return false;
+        }
+        // ORDERING: AcqRel. Release, because this store finishes the slot as its holder's
+        // would have: for a push's, the pop that claims the skipped slot next (Acquire) sees
+        // nothing of its value and needs nothing; for a pop's, the next lap's push (Acquire)
+        // overwrites a value nobody reads any more. Acquire, for the same reason as the load.
+        let recovered = slot
+            .stamp
+            .compare_exchange(stamp, finished, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if recovered {
+            self.claimer.recovered();
+        }
+        recovered
+    }
+}
