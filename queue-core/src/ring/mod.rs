@@ -31,8 +31,16 @@
 //! value into each claimed slot and publishes it with a store to the slot's stamp; a pop does
 //! the same with `head`. A claim covers one position or, for the batch operations, every
 //! consecutive position whose slot was ready when it looked: one atomic step for the batch.
-//! Between claiming and publishing, a slot belongs to its claimer alone (a later version may
-//! record the claimer's identity there, to recover from a process killed in that window).
+//! Between claiming and publishing, a slot belongs to its claimer alone.
+//!
+//! # Dead claimers
+//!
+//! On storage that processes share, a claimer may be killed between its claim and its last
+//! publication or release, and FIFO order would then stop every call that needs its slot.
+//! There each claim is announced first ([`Claimer`], `announced`), and a call about to answer
+//! Full or Empty because of an unfinished slot finishes it on the dead claimer's behalf, if
+//! every participant that may hold it is dead (`recovery`): a dead push's slot is passed
+//! over (`Shape::skipped`), a dead pop's is freed. On the heap none of this is compiled in.
 //!
 //! # Closing
 //!
