@@ -87,9 +87,10 @@ pub struct BlockingQueue<T, P: Placement = Heap> {
 
 // A `BlockingQueue<T, P>` moves its values between threads (and, shared, between processes,
 // for `T: Plain` only) and nothing else: each value is written by one push and read by one
-// pop.
+// pop. A shared queue is not `Sync`: each handle is one participant of the queue, with one
+// announcement, which two threads' claims would overwrite (see `try_clone`).
 // SAFETY: sharing the queue only sends `T`s between threads, which `T: Send` allows.
-unsafe impl<T: Send, P: Placement> Sync for BlockingQueue<T, P> {}
+unsafe impl<T: Send> Sync for BlockingQueue<T, Heap> {}
 
 // SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows; a mapping is
 // process-wide, so any thread may use and unmap it.
@@ -196,6 +197,46 @@ impl<T: Plain> BlockingQueue<T, Shared> {
     /// The descriptor of the shared mapping, for handing to another process.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.storage.fd()
+    }
+
+    /// Another handle to the same shared queue, for another thread: a shared queue is `Send`
+    /// but not `Sync`, since each handle is one participant of the queue (an entry in its
+    /// table, whose claims are recovered if its process dies). A child made by `fork` that
+    /// uses a handle it inherited takes an entry of its own at its first call.
+    ///
+    /// # Errors
+    ///
+    /// [`MappingError::TooManyParticipants`] when the queue already has
+    /// [`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS) live handles, in all processes together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use queue_core::{BlockingQueue, Shared};
+    ///
+    /// let queue = BlockingQueue::<u64, Shared>::create(8)?;
+    /// let producer = queue.try_clone()?;
+    /// std::thread::spawn(move || producer.try_push(1).unwrap()).join().unwrap();
+    /// assert_eq!(queue.try_pop(), Ok(1));
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    ///
+    /// A handle cannot be shared between threads by reference: it is one participant.
+    ///
+    /// ```compile_fail
+    /// use queue_core::{BlockingQueue, Shared};
+    ///
+    /// fn shared_by_threads<T: Sync>(_: &T) {}
+    /// let queue = BlockingQueue::<u64, Shared>::create(8).unwrap();
+    /// shared_by_threads(&queue); // error: `BlockingQueue<u64, Shared>` is not `Sync`
+    /// ```
+    pub fn try_clone(&self) -> Result<Self, MappingError> {
+        Ok(Self {
+            storage: self.storage.try_clone()?,
+        })
     }
 }
 
@@ -309,7 +350,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let mut value = Some(refused);
         let pushed = wait_lists
             .not_full
-            .wait_after_refusal(barriers, deadline, || {
+            .wait_after_refusal(barriers, deadline, ring.recovers(), || {
                 let attempt = value
                     .take()
                     .expect("the value is put back after each failed attempt");
@@ -371,7 +412,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let value = wait_lists
             .not_empty
-            .wait_for(barriers, deadline, || ring.try_pop())?;
+            .wait_for(barriers, deadline, ring.recovers(), || ring.try_pop())?;
         wait_lists.not_full.wake(barriers, 1);
         Ok(value)
     }
@@ -433,7 +474,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let pushed = wait_lists
             .not_full
-            .wait_for(barriers, None, || ring.try_push_slice(values))
+            .wait_for(barriers, None, ring.recovers(), || ring.try_push_slice(values))
             .map_err(|gave_up| match gave_up {
                 GaveUp::Corrupted => PushSliceError::Corrupted,
                 GaveUp::Closed | GaveUp::TimedOut => PushSliceError::Closed,
@@ -473,7 +514,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let popped = wait_lists
             .not_empty
-            .wait_for(barriers, None, || ring.try_pop_slice(buffer))
+            .wait_for(barriers, None, ring.recovers(), || ring.try_pop_slice(buffer))
             .map_err(pop_error)?;
         wait_lists.not_full.wake(barriers, wake_count(popped));
         Ok(popped)

@@ -1,7 +1,9 @@
 //! The heap placement: a ring's storage in one heap allocation, for queues within one process.
 
 use crate::error::CapacityError;
-use crate::ring::{Cursors, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len};
+use crate::ring::{
+    Cursors, Ring, Shape, Unannounced, ValueCell, empty_stamps, empty_value, stamps_len,
+};
 use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
@@ -53,6 +55,10 @@ impl<T> RingStorage<T> for HeapRing<T> {
         = &'a [ValueCell<T>]
     where
         T: 'a;
+    type Claimer<'a>
+        = Unannounced
+    where
+        T: 'a;
 
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
@@ -101,6 +107,10 @@ impl<T> HeapWaiting<T> {
 impl<T> RingStorage<T> for HeapWaiting<T> {
     type Values<'a>
         = &'a [ValueCell<T>]
+    where
+        T: 'a;
+    type Claimer<'a>
+        = Unannounced
     where
         T: 'a;
 

@@ -95,5 +95,16 @@ on_linux! {
     };
     pub use placement::{Heap, Placement, Shared};
     pub use queue::Queue;
-    pub use shared::{ElementType, FileKind, Frame, MappingError, Plain, type_tag};
+
+    /// Test-only: makes this process kill itself at a chosen crash point of the algorithm,
+    /// for the fault-injection tests. Exists only in a build with `--cfg queue_faults`; not
+    /// part of the API.
+    #[cfg(all(queue_faults, not(loom)))]
+    #[doc(hidden)]
+    pub mod faults {
+        pub use crate::sync::crash::{disarm, kill_at_crash_point};
+    }
+    pub use shared::{
+        ElementType, FileKind, Frame, MAX_PARTICIPANTS, MappingError, Plain, type_tag,
+    };
 }

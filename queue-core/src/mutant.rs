@@ -49,3 +49,12 @@ pub(crate) const TRUSTS_SHARED_MEMORY: bool = cfg!(queue_mutant = "trusts_shared
     allow(dead_code, reason = "only the crash models claim as participants yet")
 )]
 pub(crate) const ROBS_LIVE_CLAIMERS: bool = cfg!(queue_mutant = "robs_live_claimers");
+
+/// Whether the shared queue's liveness check never finds a participant dead (`false` in every
+/// normal build); the `misses_the_dead` mutant leaves a killed process's claims unrecovered.
+pub(crate) const MISSES_THE_DEAD: bool = cfg!(queue_mutant = "misses_the_dead");
+
+/// Whether a sleeper on a ring that recovers the dead's claims looks again every
+/// `DEATH_RECHECK` (`true` in every normal build); the `sleeps_through_deaths` mutant sleeps
+/// until woken, so a death nobody else notices leaves it asleep.
+pub(crate) const RECHECKS_FOR_THE_DEAD: bool = !cfg!(queue_mutant = "sleeps_through_deaths");

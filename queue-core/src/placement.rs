@@ -22,6 +22,18 @@ pub enum Heap {}
 /// [`BlockingQueue::create`](crate::BlockingQueue::create), and mapped again from its
 /// descriptor with `attach`.
 ///
+/// # Participants
+///
+/// Each handle of a shared queue is one participant: `create`, `attach` and `try_clone` each
+/// take an entry in the queue's table of participants (at most
+/// [`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS), in all processes together; one more is
+/// [`MappingError::TooManyParticipants`](crate::MappingError::TooManyParticipants)), and
+/// dropping the handle gives it back. A handle is `Send` but not `Sync`: give each thread a
+/// handle of its own (`try_clone`). A child made by `fork` that uses a handle it inherited
+/// takes an entry of its own at its first call. The entry is what makes a dead process's
+/// claims recoverable (see the progress promise on [`Queue`](crate::Queue)); the entries of
+/// dead processes are taken back when the table is full.
+///
 /// # Trust
 ///
 /// Every process that maps a shared queue can write every byte of it, at any time. The queue

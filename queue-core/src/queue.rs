@@ -58,9 +58,25 @@ use crate::storage::{RingOf, RingStorage};
 ///   The queue is not lock-free with respect to a stalled claimer, and does not claim to be:
 ///   a thread stalled between claiming a slot and finishing with it makes the calls that need
 ///   that slot answer `Empty`/`Full` until it resumes (FIFO forbids overtaking it). It blocks
-///   no call and loses nothing. A process killed in that window, on a shared queue, never
-///   resumes: the slot stays claimed, pops answer `Empty` at it for good, and pushes fill the
-///   other slots and then answer `Full`. Recovering from that is not implemented yet.
+///   no call and loses nothing.
+///
+/// - **A dead participant costs nothing lasting** (on a [`Shared`] queue). A process killed
+///   between claiming a slot and finishing with it never resumes, so its claims are finished
+///   for it. Each handle announces a claim in its entry of the queue's table of
+///   [participants](Shared#participants) before it makes it. A call that finds a slot claimed
+///   and unfinished asks the kernel whether the processes whose announcements cover the slot
+///   have exited (a pidfd: no heartbeat, no timeout; a process started after the pid was
+///   recorded is another process), and only if every one of them has does it finish the slot
+///   for them: a dead push's slot is skipped, its value (written or half-written) never
+///   delivered; a dead pop's slot is freed, its value (taken or not) not delivered again, so
+///   the one value a consumer may have taken when it died is delivered at most once. Every
+///   other acknowledged value is delivered exactly once, and the full capacity comes back.
+///   A live claimer, however slow (stopped, descheduled), is never robbed, and a process in
+///   another pid namespace is never judged dead. The recovery is done by the next call that
+///   needs the slot, within microseconds of the death; a call asleep in a
+///   [`BlockingQueue`](crate::BlockingQueue) looks again at least every 10 ms, so it finds a
+///   death that nobody else notices within 10 ms. Not yet covered: a dead sleeper stays
+///   counted as one, so every later call on the other side pays a futex wake.
 ///
 /// - **Thread safety.** `Queue<T>` is `Send` and `Sync` exactly when `T: Send` (values move
 ///   between threads; none is ever shared), so a queue of `Rc`s cannot cross threads:
@@ -118,9 +134,11 @@ pub struct Queue<T, P: Placement = Heap> {
 
 // A `Queue<T, P>` moves its values between threads (and, shared, between processes, for
 // `T: Plain` only) and nothing else: each value is written by one push and read out by one
-// pop (see `Ring`); no `&T` is ever handed out.
+// pop (see `Ring`); no `&T` is ever handed out. A shared queue is not `Sync`: each handle is
+// one participant of the queue, with one announcement, which two threads' claims would
+// overwrite (see `try_clone`).
 // SAFETY: sharing the queue only sends `T`s between threads, which `T: Send` allows.
-unsafe impl<T: Send, P: Placement> Sync for Queue<T, P> {}
+unsafe impl<T: Send> Sync for Queue<T, Heap> {}
 
 // SAFETY: sending the queue sends the `T`s inside it, which `T: Send` allows; a mapping is
 // process-wide, so any thread may use and unmap it.
@@ -221,6 +239,46 @@ impl<T: Plain> Queue<T, Shared> {
     /// The descriptor of the shared mapping, for handing to another process.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.storage.fd()
+    }
+
+    /// Another handle to the same shared queue, for another thread: a shared queue is `Send`
+    /// but not `Sync`, since each handle is one participant of the queue (an entry in its
+    /// table, whose claims are recovered if its process dies). A child made by `fork` that
+    /// uses a handle it inherited takes an entry of its own at its first call.
+    ///
+    /// # Errors
+    ///
+    /// [`MappingError::TooManyParticipants`] when the queue already has
+    /// [`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS) live handles, in all processes together.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use queue_core::{Queue, Shared};
+    ///
+    /// let queue = Queue::<u64, Shared>::create(8)?;
+    /// let producer = queue.try_clone()?;
+    /// std::thread::spawn(move || producer.try_push(1).unwrap()).join().unwrap();
+    /// assert_eq!(queue.try_pop(), Ok(1));
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(loom)] fn main() {}
+    /// ```
+    ///
+    /// A handle cannot be shared between threads by reference: it is one participant.
+    ///
+    /// ```compile_fail
+    /// use queue_core::{Queue, Shared};
+    ///
+    /// fn shared_by_threads<T: Sync>(_: &T) {}
+    /// let queue = Queue::<u64, Shared>::create(8).unwrap();
+    /// shared_by_threads(&queue); // error: `Queue<u64, Shared>` is not `Sync`
+    /// ```
+    pub fn try_clone(&self) -> Result<Self, MappingError> {
+        Ok(Self {
+            storage: self.storage.try_clone()?,
+        })
     }
 }
 

@@ -3,13 +3,14 @@
 //! `cross_process.rs`.)
 #![cfg(not(loom))]
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use queue_core::{
-    BlockingQueue, Frame, Placement, PopError, PopTimeoutError, PushSliceError, PushTimeoutError,
-    Shared, TryPopError, TryPushError,
+    BlockingQueue, Frame, Heap, Placement, PopError, PopTimeoutError, PushSliceError,
+    PushTimeoutError, Shared, TryPopError, TryPushError,
 };
 
 /// Runs `$body` once with `$queue` a `BlockingQueue<u64>` of `$capacity` on the heap, and once
@@ -39,6 +40,48 @@ macro_rules! for_each_placement {
     }};
 }
 
+/// A queue handle another thread can own: an `Arc` for the heap placement (its queue is
+/// `Sync`), a handle of its own for a shared queue (`try_clone`, one participant per handle).
+trait Handle: Deref<Target = BlockingQueue<u64, Self::Placement>> + Send + 'static {
+    type Placement: Placement;
+    /// Another handle on the same queue.
+    fn another(&self) -> Self;
+}
+
+impl Handle for Arc<BlockingQueue<u64, Heap>> {
+    type Placement = Heap;
+    fn another(&self) -> Self {
+        Arc::clone(self)
+    }
+}
+
+impl Handle for Box<BlockingQueue<u64, Shared>> {
+    type Placement = Shared;
+    fn another(&self) -> Self {
+        Box::new(self.try_clone().unwrap())
+    }
+}
+
+/// Turns a queue into the first of its handles.
+trait IntoHandle {
+    type Handle: Handle;
+    fn into_handle(self) -> Self::Handle;
+}
+
+impl IntoHandle for BlockingQueue<u64, Heap> {
+    type Handle = Arc<Self>;
+    fn into_handle(self) -> Self::Handle {
+        Arc::new(self)
+    }
+}
+
+impl IntoHandle for BlockingQueue<u64, Shared> {
+    type Handle = Box<Self>;
+    fn into_handle(self) -> Self::Handle {
+        Box::new(self)
+    }
+}
+
 /// `"Heap"` or `"Shared"`.
 fn placement_name<P: Placement>(_: &BlockingQueue<u64, P>) -> &'static str {
     std::any::type_name::<P>()
@@ -50,9 +93,9 @@ fn placement_name<P: Placement>(_: &BlockingQueue<u64, P>) -> &'static str {
 #[test]
 fn a_blocked_pop_is_woken_by_a_push() {
     for_each_placement!(2, |queue| {
-        let queue = Arc::new(queue);
+        let queue = queue.into_handle();
         let getter = {
-            let queue = Arc::clone(&queue);
+            let queue = queue.another();
             thread::spawn(move || queue.pop())
         };
         thread::sleep(Duration::from_millis(50)); // let it go to sleep
@@ -64,10 +107,10 @@ fn a_blocked_pop_is_woken_by_a_push() {
 #[test]
 fn a_blocked_push_is_woken_by_a_pop() {
     for_each_placement!(1, |queue| {
-        let queue = Arc::new(queue);
+        let queue = queue.into_handle();
         queue.push(1).unwrap();
         let putter = {
-            let queue = Arc::clone(&queue);
+            let queue = queue.another();
             thread::spawn(move || queue.push(2))
         };
         thread::sleep(Duration::from_millis(50));
@@ -142,10 +185,10 @@ fn a_getter_blocked_for_a_second_uses_under_one_percent_of_a_core() {
 #[test]
 fn close_wakes_every_sleeper_and_drains_before_failing() {
     for_each_placement!(2, |queue| {
-        let queue = Arc::new(queue);
+        let queue = queue.into_handle();
         let getters: Vec<_> = (0..3)
             .map(|_| {
-                let queue = Arc::clone(&queue);
+                let queue = queue.another();
                 thread::spawn(move || queue.pop())
             })
             .collect();
@@ -164,10 +207,10 @@ fn close_wakes_every_sleeper_and_drains_before_failing() {
 #[test]
 fn close_wakes_a_sleeping_push_with_its_value() {
     for_each_placement!(1, |queue| {
-        let queue = Arc::new(queue);
+        let queue = queue.into_handle();
         queue.push(1).unwrap();
         let putter = {
-            let queue = Arc::clone(&queue);
+            let queue = queue.another();
             thread::spawn(move || queue.push(2))
         };
         thread::sleep(Duration::from_millis(50));
@@ -205,10 +248,10 @@ fn slices_move_as_many_as_fit_in_order() {
 fn many_threads_move_every_value_exactly_once_through_blocking_calls() {
     const PER_PRODUCER: u64 = 20_000;
     for_each_placement!(8, |queue| {
-        let queue = Arc::new(queue);
+        let queue = queue.into_handle();
         let producers: Vec<_> = (0..3u64)
             .map(|p| {
-                let queue = Arc::clone(&queue);
+                let queue = queue.another();
                 thread::spawn(move || {
                     for n in 0..PER_PRODUCER {
                         queue.push(p << 32 | n).unwrap();
@@ -218,7 +261,7 @@ fn many_threads_move_every_value_exactly_once_through_blocking_calls() {
             .collect();
         let consumers: Vec<_> = (0..3)
             .map(|_| {
-                let queue = Arc::clone(&queue);
+                let queue = queue.another();
                 thread::spawn(move || {
                     let mut last = [None::<u64>; 3];
                     let mut seen = Vec::new();
@@ -267,9 +310,9 @@ fn ping_pong_never_loses_a_wake_up() {
         answer
     }
     for_each_placement!(1, |ping, pong| {
-        let (ping, pong) = (Arc::new(ping), Arc::new(pong));
+        let (ping, pong) = (ping.into_handle(), pong.into_handle());
         let echo = {
-            let (ping, pong) = (Arc::clone(&ping), Arc::clone(&pong));
+            let (ping, pong) = (ping.another(), pong.another());
             thread::spawn(move || {
                 for _ in 0..ROUNDS {
                     let value = promptly(|patience| ping.pop_timeout(patience)).unwrap();

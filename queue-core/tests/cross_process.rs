@@ -9,6 +9,9 @@
 //! Run: `cargo test -p queue-core --test cross_process`.
 
 #[cfg(not(loom))]
+mod forked;
+
+#[cfg(not(loom))]
 fn main() {
     tests::main();
 }
@@ -24,10 +27,11 @@ mod tests {
     use std::sync::atomic::{AtomicU8, Ordering};
     use std::time::{Duration, Instant};
 
-    use nix::sys::signal::{Signal, kill};
-    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-    use nix::unistd::{ForkResult, Pid, fork};
-    use queue_core::{BlockingQueue, Frame, MappingError, PopError, PopTimeoutError, Shared};
+    use queue_core::{
+        BlockingQueue, Frame, MAX_PARTICIPANTS, MappingError, PopError, PopTimeoutError, Shared,
+    };
+
+    use super::forked::{Children, DEADLINE};
 
     /// Names the descriptor of a shared `BlockingQueue<u64>` in a child started by `exec`.
     const ATTACH_FD: &str = "QUEUE_CORE_TEST_ATTACH_FD";
@@ -36,14 +40,11 @@ mod tests {
     /// Exit status of an exec'd child whose attach as `u32` was refused with `WrongType`.
     const REFUSED_WRONG_TYPE: i32 = 3;
 
-    /// Every child is given this long to finish before it is killed and the test fails.
-    const DEADLINE: Duration = Duration::from_secs(60);
-
     pub(super) fn main() {
         if let Ok(fd) = std::env::var(ATTACH_FD) {
             exec_child(&fd);
         }
-        let tests: [(&str, fn()); 5] = [
+        let tests: [(&str, fn()); 6] = [
             (
                 "two_producer_and_two_consumer_processes_move_a_million_messages_exactly_once",
                 two_producers_two_consumers_exactly_once,
@@ -57,6 +58,10 @@ mod tests {
                 consumer_outlives_its_producer,
             ),
             (
+                "a_forked_child_takes_entries_of_its_own_and_a_dead_ones_are_taken_back",
+                forked_child_takes_its_own_entries,
+            ),
+            (
                 "a_child_started_by_exec_attaches_from_an_inherited_descriptor",
                 exec_child_attaches,
             ),
@@ -66,68 +71,6 @@ mod tests {
             ),
         ];
         model_check::run_on_main_thread(&tests);
-    }
-
-    /// The children a test forked; any still running when it is dropped (a failed test) are
-    /// killed and reaped, so a failure leaves no process behind.
-    #[derive(Default)]
-    struct Children {
-        running: Vec<Pid>,
-    }
-
-    impl Children {
-        /// Forks a child that runs `body` and exits 0, or 101 if it panics.
-        fn fork(&mut self, body: impl FnOnce()) -> Pid {
-            // Flush what the parent printed so the child does not print it again.
-            use std::io::Write;
-            let _ = std::io::stdout().flush();
-            // SAFETY: the test binary runs its tests on the main thread and starts no other,
-            // so the parent is single-threaded and the child may run any code.
-            match unsafe { fork() }.expect("fork") {
-                ForkResult::Parent { child } => {
-                    self.running.push(child);
-                    child
-                }
-                ForkResult::Child => {
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-                    let _ = std::io::stdout().flush();
-                    // SAFETY: `_exit` ends the child without running the parent's exit
-                    // handlers or destructors a second time; it is always safe to call.
-                    unsafe { nix::libc::_exit(if outcome.is_ok() { 0 } else { 101 }) }
-                }
-            }
-        }
-
-        /// Waits for `child` until [`DEADLINE`] and asserts that it exited with status 0.
-        fn assert_exits_cleanly(&mut self, child: Pid, what: &str) {
-            let deadline = Instant::now() + DEADLINE;
-            let code = loop {
-                match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
-                    Ok(WaitStatus::Exited(_, code)) => break code,
-                    Ok(WaitStatus::Signaled(_, signal, _)) => {
-                        self.running.retain(|&pid| pid != child);
-                        panic!("the {what} process was killed by {signal}");
-                    }
-                    Ok(_) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    Ok(_) => panic!("the {what} process still runs after {DEADLINE:?}"),
-                    Err(nix::errno::Errno::EINTR) => {}
-                    Err(error) => panic!("waitpid({child}): {error}"),
-                }
-            };
-            self.running.retain(|&pid| pid != child);
-            assert_eq!(code, 0, "the {what} process failed (see its stderr)");
-        }
-    }
-
-    impl Drop for Children {
-        fn drop(&mut self) {
-            for &child in &self.running {
-                let _ = kill(child, Signal::SIGKILL);
-                let _ = waitpid(child, None);
-            }
-        }
     }
 
     /// A zero-filled `MAP_SHARED` anonymous mapping of `len` atomic bytes, shared with every
@@ -291,6 +234,41 @@ mod tests {
         });
         children.assert_exits_cleanly(producer, "producer");
         children.assert_exits_cleanly(consumer, "consumer");
+    }
+
+    /// A forked child's inherited handle takes an entry of its own at its first call (its
+    /// parent's stays the parent's), so the child can make `MAX_PARTICIPANTS - 2` more
+    /// handles. It exits without dropping them; the parent then takes every entry but its own
+    /// back from the dead child.
+    fn forked_child_takes_its_own_entries() {
+        let mut children = Children::default();
+        let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
+        let child = children.fork(|| {
+            queue.push(1).unwrap();
+            let mut kept = Vec::new();
+            while let Ok(handle) = queue.try_clone() {
+                kept.push(handle);
+            }
+            assert_eq!(
+                kept.len(),
+                MAX_PARTICIPANTS - 2,
+                "the parent's entry and its own"
+            );
+            std::mem::forget(kept);
+        });
+        children.assert_exits_cleanly(child, "forked");
+        let handles: Vec<_> = (1..MAX_PARTICIPANTS)
+            .map(|n| {
+                queue
+                    .try_clone()
+                    .unwrap_or_else(|e| panic!("handle {n}: {e}"))
+            })
+            .collect();
+        assert!(matches!(
+            queue.try_clone(),
+            Err(MappingError::TooManyParticipants { .. })
+        ));
+        assert_eq!(handles[0].pop(), Ok(1));
     }
 
     /// A producer process pushes 10 values and exits without closing. Its consumer gets the

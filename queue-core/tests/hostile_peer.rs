@@ -129,7 +129,7 @@ fn within<R: Send + 'static>(bound: Duration, call: impl FnOnce() -> R + Send + 
 }
 
 /// A non-blocking shared queue of capacity 4 and its peer mapping.
-fn queue_and_peer() -> (Arc<Queue<u64, Shared>>, Peer) {
+fn queue_and_peer() -> (Queue<u64, Shared>, Peer) {
     let queue = Queue::<u64, Shared>::create(CAPACITY).unwrap();
     let peer = Peer::new(queue.fd());
     queue.try_push(7).unwrap();
@@ -139,27 +139,27 @@ fn queue_and_peer() -> (Arc<Queue<u64, Shared>>, Peer) {
         "the peer finds the cursors where the layout puts them"
     );
     assert_eq!(queue.try_pop(), Ok(7));
-    (Arc::new(queue), peer)
+    (queue, peer)
 }
 
 /// The answers of a push and a pop on `queue`, each within [`PROMPTLY`], and its length.
 fn answers(
-    queue: &Arc<Queue<u64, Shared>>,
+    queue: &Queue<u64, Shared>,
 ) -> (
     Result<(), TryPushError<u64>>,
     Result<u64, TryPopError>,
     usize,
 ) {
     let pushed = within(PROMPTLY, {
-        let queue = Arc::clone(queue);
+        let queue = queue.try_clone().unwrap();
         move || queue.try_push(99)
     });
     let popped = within(PROMPTLY, {
-        let queue = Arc::clone(queue);
+        let queue = queue.try_clone().unwrap();
         move || queue.try_pop()
     });
     let len = within(PROMPTLY, {
-        let queue = Arc::clone(queue);
+        let queue = queue.try_clone().unwrap();
         move || queue.len()
     });
     assert!(len <= CAPACITY, "len {len} is past the capacity");
@@ -253,17 +253,17 @@ fn batches_answer_corrupted_too() {
 
 #[test]
 fn timed_calls_answer_corrupted_long_before_their_timeout() {
-    let queue = Arc::new(BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap());
+    let queue = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
     let peer = Peer::new(queue.fd());
     peer.set_stamp(0, 3);
     let timeout = Duration::from_secs(30);
     let popped = within(PROMPTLY, {
-        let queue = Arc::clone(&queue);
+        let queue = queue.try_clone().unwrap();
         move || queue.pop_timeout(timeout)
     });
     assert_eq!(popped, Err(PopTimeoutError::Corrupted));
     let pushed = within(PROMPTLY, {
-        let queue = Arc::clone(&queue);
+        let queue = queue.try_clone().unwrap();
         move || queue.push_timeout(5, timeout)
     });
     assert!(
@@ -271,7 +271,7 @@ fn timed_calls_answer_corrupted_long_before_their_timeout() {
         "{pushed:?}"
     );
     let (popped, pushed) = within(PROMPTLY, {
-        let queue = Arc::clone(&queue);
+        let queue = queue.try_clone().unwrap();
         move || (queue.pop(), queue.push(6))
     });
     assert_eq!(popped, Err(PopError::Corrupted));
@@ -302,7 +302,7 @@ impl Scribbles {
 
 #[test]
 fn a_peer_scribbling_all_the_time_never_makes_a_call_spin_panic_or_fault() {
-    let queue = Arc::new(BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap());
+    let queue = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
     let peer = Arc::new(Peer::new(queue.fd()));
     let stop = Arc::new(AtomicBool::new(false));
     let scribbler = thread::spawn({

@@ -10,6 +10,9 @@ pub(crate) enum Checker {
     Proptest,
     /// Real processes or threads, with fixed scenarios.
     Scenario,
+    /// Real processes killed at the algorithm's crash points, in the build with the
+    /// fault-injection hook (`--cfg queue_faults`).
+    Faults,
 }
 
 impl Checker {
@@ -18,6 +21,7 @@ impl Checker {
             Self::Loom => "loom",
             Self::Proptest => "proptest",
             Self::Scenario => "scenario",
+            Self::Faults => "fault injection",
         }
     }
 }
@@ -146,6 +150,16 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "queue-core", "--test", "attach"],
     },
     Suite {
+        name: "queue-core participants",
+        primitive: "Queue, BlockingQueue in shared memory",
+        checker: Checker::Scenario,
+        property: "each handle (create, attach, try_clone) takes one of MAX_PARTICIPANTS entries \
+                   and one more is a typed TooManyParticipants error; a dropped handle gives its \
+                   entry back.",
+        gaps: "one process (a forked child's entries and a dead process's: cross_process).",
+        args: &["-p", "queue-core", "--test", "participants"],
+    },
+    Suite {
         name: "queue-core hostile_peer",
         primitive: "Queue, BlockingQueue in shared memory",
         checker: Checker::Scenario,
@@ -164,9 +178,24 @@ pub(crate) const SUITES: &[Suite] = &[
         checker: Checker::Scenario,
         property: "2 producer and 2 consumer processes move 1,000,000 messages through a capacity-8 \
                    queue exactly once and in order; blocking calls, timeouts, close and attach work \
-                   between real processes.",
+                   between real processes; a forked child takes entries of its own, and a dead \
+                   child's are taken back.",
         gaps: "fixed scenarios on this machine's scheduler; a stress test, not a proof.",
         args: &["-p", "queue-core", "--test", "cross_process"],
+    },
+    Suite {
+        name: "queue-core crash_recovery",
+        primitive: "BlockingQueue in shared memory",
+        checker: Checker::Faults,
+        property: "a producer or consumer process SIGKILLed at each crash point of a push (of 8 \
+                   and of 64 bytes), a pop, a batch push and a batch pop, in turn: the survivor \
+                   gets every acknowledged value exactly once (a dead consumer's taken value at \
+                   most once), never a dead producer's half-written or torn value, and the full \
+                   capacity back, in order; a producer asleep on a full queue gets the slot of a \
+                   consumer killed mid-pop. It prints the recovery times.",
+        gaps: "one death at a time; random-time kills and a dead sleeper's count are not \
+               covered yet.",
+        args: &["-p", "queue-core", "--test", "crash_recovery"],
     },
     Suite {
         name: "spawn-core entries",

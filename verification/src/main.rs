@@ -5,7 +5,8 @@
 //!   and `report.json`. It takes about 25 minutes on 2 cores; `-- --quick` caps loom at 2
 //!   preemptions and proptest at 16 cases, and says so in the report.
 //! - `-- test` (`cargo test-all`, the one command that runs every test) runs `cargo test
-//!   --workspace`, every loom model, every mutant and each bench once, with their output
+//!   --workspace`, the crash-recovery tests in the fault-injection build, every loom model,
+//!   every mutant and each bench once, with their output
 //!   passed through.
 //! - `-- mutants [NAME...]` runs only the mutants (every one, or those named).
 //!
@@ -44,6 +45,10 @@ fn main() -> ExitCode {
     }
 }
 
+/// The build with the fault-injection hook, in its own target directory.
+const FAULTS_RUSTFLAGS: &str = "--cfg queue_faults";
+const FAULTS_TARGET: &str = "target/faults";
+
 /// One step of [`test_all`]: runs, and says whether it passed.
 type Step<'a> = Box<dyn FnOnce() -> bool + 'a>;
 
@@ -69,8 +74,19 @@ fn test_all(root: &Path) -> bool {
         "--test",
         "hostile_peer",
     ]);
+    let mut faults = cargo(&[
+        "test",
+        "--release",
+        "-p",
+        "queue-core",
+        "--test",
+        "crash_recovery",
+    ]);
+    faults
+        .env("RUSTFLAGS", FAULTS_RUSTFLAGS)
+        .env("CARGO_TARGET_DIR", root.join(FAULTS_TARGET));
     let mut benches = cargo(&["test", "--workspace", "--benches"]);
-    let steps: [(&str, Step<'_>); 5] = [
+    let steps: [(&str, Step<'_>); 6] = [
         (
             "unit, behaviour, property and doc tests",
             Box::new(move || command::run_through(&mut tests)),
@@ -78,6 +94,10 @@ fn test_all(root: &Path) -> bool {
         (
             "the hostile-peer tests again, in a release build",
             Box::new(move || command::run_through(&mut hostile)),
+        ),
+        (
+            "processes killed at every crash point (the fault-injection build)",
+            Box::new(move || command::run_through(&mut faults)),
         ),
         (
             "loom models (release, their own target directory)",
@@ -223,6 +243,13 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
             .env("CARGO_TARGET_DIR", root.join("target/loom"));
         shown = format!("RUSTFLAGS=\"--cfg loom\" CARGO_TARGET_DIR=target/loom {shown}");
     }
+    if suite.checker == Checker::Faults {
+        command
+            .env("RUSTFLAGS", FAULTS_RUSTFLAGS)
+            .env("CARGO_TARGET_DIR", root.join(FAULTS_TARGET));
+        shown =
+            format!("RUSTFLAGS=\"{FAULTS_RUSTFLAGS}\" CARGO_TARGET_DIR={FAULTS_TARGET} {shown}");
+    }
     if quick {
         command
             .env("MODEL_CHECK_QUICK", "1")
@@ -238,7 +265,8 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
     };
     let text = output.text;
     result.tests = outcome::parse_verdicts(&text);
-    if suite.checker != Checker::Scenario {
+    result.figures = outcome::parse_figures(&text);
+    if matches!(suite.checker, Checker::Loom | Checker::Proptest) {
         match std::fs::read_to_string(&records).map(|t| outcome::parse_records(&t)) {
             Ok(Ok(read)) => {
                 result.models = read.models;

@@ -19,6 +19,9 @@ pub(crate) struct Mutant {
     /// Whether loom models catch it (built with `--cfg loom`, judged by the models' records),
     /// or ordinary tests (judged by their failure messages).
     pub(crate) loom: bool,
+    /// Whether it is built with the fault-injection hook (`--cfg queue_faults`), for the tests
+    /// that kill real processes at the algorithm's crash points.
+    pub(crate) faults: bool,
     /// What is broken, in one line.
     pub(crate) broken: &'static str,
     /// The `cargo test` target that holds the models or tests that kill it.
@@ -38,6 +41,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "queue-core",
         cfg: "queue_mutant",
         loom: true,
+        faults: false,
         broken: "the stamp store publishing a pushed value is Relaxed, not Release",
         target: &["--test", "loom_queue"],
         filter: "spsc_capacity_2_three_items",
@@ -48,6 +52,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "queue-core",
         cfg: "queue_mutant",
         loom: true,
+        faults: false,
         broken: "a slot still holding last lap's value is taken as free",
         target: &["--test", "loom_queue"],
         filter: "spsc_capacity_1",
@@ -58,6 +63,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "queue-core",
         cfg: "queue_mutant",
         loom: true,
+        faults: false,
         broken: "no SeqCst fence before answering Full or Empty",
         target: &["--test", "loom_queue"],
         filter: "spsc_capacity_2_three_items",
@@ -68,6 +74,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "queue-core",
         cfg: "queue_mutant",
         loom: true,
+        faults: false,
         broken: "a blocking call reads the futex word after its last check",
         target: &["--test", "loom_blocking"],
         filter: "sleeping",
@@ -78,6 +85,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "queue-core",
         cfg: "queue_mutant",
         loom: true,
+        faults: false,
         broken: "a waker reads the sleeper count without its half of the barrier pair",
         target: &["--test", "loom_blocking"],
         filter: "sleeping",
@@ -88,6 +96,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "queue-core",
         cfg: "queue_mutant",
         loom: false,
+        faults: false,
         broken: "a claim on a shared ring trusts it like the heap: a stale stamp whose cursor \
                  did not move is retried, with no bound on retries",
         target: &["--test", "hostile_peer"],
@@ -99,6 +108,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "queue-core",
         cfg: "queue_mutant",
         loom: true,
+        faults: false,
         broken: "a recovery finishes a slot without asking whether its holders are dead: a slow \
                  live claimer is robbed",
         target: &["--lib"],
@@ -106,10 +116,38 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         caught_by: &["deadlock", "delivered", "out of order", "torn"],
     },
     Mutant {
+        name: "misses_the_dead",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: false,
+        faults: true,
+        broken: "the shared queue's liveness check never finds a participant dead: a killed \
+                 process's claims are never recovered",
+        target: &["--test", "crash_recovery"],
+        filter: "a_producer_killed_at_any_point_of_a_push_loses",
+        caught_by: &["did not come back", "the survivor drained the queue"],
+    },
+    Mutant {
+        name: "sleeps_through_deaths",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: false,
+        faults: true,
+        broken: "a call asleep on a shared queue sleeps until woken: a participant that dies \
+                 holding the slot it waits for leaves it asleep",
+        target: &["--test", "crash_recovery"],
+        filter: "asleep",
+        caught_by: &[
+            "the sleeper sleeps with room free",
+            "the sleeping producer failed",
+        ],
+    },
+    Mutant {
         name: "reap_twice",
         krate: "spawn-core",
         cfg: "spawn_mutant",
         loom: true,
+        faults: false,
         broken: "every joiner reaps the child, not only the one that won the right to",
         target: &["--lib"],
         filter: "two_joiners",
@@ -120,6 +158,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         krate: "spawn-core",
         cfg: "spawn_mutant",
         loom: true,
+        faults: false,
         broken: "the published flag is set before the exit status is written",
         target: &["--lib"],
         filter: "two_joiners",
@@ -131,13 +170,20 @@ impl Mutant {
     /// The `RUSTFLAGS` that switch it on (under loom, for a mutant that loom catches).
     pub(crate) fn rustflags(&self) -> String {
         let loom = if self.loom { "--cfg loom " } else { "" };
-        format!("{loom}--cfg {}=\"{}\"", self.cfg, self.name)
+        let faults = if self.faults {
+            "--cfg queue_faults "
+        } else {
+            ""
+        };
+        format!("{loom}{faults}--cfg {}=\"{}\"", self.cfg, self.name)
     }
 
     /// Its separate target directory (each mutant's cfg rebuilds its crate).
     fn target_dir(&self) -> &'static str {
         if self.loom {
             "target/loom-mutant"
+        } else if self.faults {
+            "target/faults-mutant"
         } else {
             "target/mutant"
         }

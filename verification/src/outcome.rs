@@ -48,6 +48,15 @@ pub(crate) fn first_line(text: &str) -> Option<&str> {
 /// How many lines of a panic message the report keeps.
 pub(crate) const MESSAGE_LINES: usize = 60;
 
+/// The figures a scenario printed: its lines that start with `figure: `, without the prefix.
+pub(crate) fn parse_figures(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("figure: "))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The verdicts in a `cargo test` output: every `test NAME ... ok|FAILED` line, with each
 /// failed test's panic message.
 pub(crate) fn parse_verdicts(output: &str) -> Vec<TestVerdict> {

@@ -41,6 +41,8 @@ pub(crate) struct SuiteResult {
     pub(crate) models: Vec<ModelRecord>,
     /// For proptest suites: each property's record (cases, seed).
     pub(crate) properties: Vec<PropertyRecord>,
+    /// What a scenario measured, one line each (its `figure: ` lines).
+    pub(crate) figures: Vec<String>,
 }
 
 impl SuiteResult {
@@ -57,6 +59,7 @@ impl SuiteResult {
             tests: Vec::new(),
             models: Vec::new(),
             properties: Vec::new(),
+            figures: Vec::new(),
         }
     }
 
@@ -336,6 +339,12 @@ fn render_suite(out: &mut String, suite: &SuiteResult, seed: u64) {
             })
             .collect();
         let _ = writeln!(out, "Tests: {}.\n", names.join(", "));
+    }
+    for figure in &suite.figures {
+        let _ = writeln!(out, "- {figure}");
+    }
+    if !suite.figures.is_empty() {
+        out.push('\n');
     }
     for test in failed {
         render_failure(out, suite, test, seed);

@@ -37,11 +37,34 @@ impl fmt::Debug for Announcement {
 
 impl Announcement {
     /// An announcement of no claim.
+    #[cfg(all(test, loom))]
     pub(crate) fn new() -> Self {
         Self {
             first: AtomicUsize::new(0),
             wanted: AtomicUsize::new(0),
         }
+    }
+
+    /// The claim announced, as its side, first position and how many positions it may
+    /// cover; `None` for no claim.
+    pub(crate) fn claim(&self) -> Option<(Side, usize, usize)> {
+        // ORDERING: Acquire, as in `covers`.
+        let wanted = self.wanted.load(Ordering::Acquire);
+        let first = self.first.load(Ordering::Acquire);
+        let side = if wanted & POP_BIT != 0 {
+            Side::Pop
+        } else {
+            Side::Push
+        };
+        let count = wanted & !POP_BIT;
+        (count != 0).then_some((side, first, count))
+    }
+
+    /// Announces nothing: for a participant that is not running (a new one, or the new
+    /// owner of a dead one's entry, once that claim is settled).
+    pub(crate) fn clear(&self) {
+        // ORDERING: Release, as `finish`.
+        self.wanted.store(0, Ordering::Release);
     }
 
     /// Whether this announcement covers `position` on `side`.
@@ -57,33 +80,37 @@ impl Announcement {
 }
 
 /// Whether a participant is dead: the kernel's answer for processes, a flag in the models.
-pub(crate) trait Liveness {
-    /// Whether participant `index` of the table is dead (and so will never run again).
-    fn is_dead(&self, index: usize) -> bool;
+pub(crate) trait Liveness: Copy {
+    /// Whether participant `index` of the table is dead (and so will never run again). Never
+    /// asked about the caller itself.
+    fn is_dead(self, index: usize) -> bool;
+
+    /// The participants that may hold an announcement, as a bit mask (bit `i`: entry `i`):
+    /// the others' announcements are not read. Every one, by default.
+    fn announcers(self, side: Side) -> usize {
+        let _ = side;
+        usize::MAX
+    }
 
     /// Wakes every sleeper of the ring, after a recovery.
-    fn wake_all(&self) {}
+    fn wake_all(self) {}
 }
 
-/// The claimer of a ring in shared memory: participant `me` of a table of announcements.
+/// The claimer of a ring in shared memory: participant `me` of a table of announcements, or
+/// a caller that is no participant (`me` is `None`), whose claims are announced nowhere and
+/// so are never recovered (nor ever taken for a dead one's: see `holders_are_dead`).
+#[derive(Clone, Copy)]
 pub(crate) struct Announced<'a, L> {
     table: &'a [Announcement],
-    me: usize,
-    liveness: &'a L,
+    me: Option<usize>,
+    liveness: L,
 }
-
-impl<L> Clone for Announced<'_, L> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<L> Copy for Announced<'_, L> {}
 
 impl<'a, L: Liveness> Announced<'a, L> {
-    /// Participant `me` (`< table.len()`) of `table`, whose peers' liveness `liveness` tells.
-    pub(crate) fn new(table: &'a [Announcement], me: usize, liveness: &'a L) -> Self {
-        debug_assert!(me < table.len());
+    /// Participant `me` (`< table.len()`, if any) of `table`, whose peers' liveness
+    /// `liveness` tells.
+    pub(crate) fn new(table: &'a [Announcement], me: Option<usize>, liveness: L) -> Self {
+        debug_assert!(me.is_none_or(|me| me < table.len()));
         Self {
             table,
             me,
@@ -91,9 +118,9 @@ impl<'a, L: Liveness> Announced<'a, L> {
         }
     }
 
-    fn mine(self) -> &'a Announcement {
-        // `new` checked `me` against the table: never out of bounds.
-        &self.table[self.me]
+    fn mine(self) -> Option<&'a Announcement> {
+        // `new` checked `me` against the table: `get` never answers `None` for a participant.
+        self.table.get(self.me?)
     }
 }
 
@@ -102,29 +129,48 @@ impl<L: Liveness> Claimer for Announced<'_, L> {
 
     #[inline(always)]
     fn announce(self, side: Side, first: usize, wanted: usize) {
-        let mine = self.mine();
-        let side = if side == Side::Pop { POP_BIT } else { 0 };
-        // ORDERING: Release, both, so that a recoverer that reads them (Acquire) also sees
-        // everything this participant did before (the slots of its last claim, finished).
-        // They are ordered before the claim's compare-and-swap by its own Release.
-        mine.first.store(first, Ordering::Release);
-        mine.wanted.store(wanted | side, Ordering::Release);
+        if let Some(mine) = self.mine() {
+            let side = if side == Side::Pop { POP_BIT } else { 0 };
+            // ORDERING: Release, both, so that a recoverer that reads them (Acquire) also sees
+            // everything this participant did before (the slots of its last claim, finished).
+            // They are ordered before the claim's compare-and-swap by its own Release.
+            mine.first.store(first, Ordering::Release);
+            mine.wanted.store(wanted | side, Ordering::Release);
+        }
         crash_point();
     }
 
     #[inline(always)]
     fn finish(self) {
-        // ORDERING: Release: a recoverer that reads it (Acquire) sees the stores that
-        // finished our slots first (see `Announcement::covers`).
-        self.mine().wanted.store(0, Ordering::Release);
+        if let Some(mine) = self.mine() {
+            // ORDERING: Release: a recoverer that reads it (Acquire) sees the stores that
+            // finished our slots first (see `Announcement::covers`).
+            mine.wanted.store(0, Ordering::Release);
+        }
     }
 
+    /// True when at least one participant's announcement covers the position and every such
+    /// participant is dead. A claim that no announcement covers (a caller that is no
+    /// participant, or an announcement another process overwrote) is never recovered: its
+    /// holder may be alive.
     fn holders_are_dead(self, side: Side, position: usize, shape: Shape) -> bool {
-        self.table
-            .iter()
-            .enumerate()
-            .filter(|(_, announcement)| announcement.covers(side, position, shape))
-            .all(|(index, _)| mutant::ROBS_LIVE_CLAIMERS || self.liveness.is_dead(index))
+        let mut covered = false;
+        let mut announcers = self.liveness.announcers(side);
+        while announcers != 0 {
+            let index = announcers.trailing_zeros() as usize;
+            announcers &= announcers - 1;
+            let Some(announcement) = self.table.get(index) else {
+                break;
+            };
+            if announcement.covers(side, position, shape) {
+                let dead = Some(index) != self.me && self.liveness.is_dead(index);
+                if !(mutant::ROBS_LIVE_CLAIMERS || dead) {
+                    return false;
+                }
+                covered = true;
+            }
+        }
+        covered
     }
 
     fn recovered(self) {

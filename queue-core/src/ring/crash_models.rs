@@ -59,8 +59,8 @@ struct Shared {
     progress_made: Condvar,
 }
 
-impl Liveness for Shared {
-    fn is_dead(&self, index: usize) -> bool {
+impl Liveness for &Shared {
+    fn is_dead(self, index: usize) -> bool {
         // ORDERING: Acquire pairs with the Release store in `stop`, made after the crash:
         // everything the dead participant wrote is visible, as after a process's death.
         self.dead[index].load(Ordering::Acquire)
@@ -68,7 +68,7 @@ impl Liveness for Shared {
 
     /// A recovery changed the ring: progress, as far as the other survivors are concerned
     /// (it wakes sleepers in a blocking queue).
-    fn wake_all(&self) {
+    fn wake_all(self) {
         self.progressed();
     }
 }
@@ -89,7 +89,7 @@ impl Shared {
     }
 
     /// The ring, as participant `me` claims on it.
-    fn ring(&self, me: usize) -> Ring<'_, Value, SharedValues<'_, Value>, Announced<'_, Self>> {
+    fn ring(&self, me: usize) -> Ring<'_, Value, SharedValues<'_, Value>, Announced<'_, &Self>> {
         // SAFETY: the stamps and words were made for `shape` from start position 0, and every
         // access goes through a ring of this shape; `[usize; 2]` is valid for any bits, has no
         // padding and no drop.
@@ -101,7 +101,7 @@ impl Shared {
                 self.shape,
             )
         }
-        .claiming_as(Announced::new(&self.table, me, self))
+        .claiming_as(Announced::new(&self.table, Some(me), self))
     }
 
     /// Retries `attempt` until it succeeds. A refused survivor waits until another

@@ -69,10 +69,6 @@
 //! have completed, since their values cannot overtake it. Symmetrically, a pop that has claimed
 //! a value and not yet released its slot makes the push that needs that slot answer Full.
 
-#[cfg_attr(
-    not(all(test, loom)),
-    expect(dead_code, reason = "only the crash models claim as participants yet")
-)]
 mod announced;
 mod batch;
 mod claim;
@@ -91,9 +87,8 @@ use core::mem::MaybeUninit;
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell, crash_point};
 
 pub(crate) use crate::error::Refusal;
-#[cfg(all(test, loom))]
 pub(crate) use announced::{Announced, Announcement, Liveness};
-pub(crate) use claimer::{Claimer, Unannounced};
+pub(crate) use claimer::{Claimer, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
 pub(crate) use values::{SharedValues, Values, words_per_value};
@@ -221,6 +216,12 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
             .tail
             .fetch_or(self.shape.mark, Ordering::SeqCst);
         !self.shape.is_closed(tail)
+    }
+
+    /// Whether the ring finishes the claims of dead participants (see `recovery`): a
+    /// shared ring, whose claimers announce their claims.
+    pub(crate) const fn recovers(&self) -> bool {
+        C::RECOVERS
     }
 
     /// How many slots the ring has.

@@ -20,6 +20,7 @@
 
 use crate::sync::Ordering;
 
+use super::announced::Announcement;
 use super::claimer::{Claimer, Side};
 use super::{Ring, Slot, Values};
 
@@ -74,5 +75,52 @@ impl<T, V: Values<T>, C: Claimer> Ring<'_, T, V, C> {
             self.claimer.recovered();
         }
         recovered
+    }
+
+    /// Whether the claim that `announcement` announces holds no slot any more, after
+    /// recovering each slot it holds whose every possible holder is dead. Once true for an
+    /// announcement of a dead participant, it stays true (the dead claim nothing again, and a
+    /// finished slot never goes back to the position it was finished for), and the entry may
+    /// serve a new participant.
+    pub(crate) fn settle(&self, announcement: &Announcement) -> bool {
+        let Some((side, first, wanted)) = announcement.claim() else {
+            return true;
+        };
+        if self.shape.index(first) >= self.shape.capacity {
+            // Not a position: no claim of the protocol announced it, so it holds nothing.
+            return true;
+        }
+        let mut position = first;
+        for _ in 0..wanted.min(self.shape.capacity) {
+            let slot = self.slot(position);
+            if self.holds(slot, side, position) {
+                self.recover(slot);
+                if self.holds(slot, side, position) {
+                    return false;
+                }
+            }
+            position = self.shape.next(position);
+        }
+        true
+    }
+
+    /// Whether a claim on `side` still holds `slot`, the slot of `position`: its cursor has
+    /// passed `position`, and the slot is not finished.
+    fn holds(&self, slot: Slot<'_>, side: Side, position: usize) -> bool {
+        // ORDERING: Acquire, as in `recover`.
+        let stamp = slot.stamp.load(Ordering::Acquire);
+        let (unfinished, cursor) = match side {
+            Side::Push => (
+                stamp == position,
+                self.shape
+                    .without_mark(self.cursors.tail.load(Ordering::Acquire)),
+            ),
+            Side::Pop => (
+                stamp == position + 1 || stamp == self.shape.skipped(position),
+                self.cursors.pops.head.load(Ordering::Acquire),
+            ),
+        };
+        let passed = self.shape.steps_between(position, cursor);
+        unfinished && passed != 0 && passed <= self.shape.capacity
     }
 }

@@ -102,6 +102,13 @@ pub enum MappingError {
         /// [`BlockingQueue::create`](crate::BlockingQueue::create).
         blocking: bool,
     },
+    /// Every entry of the queue's table of participants is taken: the queue already has
+    /// [`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS) handles, in all processes together, that
+    /// are alive (the entries of dead ones are taken back).
+    TooManyParticipants {
+        /// How many participants a queue can have.
+        max: usize,
+    },
     /// The header or the cursors hold values no queue of this crate can have.
     Corrupted {
         /// Which field is wrong.
@@ -145,6 +152,10 @@ impl fmt::Display for MappingError {
             }
             Self::WrongKind { blocking: false } => f.write_str(
                 "the file holds a non-blocking shared queue (no wait lists): attach it as a Queue",
+            ),
+            Self::TooManyParticipants { max } => write!(
+                f,
+                "shared queue has {max} participants already, the most it can have"
             ),
             Self::Corrupted { field } => {
                 write!(f, "shared queue is damaged: its {field} is impossible")

@@ -5,7 +5,8 @@ use core::mem::{align_of, size_of};
 
 use super::error::{ElementType, MappingError};
 use super::plain::Plain;
-use crate::ring::{CACHE_LINE, Cursors, Shape, stamps_len, words_per_value};
+use super::participants::{MAX_PARTICIPANTS, Participants};
+use crate::ring::{Announcement, CACHE_LINE, Cursors, Shape, stamps_len, words_per_value};
 use crate::sync::AtomicUsize;
 use crate::wait::WaitLists;
 
@@ -13,7 +14,7 @@ use crate::wait::WaitLists;
 pub(super) const MAGIC: u64 = u64::from_le_bytes(*b"qcore:SQ");
 
 /// The version of the layout described in the module docs; bumped on any change to it.
-pub(super) const LAYOUT_VERSION: u32 = 6;
+pub(super) const LAYOUT_VERSION: u32 = 7;
 
 /// The header at offset 0; every field is an integer, valid for any bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,10 +41,10 @@ pub(super) struct Header {
     pub(super) barriers: u32,
     /// Zero.
     pub(super) reserved: u32,
-    /// Reserved for the table of the processes that use the queue; 0 in this version.
+    /// The table of the participants that use the queue (`participants::Participants`).
     pub(super) participants_offset: u64,
-    /// Reserved for the record of which process claimed each slot; 0 in this version.
-    pub(super) claims_offset: u64,
+    /// The participants' announcements, one per entry (`ring::Announcement`).
+    pub(super) announcements_offset: u64,
 }
 
 /// `Header::barriers`: no wait lists, no barriers.
@@ -60,6 +61,8 @@ pub(super) struct Layout {
     pub(super) cursors: usize,
     /// `None` for a queue without wait lists.
     pub(super) wait_lists: Option<usize>,
+    pub(super) participants: usize,
+    pub(super) announcements: usize,
     pub(super) stamps: usize,
     pub(super) values: usize,
     pub(super) len: usize,
@@ -76,6 +79,10 @@ impl Layout {
             end = offset + size_of::<WaitLists>();
             offset
         });
+        let participants = end.next_multiple_of(align_of::<Participants>());
+        let announcements = (participants + size_of::<Participants>())
+            .next_multiple_of(align_of::<Announcement>());
+        end = announcements + MAX_PARTICIPANTS * size_of::<Announcement>();
         // The stamps and the values each start on a cache line of their own. Values are
         // stored as whole words (see `ring::SharedValues`), so a value's alignment never
         // matters here: it is never referenced in the mapping, only copied out of it.
@@ -91,6 +98,8 @@ impl Layout {
         Some(Self {
             cursors,
             wait_lists,
+            participants,
+            announcements,
             stamps,
             values,
             len,
@@ -114,8 +123,8 @@ impl Layout {
             wait_lists_offset: self.wait_lists.unwrap_or(0) as u64,
             stamps_offset: self.stamps as u64,
             values_offset: self.values as u64,
-            participants_offset: 0,
-            claims_offset: 0,
+            participants_offset: self.participants as u64,
+            announcements_offset: self.announcements as u64,
             mapping_len: self.len as u64,
             barriers,
             reserved: 0,
@@ -183,7 +192,7 @@ pub(super) fn check_header<T: Plain>(
             h.stamps_offset,
             h.values_offset,
             h.participants_offset,
-            h.claims_offset,
+            h.announcements_offset,
             h.mapping_len,
         )
     };
@@ -217,7 +226,10 @@ mod tests {
         let wait_lists = layout.wait_lists.unwrap();
         assert!(layout.cursors >= size_of::<Header>());
         assert!(wait_lists >= layout.cursors + size_of::<Cursors>());
-        assert!(layout.stamps >= wait_lists + size_of::<WaitLists>());
+        assert!(layout.participants >= wait_lists + size_of::<WaitLists>());
+        assert!(layout.announcements >= layout.participants + size_of::<Participants>());
+        assert_eq!(layout.announcements % CACHE_LINE, 0);
+        assert!(layout.stamps >= layout.announcements + 64 * size_of::<Announcement>());
         assert_eq!(layout.stamps % CACHE_LINE, 0);
         assert!(layout.values >= layout.stamps + 8 * 8 * size_of::<AtomicUsize>());
         assert_eq!(layout.values % CACHE_LINE, 0);

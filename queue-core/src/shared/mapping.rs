@@ -6,6 +6,7 @@ use core::mem::{align_of, size_of};
 use core::num::NonZeroUsize;
 use core::ptr::NonNull;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
 
@@ -14,10 +15,14 @@ use super::file::{create_sealed, sealed_len};
 use super::layout::{
     BARRIERS_MEMBARRIER, BARRIERS_NONE, BARRIERS_SYMMETRIC, Header, Layout, check_header,
 };
+use super::liveness::{Peers, Watch};
+use super::membership::Membership;
+use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
 use crate::error::CapacityError;
 use crate::ring::{
-    Cursors, Ring, SharedValues, Shape, empty_stamps, stamp_spacing, words_per_value,
+    Announced, Announcement, Cursors, Ring, SharedValues, Shape, empty_stamps, stamp_spacing,
+    words_per_value,
 };
 use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
@@ -59,6 +64,13 @@ impl RawMapping {
     }
 }
 
+// SAFETY: a `RawMapping` is a shared mapping whose bytes are only ever reached as atomics (or
+// copied out of, as values), which any number of threads (and processes) may do at once; it
+// owns the mapping, unmapped once, by whichever thread drops it.
+unsafe impl Send for RawMapping {}
+// SAFETY: as for `Send`: `&RawMapping` only hands out pointers that are used as atomics.
+unsafe impl Sync for RawMapping {}
+
 impl Drop for RawMapping {
     fn drop(&mut self) {
         // SAFETY: `base`/`len` are exactly what `mmap` returned, and nothing borrowed from the
@@ -67,20 +79,105 @@ impl Drop for RawMapping {
     }
 }
 
-/// A shared queue's mapping, with the ring's shape and where its parts are: the storage of a
-/// non-blocking shared [`Queue`](crate::Queue), and the inside of a [`WaitingMapping`].
-pub struct Mapping<T> {
+/// A mapped queue with its shape and layout: what every handle to it in this process shares.
+struct Region {
     raw: RawMapping,
     fd: OwnedFd,
     shape: Shape,
     layout: Layout,
+    /// What this process knows of the participants' processes.
+    watch: Watch,
+}
+
+impl Region {
+    /// The participants, as a claimer of this process judges them, waking `wake` after a
+    /// recovery.
+    #[inline(always)]
+    fn peers<'a>(&'a self, wake: Option<(&'a WaitLists, Barriers)>) -> Peers<'a> {
+        // SAFETY: the layout (made here or checked against the header and the file's sealed
+        // length) puts the table in bounds at its alignment; it is all atomics, valid for any
+        // bytes (the memory file's zeros are an empty table), sound to share across processes.
+        let participants = unsafe { &*self.raw.at::<Participants>(self.layout.participants) };
+        Peers {
+            participants,
+            watch: &self.watch,
+            wake,
+        }
+    }
+
+    /// The participants' announcements, one per entry.
+    #[inline(always)]
+    fn announcements(&self) -> &[Announcement] {
+        // SAFETY: as for `peers`: `MAX_PARTICIPANTS` announcements in bounds at their
+        // alignment, all atomics.
+        unsafe {
+            core::slice::from_raw_parts(
+                self.raw.at::<Announcement>(self.layout.announcements),
+                MAX_PARTICIPANTS,
+            )
+        }
+    }
+
+    /// The ring, as a caller that announces nothing sees it.
+    #[inline(always)]
+    fn unannounced_ring<T>(&self) -> Ring<'_, T, SharedValues<'_, T>> {
+        // The layout (made here or checked against the header and the file's sealed length)
+        // puts the cursors, `capacity` slots' stamps and `capacity` values' words in bounds at
+        // their alignment, initialised by `create` (the values as the memory file's zeros);
+        // references to atomics are sound across processes (see the module docs), whatever
+        // another process writes into them. A region is only ever made by `create` or
+        // `attach` of a `Mapping<T>`, for a `T: Plain`: valid for any bytes, with no padding,
+        // no drop, and this `T` is that one.
+        // SAFETY: so the references below are in bounds and valid, `SharedValues::new`'s
+        // contract holds, and so does `Ring::new`'s: the ring checks every position it reads
+        // from the cursors, and never trusts a stamp or a value further than its contract.
+        unsafe {
+            let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
+            let stamps = core::slice::from_raw_parts(
+                self.raw.at::<AtomicUsize>(self.layout.stamps),
+                self.shape.capacity * stamp_spacing::<T>(),
+            );
+            let words = core::slice::from_raw_parts(
+                self.raw.at::<AtomicUsize>(self.layout.values),
+                self.shape.capacity * words_per_value::<T>(),
+            );
+            Ring::new(cursors, stamps, SharedValues::new(words), self.shape)
+        }
+    }
+
+    /// Whether the claim `announcement` (of a dead participant) holds no slot any more,
+    /// after recovering what it can (see `Ring::settle`).
+    fn settle<T>(&self, announcement: &Announcement, peers: Peers<'_>) -> bool {
+        self.unannounced_ring::<T>()
+            .claiming_as(Announced::new(self.announcements(), None, peers))
+            .settle(announcement)
+    }
+
+    /// Takes an entry in the table for a new handle.
+    fn join<T>(&self) -> Result<Membership, MappingError> {
+        let peers = self.peers(None);
+        Membership::join(
+            peers,
+            self.announcements(),
+            |announcement| self.settle::<T>(announcement, peers),
+            Roles::BOTH,
+        )
+    }
+}
+
+/// A handle to a shared queue's mapping: the storage of a non-blocking shared
+/// [`Queue`](crate::Queue), and the inside of a [`WaitingMapping`]. Each handle is one
+/// participant of the queue, with its own entry in the table.
+pub struct Mapping<T> {
+    region: Arc<Region>,
+    membership: Membership,
     _values: PhantomData<T>,
 }
 
 impl<T> core::fmt::Debug for Mapping<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Mapping")
-            .field("capacity", &self.ring().capacity())
+            .field("capacity", &self.region.shape.capacity)
             .finish_non_exhaustive()
     }
 }
@@ -98,7 +195,7 @@ pub struct WaitingMapping<T> {
 impl<T> core::fmt::Debug for WaitingMapping<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("WaitingMapping")
-            .field("capacity", &self.ring().capacity())
+            .field("capacity", &self.mapping.region.shape.capacity)
             .finish_non_exhaustive()
     }
 }
@@ -129,7 +226,8 @@ impl<T: Plain> Mapping<T> {
                 raw.at::<WaitLists>(offset).write(WaitLists::default());
             }
             // The value cells need no initialisation: a new memory file reads as zeros,
-            // valid bytes for a `T: Plain`, and every stamp says "empty".
+            // valid bytes for a `T: Plain`, and every stamp says "empty". Zeros are also an
+            // empty table of participants, and announcements of no claim.
             let stamps = raw.at::<AtomicUsize>(layout.stamps);
             for (word, stamp) in empty_stamps::<T>(start, capacity).enumerate() {
                 stamps.add(word).write(stamp);
@@ -137,11 +235,21 @@ impl<T: Plain> Mapping<T> {
             raw.at::<Header>(0)
                 .write_volatile(layout.header::<T>(shape, barriers));
         }
-        Ok(Self {
+        Self::joining(Region {
             raw,
             fd,
             shape,
             layout,
+            watch: Watch::default(),
+        })
+    }
+
+    /// The first handle of `region`.
+    fn joining(region: Region) -> Result<Self, MappingError> {
+        let membership = region.join::<T>()?;
+        Ok(Self {
+            region: Arc::new(region),
+            membership,
             _values: PhantomData,
         })
     }
@@ -174,29 +282,62 @@ impl<T: Plain> Mapping<T> {
         // every bit pattern is a valid `Header`, and we copy it out rather than borrow it.
         let header = unsafe { raw.at::<Header>(0).read_volatile() };
         let (shape, layout) = check_header::<T>(&header, file_len, waiting)?;
-        let mapping = Self {
+        let region = Region {
             raw,
             fd,
             shape,
             layout,
-            _values: PhantomData,
+            watch: Watch::default(),
         };
-        if !mapping.ring().cursors_in_bounds() {
+        if !region.unannounced_ring::<T>().cursors_in_bounds() {
             return Err(MappingError::Corrupted { field: "cursors" });
         }
-        Ok((mapping, header.barriers))
+        Ok((Self::joining(region)?, header.barriers))
     }
 
     /// The queue without wait lists in the memory file `fd`.
     pub(crate) fn attach_plain(fd: OwnedFd) -> Result<Self, MappingError> {
         Ok(Self::attach(fd, false)?.0)
     }
+
+    /// Another handle to the same mapping, with an entry of its own.
+    pub(crate) fn try_clone(&self) -> Result<Self, MappingError> {
+        Ok(Self {
+            region: Arc::clone(&self.region),
+            membership: self.region.join::<T>()?,
+            _values: PhantomData,
+        })
+    }
 }
 
 impl<T> Mapping<T> {
     /// The memory file's descriptor.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.region.fd.as_fd()
+    }
+
+    /// The ring, as this handle claims on it; `wake` is woken after a recovery.
+    #[inline(always)]
+    fn ring_waking<'a>(
+        &'a self,
+        wake: Option<(&'a WaitLists, Barriers)>,
+    ) -> Ring<'a, T, SharedValues<'a, T>, Announced<'a, Peers<'a>>> {
+        let region = &*self.region;
+        let peers = region.peers(wake);
+        let announcements = region.announcements();
+        let me = self.membership.entry(peers, announcements, |announcement| {
+            region.settle::<T>(announcement, peers)
+        });
+        region
+            .unannounced_ring::<T>()
+            .claiming_as(Announced::new(announcements, me, peers))
+    }
+}
+
+impl<T> Drop for Mapping<T> {
+    fn drop(&mut self) {
+        // Between calls: this handle holds no claim.
+        self.membership.leave(self.region.peers(None));
     }
 }
 
@@ -205,30 +346,14 @@ impl<T> RingStorage<T> for Mapping<T> {
         = SharedValues<'a, T>
     where
         T: 'a;
+    type Claimer<'a>
+        = Announced<'a, Peers<'a>>
+    where
+        T: 'a;
 
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
-        // The layout (made here or checked against the header and the file's sealed length)
-        // puts the cursors, `capacity` slots' stamps and `capacity` values' words in bounds at
-        // their alignment, initialised by `create` (the values as the memory file's zeros);
-        // references to atomics are sound across processes (see the module docs), whatever
-        // another process writes into them. A `Mapping<T>` is only ever made by `create` or
-        // `attach`, for a `T: Plain`: valid for any bytes, with no padding, no drop.
-        // SAFETY: so the references below are in bounds and valid, `SharedValues::new`'s
-        // contract holds, and so does `Ring::new`'s: the ring checks every position it reads
-        // from the cursors, and never trusts a stamp or a value further than its contract.
-        unsafe {
-            let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
-            let stamps = core::slice::from_raw_parts(
-                self.raw.at::<AtomicUsize>(self.layout.stamps),
-                self.shape.capacity * stamp_spacing::<T>(),
-            );
-            let words = core::slice::from_raw_parts(
-                self.raw.at::<AtomicUsize>(self.layout.values),
-                self.shape.capacity * words_per_value::<T>(),
-            );
-            Ring::new(cursors, stamps, SharedValues::new(words), self.shape)
-        }
+        self.ring_waking(None)
     }
 }
 
@@ -253,9 +378,14 @@ impl<T: Plain> WaitingMapping<T> {
         Ok(Self::with_barriers(mapping, barriers))
     }
 
+    /// Another handle to the same mapping, with an entry of its own.
+    pub(crate) fn try_clone(&self) -> Result<Self, MappingError> {
+        Ok(Self::with_barriers(self.mapping.try_clone()?, self.barriers))
+    }
+
     fn with_barriers(mapping: Mapping<T>, barriers: Barriers) -> Self {
         // `create` and `attach` both made or checked a layout with wait lists.
-        let wait_lists = mapping.layout.wait_lists.unwrap_or_default();
+        let wait_lists = mapping.region.layout.wait_lists.unwrap_or_default();
         Self {
             mapping,
             wait_lists,
@@ -276,10 +406,15 @@ impl<T> RingStorage<T> for WaitingMapping<T> {
         = SharedValues<'a, T>
     where
         T: 'a;
+    type Claimer<'a>
+        = Announced<'a, Peers<'a>>
+    where
+        T: 'a;
 
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
-        self.mapping.ring()
+        self.mapping
+            .ring_waking(Some((self.wait_lists(), self.barriers)))
     }
 }
 
@@ -288,7 +423,7 @@ impl<T> WaitingStorage<T> for WaitingMapping<T> {
     fn wait_lists(&self) -> &WaitLists {
         // SAFETY: in bounds, aligned and initialised (the layout, as for `ring`, has wait
         // lists at this offset); all atomics, sound to share across processes.
-        unsafe { &*self.mapping.raw.at::<WaitLists>(self.wait_lists) }
+        unsafe { &*self.mapping.region.raw.at::<WaitLists>(self.wait_lists) }
     }
 
     #[inline(always)]
@@ -305,9 +440,10 @@ mod tests {
     fn create_allocates_every_page_of_the_mapping() {
         let mapping = WaitingMapping::<[u8; 64]>::create(4096).unwrap().mapping;
         let stat = nix::sys::stat::fstat(mapping.fd()).unwrap();
-        assert_eq!(stat.st_size as usize, mapping.layout.len);
+        let layout = mapping.region.layout;
+        assert_eq!(stat.st_size as usize, layout.len);
         // The values (half the mapping) are never written here: only an allocation at
         // creation accounts for their blocks.
-        assert!(stat.st_blocks as usize * 512 >= mapping.layout.len);
+        assert!(stat.st_blocks as usize * 512 >= layout.len);
     }
 }

@@ -6,12 +6,15 @@
 //! ```text
 //! offset 0            Header: magic, layout version, capacity, element size, alignment and
 //!                     tag, offsets, length,
-//!                     barrier pair (`SeqCst` fences, or `membarrier` with compiler fences);
-//!                     two offsets reserved (0) for a table of participating processes and a
-//!                     record of who claimed each slot
+//!                     barrier pair (`SeqCst` fences, or `membarrier` with compiler fences)
 //! cursors_offset      Cursors (head and the close flag; tail), each on its own cache line
 //! wait_lists_offset   WaitLists (futex words and sleeper counts), for a blocking queue only;
 //!                     0 in the header of a non-blocking one
+//! participants_offset Participants: the role masks, then one entry per participant (state,
+//!                     start time, pid namespace), each on its own cache line
+//! announcements_offset
+//!                     MAX_PARTICIPANTS x Announcement: the claim each participant may be
+//!                     making, each on its own cache line
 //! stamps_offset       capacity x stamp_spacing::<T>() x AtomicUsize: the slots' stamps,
 //!                     from a cache line (see `ring::stamp_spacing`)
 //! values_offset       capacity x words_per_value::<T>() x usize: the slots' values, as whole
@@ -40,9 +43,13 @@
 mod error;
 mod file;
 mod layout;
+mod liveness;
 mod mapping;
+mod membership;
+mod participants;
 mod plain;
 
 pub use error::{ElementType, FileKind, MappingError};
+pub use participants::MAX_PARTICIPANTS;
 pub(crate) use mapping::{Mapping, WaitingMapping};
 pub use plain::{Frame, Plain, type_tag};

@@ -5,7 +5,7 @@
 //! `RUSTFLAGS="--cfg loom"` and the whole crate runs on loom's simulated memory model.
 //!
 //! Both alternatives expose the same items:
-//! - `AtomicU32`, `AtomicUsize`, `Ordering`, `fence`: the atomics;
+//! - `AtomicU32`, `AtomicU64`, `AtomicUsize`, `Ordering`, `fence`: the atomics;
 //! - `FutexWord`: a 32-bit atomic that threads (and processes, for a word in a shared mapping)
 //!   can sleep on until it changes: Linux's `futex` (`futex.rs`), and under loom a mutex and
 //!   condition variable with the same contract;
@@ -22,8 +22,8 @@
 //!   bounds the spinning before a blocking call sleeps; under loom the spinning phase is empty
 //!   and every blocking call goes straight to the sleep protocol.
 //!
-//! - `crash_point`: where a model may make a participant stop for ever (`crash.rs`); nothing
-//!   outside the models.
+//! - `crash_point`: where a model may make a participant stop for ever (`crash.rs`), and a
+//!   `--cfg queue_faults` build may kill its process; nothing in any other build.
 //!
 //! The loom stand-ins are in `mocked.rs`.
 
@@ -43,7 +43,7 @@ pub(crate) use self::{barriers::Barriers, cell::UnsafeCell, futex::FutexWord};
 #[cfg(not(loom))]
 pub(crate) use crossbeam_utils::Backoff;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 
 pub(crate) use self::crash::crash_point;
 #[cfg(loom)]
@@ -51,4 +51,4 @@ pub(crate) use self::mocked::{Backoff, Barriers, FutexWord};
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};

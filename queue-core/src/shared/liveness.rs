@@ -1,0 +1,263 @@
+//! Whether a participant's process is dead, as the kernel tells it.
+//!
+//! Each participant's entry names its process by pid, start time and pid namespace
+//! (`participants::Identity`). To judge it, this process opens a pidfd for the pid once per
+//! entry and generation, checks that the process behind it started when the entry says (so a
+//! later process given the same pid is not taken for it), and then asks the pidfd: it is
+//! readable exactly when the process has exited. An event the kernel records, not a heartbeat:
+//! a process is dead from the instant it exits, and a live one, however long stalled, never is.
+//!
+//! When the kernel cannot tell (a participant in another pid namespace, no `/proc`, no
+//! pidfds), the participant counts as alive: its claims are then never recovered, and never
+//! robbed.
+
+use std::fs;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
+
+use nix::errno::Errno;
+use nix::libc;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use super::participants::{Entry, Identity, MAX_PARTICIPANTS, Participants, State, Status};
+use crate::mutant;
+use crate::ring::{Liveness, Side};
+use crate::sync::Barriers;
+use crate::wait::WaitLists;
+
+/// The identity of this process, as it records it in the entries it takes.
+pub(crate) fn this_process() -> Identity {
+    let pid = std::process::id();
+    Identity {
+        pid,
+        started: start_time(pid).unwrap_or(0),
+        namespace: pid_namespace().unwrap_or(0),
+    }
+}
+
+/// When process `pid` started, in clock ticks after boot: field 22 of `/proc/PID/stat`.
+/// `None` if there is no such process (or no `/proc`).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold anything, spaces and
+    // parentheses too: the fields after it start after its last ')'. Field 3 is the first.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_ascii_whitespace().nth(22 - 3)?.parse().ok()
+}
+
+/// The inode of this process's pid namespace.
+fn pid_namespace() -> Option<u64> {
+    fs::metadata("/proc/self/ns/pid").ok().map(|meta| meta.ino())
+}
+
+/// What this process knows of one entry's process: the state it was learned for, and a
+/// pidfd of its process (`None`: it was dead or unknowable when looked at).
+#[derive(Debug)]
+struct Watched {
+    state: State,
+    verdict: Verdict,
+}
+
+#[derive(Debug)]
+enum Verdict {
+    /// The process cannot be judged from here: counted as alive, for good.
+    Unknowable,
+    /// The process has exited (or never was what the entry says).
+    Dead,
+    /// The process was alive when its pidfd was opened; the pidfd tells when it exits.
+    Watching(OwnedFd),
+}
+
+/// The pidfds of the participants of one queue, as this process has opened them.
+#[derive(Debug, Default)]
+pub(crate) struct Watch {
+    watched: Mutex<Vec<Option<Watched>>>,
+}
+
+impl Watch {
+    /// Whether the process of `entry` (entry `index`), in `state` (joining or active), has
+    /// exited.
+    fn has_exited(&self, index: usize, entry: &Entry, state: State) -> bool {
+        // A panic while the lock was held left at worst a missing or stale verdict, which is
+        // recomputed: the data stays usable.
+        let mut watched = self
+            .watched
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if watched.len() < MAX_PARTICIPANTS {
+            watched.resize_with(MAX_PARTICIPANTS, || None);
+        }
+        let slot = &mut watched[index];
+        if slot.as_ref().is_none_or(|known| known.state != state) {
+            let verdict = judge(entry.identity(state), state.status());
+            *slot = Some(Watched { state, verdict });
+        }
+        match slot.as_ref().map(|known| &known.verdict) {
+            Some(Verdict::Dead) => true,
+            Some(Verdict::Watching(pidfd)) => exited(pidfd),
+            Some(Verdict::Unknowable) | None => false,
+        }
+    }
+}
+
+/// What this process can tell of the process `who`, found joining or active.
+fn judge(who: Identity, status: Status) -> Verdict {
+    // An active entry names its namespace; a pid from another one (or an unknown one) names
+    // some other process here. A joining entry's namespace is not written yet: it is judged
+    // by its pid, and if that misjudges a joiner from another namespace, the joiner's
+    // activation fails and it takes another entry (see `Participants::activate`).
+    if status == Status::Active
+        && (who.namespace == 0 || Some(who.namespace) != pid_namespace())
+    {
+        return Verdict::Unknowable;
+    }
+    let pidfd = match open_pidfd(who.pid) {
+        Ok(pidfd) => pidfd,
+        Err(Errno::ESRCH) => return Verdict::Dead,
+        Err(_) => return Verdict::Unknowable,
+    };
+    // Read after the pidfd was opened: if the start time matches, the pidfd is of the
+    // process the entry names. A joining entry's start time may not be written yet, so only
+    // its pid is checked.
+    if status == Status::Active && who.started != 0 {
+        match start_time(who.pid) {
+            Some(started) if started == who.started => {}
+            Some(_) => return Verdict::Dead,
+            // Gone between the two steps: the pidfd says so below.
+            None => {}
+        }
+    }
+    Verdict::Watching(pidfd)
+}
+
+/// A pidfd for `pid`.
+fn open_pidfd(pid: u32) -> Result<OwnedFd, Errno> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| Errno::ESRCH)?;
+    if pid <= 0 {
+        return Err(Errno::ESRCH);
+    }
+    loop {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor (always
+        // close-on-exec); it touches no memory of ours.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if raw >= 0 {
+            let raw = i32::try_from(raw).map_err(|_| Errno::EBADF)?;
+            // SAFETY: `raw` is a descriptor the kernel just opened for us; nobody else owns it.
+            return Ok(unsafe { OwnedFd::from_raw_fd(raw) });
+        }
+        match Errno::last() {
+            Errno::EINTR => continue,
+            errno => return Err(errno),
+        }
+    }
+}
+
+/// Whether the process of `pidfd` has exited: its pidfd is readable.
+fn exited(pidfd: &OwnedFd) -> bool {
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    loop {
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Ok(ready) => return ready > 0,
+            Err(Errno::EINTR) => continue,
+            // Cannot tell: alive.
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The participants of one queue, as a claimer of this process judges them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Peers<'a> {
+    pub(crate) participants: &'a Participants,
+    pub(crate) watch: &'a Watch,
+    /// The wait lists to wake after a recovery, for a blocking queue.
+    pub(crate) wake: Option<(&'a WaitLists, Barriers)>,
+}
+
+impl Liveness for Peers<'_> {
+    fn is_dead(self, index: usize) -> bool {
+        let Some(entry) = self.participants.entries.get(index) else {
+            return true;
+        };
+        let state = entry.state();
+        match state.status() {
+            // Nobody is there: whatever its announcement says was left by no live claimer
+            // (leaving clears it; only a hostile write leaves one behind).
+            Status::Free | Status::Dead => true,
+            Status::Joining | Status::Active => {
+                !mutant::MISSES_THE_DEAD
+                    && self.watch.has_exited(index, entry, state)
+                    && entry.mark_dead(state)
+            }
+        }
+    }
+
+    fn announcers(self, side: Side) -> usize {
+        let mask = match side {
+            Side::Push => &self.participants.masks.producers,
+            Side::Pop => &self.participants.masks.consumers,
+        };
+        // ORDERING: Acquire, after the caller's Acquire load of the cursor: a participant
+        // sets its bit (SeqCst) before it announces, and its announcement before its claim.
+        mask.load(crate::sync::Ordering::Acquire)
+    }
+
+    fn wake_all(self) {
+        if let Some((wait_lists, barriers)) = self.wake {
+            wait_lists.wake_all(barriers);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_known_by_its_start_time_and_namespace() {
+        let me = this_process();
+        assert_eq!(me.pid, std::process::id());
+        assert_ne!(me.started, 0);
+        assert_ne!(me.namespace, 0);
+        assert!(matches!(
+            judge(me, Status::Active),
+            Verdict::Watching(ref pidfd) if !exited(pidfd)
+        ));
+    }
+
+    #[test]
+    fn a_reused_pid_or_an_exited_process_is_dead() {
+        let me = this_process();
+        let reused = Identity {
+            started: me.started + 1,
+            ..me
+        };
+        assert!(matches!(judge(reused, Status::Active), Verdict::Dead));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let child_id = Identity {
+            pid: child.id(),
+            started: start_time(child.id()).unwrap_or(0),
+            ..me
+        };
+        let verdict = judge(child_id, Status::Active);
+        child.wait().unwrap();
+        match verdict {
+            Verdict::Watching(pidfd) => assert!(exited(&pidfd)),
+            Verdict::Dead => {}
+            Verdict::Unknowable => panic!("a child in our namespace is knowable"),
+        }
+    }
+
+    #[test]
+    fn another_namespace_is_unknowable() {
+        let other = Identity {
+            namespace: this_process().namespace + 1,
+            ..this_process()
+        };
+        assert!(matches!(
+            judge(other, Status::Active),
+            Verdict::Unknowable
+        ));
+    }
+}

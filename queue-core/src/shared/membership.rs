@@ -1,0 +1,181 @@
+//! One handle's entry in a shared queue's table of participants: taken when the handle is
+//! made, given back when it is dropped, and taken again in a child made by `fork`, which must
+//! not claim under its parent's entry (the parent's death would make the child's claims look
+//! like a dead one's).
+//!
+//! A child made by `fork` is told by a word in a page marked `MADV_WIPEONFORK`: the kernel
+//! gives the child that page zeroed, whatever made the child (`fork`, `clone`, a library),
+//! and the word holds the pid of the process that last set it. A handle compares it with the
+//! pid it joined under on every call (one load, from a line nobody writes), and joins again
+//! when they differ.
+
+use core::cell::Cell;
+use core::num::NonZeroUsize;
+use core::ptr::NonNull;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
+
+use super::error::MappingError;
+use super::liveness::{Peers, this_process};
+use super::participants::{MAX_PARTICIPANTS, Roles, State, Status};
+use crate::ring::{Announcement, Liveness};
+
+/// The word that reads 0 in a child made by fork, until it is set to the child's pid.
+fn fork_token() -> Result<&'static AtomicU32, MappingError> {
+    static TOKEN: OnceLock<Result<usize, nix::errno::Errno>> = OnceLock::new();
+    let address = TOKEN.get_or_init(|| {
+        let len = NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN);
+        // SAFETY: a new private anonymous mapping overlaps no Rust object; it is never
+        // unmapped, so the `'static` reference below stays valid.
+        let page = unsafe {
+            mmap_anonymous(
+                None,
+                len,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_PRIVATE,
+            )
+        }?;
+        // SAFETY: advice on our own new mapping, exactly its length; it changes no data now.
+        unsafe { madvise(page, len.get(), MmapAdvise::MADV_WIPEONFORK) }?;
+        Ok(page.as_ptr() as usize)
+    });
+    let address = address.map_err(|errno| MappingError::Os(errno.into()))?;
+    let word = NonNull::new(address as *mut AtomicU32).ok_or(MappingError::Os(
+        std::io::Error::other("no fork token"),
+    ))?;
+    // SAFETY: the page is mapped for the life of the process, page-aligned (so aligned for an
+    // `AtomicU32`), readable and writable, and only ever accessed as this atomic; a zeroed page
+    // in a forked child is a valid `AtomicU32` (0).
+    Ok(unsafe { word.as_ref() })
+}
+
+/// The pid this process goes by for handles: set in the fork token if it reads 0.
+fn current_pid(token: &AtomicU32) -> u32 {
+    // Relaxed: the word is this process's own (private memory); only the kernel's wipe at
+    // fork changes it behind our back, and a fork is a full barrier for the child.
+    match token.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            token.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+/// A handle's place in the table: its entry (if it has one) and the process it took it in.
+#[derive(Debug)]
+pub(crate) struct Membership {
+    token: &'static AtomicU32,
+    /// The entry and the state it was made active in; `None` if the table was full when a
+    /// forked child tried to join again (its calls then make unannounced claims).
+    entry: Cell<Option<(usize, State)>>,
+    /// The pid of the process that took `entry`.
+    pid: Cell<u32>,
+    roles: Roles,
+}
+
+impl Membership {
+    /// Takes an entry for `roles` in the table of `peers`, whose announcements are
+    /// `announcements`; `settle` says whether a dead entry's announced claim holds no slot any
+    /// more (recovering what it can).
+    pub(crate) fn join(
+        peers: Peers<'_>,
+        announcements: &[Announcement],
+        settle: impl Fn(&Announcement) -> bool,
+        roles: Roles,
+    ) -> Result<Self, MappingError> {
+        let token = fork_token()?;
+        let pid = current_pid(token);
+        let entry = take_entry(peers, announcements, &settle, roles)?;
+        Ok(Self {
+            token,
+            entry: Cell::new(Some(entry)),
+            pid: Cell::new(pid),
+            roles,
+        })
+    }
+
+    /// The entry this handle claims under, in this process; joins again first in a child
+    /// made by fork (see the module docs).
+    #[inline(always)]
+    pub(crate) fn entry(
+        &self,
+        peers: Peers<'_>,
+        announcements: &[Announcement],
+        settle: impl Fn(&Announcement) -> bool,
+    ) -> Option<usize> {
+        // Relaxed: see `current_pid`.
+        if self.token.load(Ordering::Relaxed) != self.pid.get() {
+            self.join_again(peers, announcements, settle);
+        }
+        self.entry.get().map(|(index, _)| index)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn join_again(
+        &self,
+        peers: Peers<'_>,
+        announcements: &[Announcement],
+        settle: impl Fn(&Announcement) -> bool,
+    ) {
+        // The parent's entry stays the parent's: this process never leaves it.
+        self.pid.set(current_pid(self.token));
+        self.entry
+            .set(take_entry(peers, announcements, &settle, self.roles).ok());
+    }
+
+    /// Gives the entry back, if this process took it.
+    pub(crate) fn leave(&self, peers: Peers<'_>) {
+        if self.token.load(Ordering::Relaxed) != self.pid.get() {
+            return;
+        }
+        if let Some((index, state)) = self.entry.take() {
+            peers.participants.leave(index, state);
+        }
+    }
+}
+
+/// Takes a free entry, or a dead one whose claim is settled; failing both, looks for
+/// participants that have died and takes one of theirs.
+fn take_entry(
+    peers: Peers<'_>,
+    announcements: &[Announcement],
+    settle: &impl Fn(&Announcement) -> bool,
+    roles: Roles,
+) -> Result<(usize, State), MappingError> {
+    let me = this_process();
+    let participants = peers.participants;
+    for look_for_the_dead in [false, true] {
+        for (index, entry) in participants.entries.iter().enumerate() {
+            let state = entry.state();
+            let reusable = match state.status() {
+                Status::Free => true,
+                Status::Dead => settle(&announcements[index]),
+                Status::Joining | Status::Active => {
+                    look_for_the_dead && peers.is_dead(index) && settle(&announcements[index])
+                }
+            };
+            if !reusable {
+                continue;
+            }
+            // Taken from the state it is in now: free, or dead (as we just made it).
+            let state = entry.state();
+            if matches!(state.status(), Status::Free | Status::Dead)
+                && participants.take(index, state, me, roles)
+            {
+                // The entry is ours: whatever a dead owner announced is settled.
+                announcements[index].clear();
+                if let Some(active) = participants.activate(index, me) {
+                    return Ok((index, active));
+                }
+            }
+        }
+    }
+    Err(MappingError::TooManyParticipants {
+        max: MAX_PARTICIPANTS,
+    })
+}

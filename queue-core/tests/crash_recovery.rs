@@ -1,0 +1,356 @@
+//! A shared queue survives a participant process SIGKILLed at every crash point of each
+//! operation: real processes, deterministic kill points.
+//!
+//! The build with `--cfg queue_faults` gives the queue a hook that makes a process raise
+//! `SIGKILL` at its `n`-th crash point (the points between the steps other participants can
+//! see: an announcement, a claim, each word of a value, a publication, a release). For each
+//! operation, a forked child is armed for point 0, 1, 2, ... and runs it; the loop ends at the
+//! first `n` the child survives (it ran past the operation's last point). After each death the
+//! parent, the survivor, checks what the issue promises:
+//!
+//! - every value whose push returned Ok is delivered exactly once, except one a dead consumer
+//!   had already taken (at most once); a dead producer's half-written value is never delivered,
+//!   and no value is torn;
+//! - the slots the dead held come back: the queue holds its full capacity again, in order.
+//!
+//! It prints, per operation, the kill points, what the survivor found, and the time from the
+//! death being reaped to the full capacity being back (median and maximum).
+//!
+//! `harness = false`, like `cross_process.rs`: each test forks. Every other build has no hook
+//! and this binary runs nothing; `cargo test-all` runs it in the fault-injection build:
+//! `RUSTFLAGS="--cfg queue_faults" CARGO_TARGET_DIR=target/faults cargo test --release -p
+//! queue-core --test crash_recovery`.
+
+#[cfg(all(queue_faults, not(loom)))]
+mod forked;
+
+#[cfg(all(queue_faults, not(loom)))]
+fn main() {
+    tests::main();
+}
+
+#[cfg(not(all(queue_faults, not(loom))))]
+fn main() {}
+
+#[cfg(all(queue_faults, not(loom)))]
+mod tests {
+    use std::thread::sleep;
+    use std::time::{Duration, Instant};
+
+    use nix::sys::signal::Signal;
+    use queue_core::faults::{disarm, kill_at_crash_point};
+    use queue_core::{BlockingQueue, Plain, Shared, TryPushError};
+
+    use super::forked::{Children, Ended};
+
+    /// The queues' capacity.
+    const CAPACITY: usize = 4;
+    /// No operation has anywhere near this many crash points: a loop that reaches it is broken.
+    const MOST_POINTS: u32 = 10_000;
+    /// How long the survivor waits for a value it is owed: far past any recovery.
+    const PATIENCE: Duration = Duration::from_secs(5);
+
+    pub(super) fn main() {
+        let tests: [(&str, fn()); 6] = [
+            (
+                "a_producer_killed_at_any_point_of_a_push_loses_nothing_acknowledged",
+                killed_in_push,
+            ),
+            (
+                "a_producer_killed_at_any_point_of_a_wide_push_never_delivers_a_torn_value",
+                killed_in_wide_push,
+            ),
+            (
+                "a_consumer_killed_at_any_point_of_a_pop_loses_at_most_its_value",
+                killed_in_pop,
+            ),
+            (
+                "a_producer_killed_at_any_point_of_a_batch_push_loses_nothing_acknowledged",
+                killed_in_push_slice,
+            ),
+            (
+                "a_consumer_killed_at_any_point_of_a_batch_pop_loses_at_most_its_values",
+                killed_in_pop_slice,
+            ),
+            (
+                "a_producer_asleep_on_a_full_queue_gets_the_slot_of_a_consumer_killed_mid_pop",
+                sleeper_outlives_a_consumer_killed_mid_pop,
+            ),
+        ];
+        model_check::run_on_main_thread(&tests);
+    }
+
+    /// What one operation's kill points showed.
+    #[derive(Default)]
+    struct Tally {
+        /// Deaths, one per crash point.
+        kills: u32,
+        /// Deaths after which the survivor found the dead's value(s) delivered.
+        delivered: u32,
+        /// Time from each death being reaped to the full capacity being back.
+        recoveries: Vec<Duration>,
+    }
+
+    impl Tally {
+        fn print(mut self, operation: &str) {
+            self.recoveries.sort_unstable();
+            let median = self.recoveries[self.recoveries.len() / 2];
+            let max = self.recoveries[self.recoveries.len() - 1];
+            println!(
+                "figure: {operation}: killed at each of {} crash points; the dead's values delivered \
+                 after {} of them; recovery median {:.1} µs, max {:.1} µs",
+                self.kills,
+                self.delivered,
+                median.as_secs_f64() * 1e6,
+                max.as_secs_f64() * 1e6,
+            );
+        }
+    }
+
+    /// Runs `doomed` in a child armed to die at each crash point in turn, on a fresh queue
+    /// that `prepare` fills first; after each death, `survive` checks the queue (returning
+    /// whether the dead's values were delivered) and the full capacity is checked to be back.
+    /// Returns the tally of the deaths.
+    fn at_every_crash_point<T: Plain + PartialEq + std::fmt::Debug>(
+        prepare: impl Fn(&BlockingQueue<T, Shared>),
+        doomed: impl Fn(&BlockingQueue<T, Shared>),
+        survive: impl Fn(&BlockingQueue<T, Shared>) -> bool,
+        fill: impl Fn(usize) -> T,
+    ) -> Tally {
+        let mut tally = Tally::default();
+        for point in 0..MOST_POINTS {
+            let queue = BlockingQueue::<T, Shared>::create(CAPACITY).unwrap();
+            prepare(&queue);
+            let mut children = Children::default();
+            let child = children.fork(|| {
+                // The child's first call takes its own entry in the table: do it before arming,
+                // so that the points counted are the operation's own.
+                assert!(!queue.is_closed());
+                kill_at_crash_point(point);
+                doomed(&queue);
+                assert!(disarm(), "the child must still be armed if it survived");
+            });
+            match children.wait(child, "doomed") {
+                Ended::Killed(Signal::SIGKILL) => {}
+                Ended::Exited(0) => {
+                    assert!(tally.kills > 0, "the operation has no crash point");
+                    return tally;
+                }
+                other => panic!("the doomed child at crash point {point} ended {other:?}"),
+            }
+            let reaped = Instant::now();
+            tally.kills += 1;
+            if survive(&queue) {
+                tally.delivered += 1;
+            }
+            full_capacity_is_back(&queue, &fill);
+            tally.recoveries.push(reaped.elapsed());
+        }
+        panic!("a child armed for crash point {MOST_POINTS} still died");
+    }
+
+    /// The queue is empty and takes `CAPACITY` values again, then gives them back in order.
+    fn full_capacity_is_back<T: Plain + PartialEq + std::fmt::Debug>(
+        queue: &BlockingQueue<T, Shared>,
+        fill: &impl Fn(usize) -> T,
+    ) {
+        assert_eq!(queue.len(), 0, "the survivor drained the queue");
+        for n in 0..CAPACITY {
+            assert!(
+                queue.try_push(fill(n)).is_ok(),
+                "slot {n} of {CAPACITY} did not come back"
+            );
+        }
+        assert!(matches!(
+            queue.try_push(fill(CAPACITY)),
+            Err(TryPushError::Full(_))
+        ));
+        for n in 0..CAPACITY {
+            assert_eq!(queue.pop_timeout(PATIENCE), Ok(fill(n)));
+        }
+    }
+
+    /// Pops until the queue is empty; everything it held.
+    fn drain<T: Plain>(queue: &BlockingQueue<T, Shared>) -> Vec<T> {
+        std::iter::from_fn(|| queue.try_pop().ok()).collect()
+    }
+
+    fn value(n: usize) -> u64 {
+        n as u64 + 100
+    }
+
+    fn killed_in_push() {
+        let tally = at_every_crash_point(
+            |_| {},
+            |queue| {
+                queue.push(1).unwrap();
+                queue.push(2).unwrap_or_else(|_| panic!("push"));
+            },
+            |queue| {
+                // Armed after nothing: push(1) may die too, so the child's pushes must come
+                // out as a prefix of [1, 2].
+                let found = drain(queue);
+                assert!(
+                    [&[][..], &[1], &[1, 2]].contains(&found.as_slice()),
+                    "found {found:?}"
+                );
+                found.len() == 2
+            },
+            value,
+        );
+        tally.print("push");
+    }
+
+    fn killed_in_wide_push() {
+        let wide = |n: usize| [n as u64 + 1; 8];
+        let tally = at_every_crash_point(
+            |queue| queue.push(wide(0)).unwrap(),
+            |queue| queue.push(wide(1)).unwrap_or_else(|_| panic!("push")),
+            |queue| {
+                assert_eq!(
+                    queue.pop_timeout(PATIENCE),
+                    Ok(wide(0)),
+                    "the value pushed before the death"
+                );
+                let found = drain(queue);
+                assert!(
+                    found.is_empty() || found == [wide(1)],
+                    "a torn or foreign value: {found:?}"
+                );
+                !found.is_empty()
+            },
+            |n| [n as u64 + 100; 8],
+        );
+        tally.print("push of 64 bytes");
+    }
+
+    fn killed_in_pop() {
+        let tally = at_every_crash_point(
+            |queue| {
+                queue.push(1).unwrap();
+                queue.push(2).unwrap();
+            },
+            |queue| assert_eq!(queue.pop(), Ok(1)),
+            |queue| {
+                let found = drain(queue);
+                assert!(
+                    found == [1, 2] || found == [2],
+                    "acknowledged values lost or duplicated: {found:?}"
+                );
+                // "Delivered" here: the dead consumer had taken its value.
+                found == [2]
+            },
+            value,
+        );
+        tally.print("pop");
+    }
+
+    fn killed_in_push_slice() {
+        let tally = at_every_crash_point(
+            |queue| queue.push(1).unwrap(),
+            |queue| assert_eq!(queue.push_slice(&[2, 3, 4]), Ok(3)),
+            |queue| {
+                assert_eq!(queue.pop_timeout(PATIENCE), Ok(1));
+                let found = drain(queue);
+                assert!(
+                    [&[][..], &[2], &[2, 3], &[2, 3, 4]].contains(&found.as_slice()),
+                    "found {found:?}"
+                );
+                found.len() == 3
+            },
+            value,
+        );
+        tally.print("push_slice of 3");
+    }
+
+    fn killed_in_pop_slice() {
+        let tally = at_every_crash_point(
+            |queue| assert_eq!(queue.push_slice(&[1, 2, 3, 4]), Ok(4)),
+            |queue| {
+                let mut taken = [0; 3];
+                assert_eq!(queue.pop_slice(&mut taken), Ok(3));
+                assert_eq!(taken, [1, 2, 3]);
+            },
+            |queue| {
+                let found = drain(queue);
+                let mut left = found.clone();
+                left.dedup();
+                assert_eq!(left, found, "a duplicate");
+                assert!(
+                    found.is_sorted() && found.last() == Some(&4),
+                    "the value the dead did not claim, or the order, was lost: {found:?}"
+                );
+                found == [4]
+            },
+            value,
+        );
+        tally.print("pop_slice of 3");
+    }
+
+    /// A producer process asleep in `push` on a full queue, and a consumer process killed at
+    /// each crash point of its pop: nobody else touches the queue, so only the sleeper's own
+    /// looks (see `DEATH_RECHECK` in `wait.rs`) can find the death and free the slot.
+    fn sleeper_outlives_a_consumer_killed_mid_pop() {
+        let mut recoveries: Vec<Duration> = Vec::new();
+        for point in 0..MOST_POINTS {
+            let queue = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
+            assert_eq!(queue.push_slice(&[1, 2, 3, 4]), Ok(4));
+            let mut children = Children::default();
+            let sleeper = children.fork(|| {
+                assert_eq!(
+                    queue.push_timeout(5, PATIENCE),
+                    Ok(()),
+                    "the sleeper's push"
+                );
+            });
+            // Let it fall asleep (if it has not, the test is only easier).
+            sleep(Duration::from_millis(20));
+            let doomed = children.fork(|| {
+                assert!(!queue.is_closed());
+                kill_at_crash_point(point);
+                assert_eq!(queue.pop(), Ok(1));
+                assert!(disarm(), "the child must still be armed if it survived");
+            });
+            let died = match children.wait(doomed, "doomed") {
+                Ended::Killed(Signal::SIGKILL) => true,
+                Ended::Exited(0) => false,
+                other => panic!("the doomed child at crash point {point} ended {other:?}"),
+            };
+            let reaped = Instant::now();
+            // A consumer killed before its claim left the queue full: the sleeper rightly
+            // sleeps on, until the parent makes room.
+            let mut woken_by_the_parent = false;
+            let ended = children
+                .wait_within(sleeper, Duration::from_millis(500))
+                .unwrap_or_else(|| {
+                    assert_eq!(queue.len(), CAPACITY, "the sleeper sleeps with room free");
+                    assert_eq!(queue.pop(), Ok(1));
+                    woken_by_the_parent = true;
+                    children.wait(sleeper, "sleeping producer")
+                });
+            assert_eq!(ended, Ended::Exited(0), "the sleeping producer failed");
+            if !died {
+                assert!(!recoveries.is_empty(), "no death left a claim to recover");
+                recoveries.sort_unstable();
+                println!(
+                    "figure: a producer asleep on a full queue, its consumer killed at each of \
+                     {point} crash points of a pop: after the {} deaths that left a claim, it \
+                     pushed within {:.2} ms (median) to {:.2} ms (max) of the death being reaped",
+                    recoveries.len(),
+                    recoveries[recoveries.len() / 2].as_secs_f64() * 1e3,
+                    recoveries[recoveries.len() - 1].as_secs_f64() * 1e3,
+                );
+                return;
+            }
+            if !woken_by_the_parent {
+                recoveries.push(reaped.elapsed());
+            }
+            let found = drain(&queue);
+            assert!(
+                found == [1, 2, 3, 4, 5] || found == [2, 3, 4, 5],
+                "found {found:?}"
+            );
+        }
+        panic!("a child armed for crash point {MOST_POINTS} still died");
+    }
+}
