@@ -72,11 +72,14 @@ use crate::storage::{RingOf, RingStorage};
 ///   the one value a consumer may have taken when it died is delivered at most once. Every
 ///   other acknowledged value is delivered exactly once, and the full capacity comes back.
 ///   A live claimer, however slow (stopped, descheduled), is never robbed, and a process in
-///   another pid namespace is never judged dead. The recovery is done by the next call that
-///   needs the slot, within microseconds of the death; a call asleep in a
-///   [`BlockingQueue`](crate::BlockingQueue) looks again at least every 10 ms, so it finds a
-///   death that nobody else notices within 10 ms. Not yet covered: a dead sleeper stays
-///   counted as one, so every later call on the other side pays a futex wake.
+///   another pid namespace is never judged dead. A claim normally finishes within a
+///   microsecond, so a handle asks about a slot only once it has seen it held for 50 µs (and
+///   then at most once per 50 µs): until then a `try_` call answers `Empty` or `Full` there,
+///   as it does for a live claimer. A blocking call that needs the slot finds the death
+///   within about 100 µs of its call (or of the death, if later: it looks again at least
+///   every 10 ms while it sleeps, so it needs nobody else to notice). Not yet covered: a
+///   dead sleeper stays counted as one, so every later call on the other side pays a futex
+///   wake.
 ///
 /// - **Thread safety.** `Queue<T>` is `Send` and `Sync` exactly when `T: Send` (values move
 ///   between threads; none is ever shared), so a queue of `Rc`s cannot cross threads:

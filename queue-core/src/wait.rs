@@ -63,6 +63,12 @@ const SNOOZES_BEFORE_FIRST_RETRY: usize = 4;
 /// sleeper, where a 2 ms period cost 2%.
 pub(crate) const DEATH_RECHECK: Duration = Duration::from_millis(10);
 
+/// A sleeper's first look, sooner: a claim is asked about only once it has looked stuck for
+/// a while (`shared::liveness::STUCK_AFTER`, 50 µs), which the spinning before the sleep may
+/// not have lasted, so a slot a death left held just before the call is found here rather
+/// than [`DEATH_RECHECK`] later. A sleeper woken before it pays nothing for it.
+const FIRST_RECHECK: Duration = Duration::from_micros(100);
+
 /// Why a blocking call gave up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GaveUp {
@@ -238,8 +244,11 @@ impl WaitList {
         recovers: bool,
         attempt: &mut impl FnMut() -> Result<R, Refusal>,
     ) -> Option<Result<R, GaveUp>> {
+        let mut recheck = FIRST_RECHECK;
         loop {
-            let (timeout, until_deadline) = left.sleep(recovers && mutant::RECHECKS_FOR_THE_DEAD);
+            let (timeout, until_deadline) =
+                left.sleep(recovers && mutant::RECHECKS_FOR_THE_DEAD, recheck);
+            recheck = DEATH_RECHECK;
             if self.epoch.wait(epoch, timeout) {
                 return None;
             }
@@ -288,12 +297,13 @@ impl TimeLeft {
     }
 
     /// The futex's timeout (`None`: sleep until woken) for a sleeper on a ring that
-    /// `recovers` or not, and whether it is the call's deadline (not [`DEATH_RECHECK`]).
-    fn sleep(self, recovers: bool) -> (Option<Duration>, bool) {
+    /// `recovers` or not, looking again after `recheck`, and whether it is the call's
+    /// deadline (not `recheck`).
+    fn sleep(self, recovers: bool, recheck: Duration) -> (Option<Duration>, bool) {
         match (self, recovers) {
             (Self::Some(left), false) => (Some(left), true),
-            (Self::Some(left), true) if left <= DEATH_RECHECK => (Some(left), true),
-            (Self::Some(_) | Self::Unbounded, true) => (Some(DEATH_RECHECK), false),
+            (Self::Some(left), true) if left <= recheck => (Some(left), true),
+            (Self::Some(_) | Self::Unbounded, true) => (Some(recheck), false),
             // Unbounded on a ring that does not recover; an expired call never sleeps.
             (Self::Unbounded | Self::Expired, _) => (None, false),
         }

@@ -31,7 +31,7 @@ mod tests {
         BlockingQueue, Frame, MAX_PARTICIPANTS, MappingError, PopError, PopTimeoutError, Shared,
     };
 
-    use super::forked::{Children, DEADLINE};
+    use super::forked::{Children, DEADLINE, SharedMemory};
 
     /// Names the descriptor of a shared `BlockingQueue<u64>` in a child started by `exec`.
     const ATTACH_FD: &str = "QUEUE_CORE_TEST_ATTACH_FD";
@@ -73,48 +73,6 @@ mod tests {
         model_check::run_on_main_thread(&tests);
     }
 
-    /// A zero-filled `MAP_SHARED` anonymous mapping of `len` atomic bytes, shared with every
-    /// child forked after this call: consumers mark each message they receive in it.
-    struct SharedFlags {
-        base: std::ptr::NonNull<AtomicU8>,
-        len: usize,
-    }
-
-    impl SharedFlags {
-        fn new(len: usize) -> Self {
-            use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous};
-            let size = std::num::NonZeroUsize::new(len).expect("a non-empty mapping");
-            // SAFETY: a new anonymous mapping at an address the kernel picks overlaps no Rust
-            // object; it is unmapped only in `drop`.
-            let base = unsafe {
-                mmap_anonymous(
-                    None,
-                    size,
-                    ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                    MapFlags::MAP_SHARED,
-                )
-            }
-            .expect("mmap");
-            Self {
-                base: base.cast(),
-                len,
-            }
-        }
-
-        fn flags(&self) -> &[AtomicU8] {
-            // SAFETY: `len` zeroed bytes, page-aligned, alive while `self` is; every byte is
-            // only ever accessed through these atomics, in this process or a forked one.
-            unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
-        }
-    }
-
-    impl Drop for SharedFlags {
-        fn drop(&mut self) {
-            // SAFETY: exactly the mapping made in `new`; no reference into it outlives `self`.
-            let _ = unsafe { nix::sys::mman::munmap(self.base.cast(), self.len) };
-        }
-    }
-
     /// A message: the producer in the high 32 bits, its sequence number in the low ones.
     fn tag(producer: u64, sequence: u64) -> u64 {
         producer << 32 | sequence
@@ -146,7 +104,7 @@ mod tests {
         let mut children = Children::default();
         const PER_PRODUCER: u64 = 500_000;
         let queue = BlockingQueue::<u64, Shared>::create(8).unwrap();
-        let seen = SharedFlags::new(2 * PER_PRODUCER as usize);
+        let seen = SharedMemory::new(2 * PER_PRODUCER as usize);
         let consumers = [
             children.fork(|| {
                 let mut last = [None; 2];

@@ -198,6 +198,19 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "queue-core", "--test", "crash_recovery"],
     },
     Suite {
+        name: "queue-core crash_soak",
+        primitive: "BlockingQueue in shared memory",
+        checker: Checker::Scenario,
+        property: "200 trials of 2 producer and 1 consumer processes on a capacity-8 queue of \
+                   64-byte values, one of them SIGKILLed at a random time: no hang, no wedge, no \
+                   acknowledged value lost (but the one a killed consumer may have taken), none \
+                   duplicated, invented or torn; it prints the counts and the consumers' longest \
+                   stall.",
+        gaps: "random times, not every instruction (crash_recovery and the crash models cover \
+               every step); one kill per trial.",
+        args: &["-p", "queue-core", "--test", "crash_soak"],
+    },
+    Suite {
         name: "spawn-core entries",
         primitive: "Entry, init",
         checker: Checker::Scenario,

@@ -92,6 +92,14 @@ pub(crate) trait Liveness: Copy {
         usize::MAX
     }
 
+    /// Whether the slot of `position`, held by an unfinished claim on `side`, has looked
+    /// stuck long enough to ask about its holders (see `Claimer::suspects`). At once, by
+    /// default (the models have no clock).
+    fn suspects(self, side: Side, position: usize) -> bool {
+        let _ = (side, position);
+        true
+    }
+
     /// Wakes every sleeper of the ring, after a recovery.
     fn wake_all(self) {}
 }
@@ -147,6 +155,11 @@ impl<L: Liveness> Claimer for Announced<'_, L> {
             // finished our slots first (see `Announcement::covers`).
             mine.wanted.store(0, Ordering::Release);
         }
+    }
+
+    #[inline(always)]
+    fn suspects(self, side: Side, position: usize) -> bool {
+        self.liveness.suspects(side, position)
     }
 
     /// True when at least one participant's announcement covers the position and every such

@@ -47,6 +47,11 @@ pub(crate) trait Claimer: Copy {
     /// Announces nothing: the claim failed, or every slot it held is finished.
     fn finish(self);
 
+    /// Whether the slot of `position`, found held by an unfinished claim on `side`, is worth
+    /// asking about: a claim normally finishes within a microsecond, so a recoverer that asks
+    /// at first sight would pay for it on nearly every `Empty` or `Full` answer.
+    fn suspects(self, side: Side, position: usize) -> bool;
+
     /// Whether every participant whose announcement covers `position` on `side` is dead, so
     /// that the claim holding that position's slot (made by one of them) may be recovered.
     fn holders_are_dead(self, side: Side, position: usize, shape: Shape) -> bool;
@@ -69,6 +74,11 @@ impl Claimer for Unannounced {
 
     #[inline(always)]
     fn finish(self) {}
+
+    #[inline(always)]
+    fn suspects(self, _: Side, _: usize) -> bool {
+        false
+    }
 
     #[inline(always)]
     fn holders_are_dead(self, _: Side, _: usize, _: Shape) -> bool {

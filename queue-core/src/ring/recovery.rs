@@ -46,6 +46,9 @@ impl<T, V: Values<T>, C: Claimer> Ring<'_, T, V, C> {
             // Ready, or finished since the caller looked, or not a stamp of the protocol.
             return false;
         };
+        if !self.claimer.suspects(side, position) {
+            return false;
+        }
         // ORDERING: Acquire pairs with the Release compare-and-swap that moved the cursor past
         // `position`: the claimer's announcement, stored before it, is visible to
         // `holders_are_dead` (see `claimer`).

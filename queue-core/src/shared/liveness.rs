@@ -14,7 +14,9 @@
 use std::fs;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
+use std::cell::Cell;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::libc;
@@ -166,6 +168,42 @@ fn exited(pidfd: &OwnedFd) -> bool {
     }
 }
 
+/// How long a slot must stay held by one unfinished claim before its holders' liveness is
+/// asked (a system call): far longer than a live claim takes, unless its holder is
+/// descheduled, and far shorter than any recovery bound.
+const STUCK_AFTER: Duration = Duration::from_micros(50);
+
+/// One handle's record of the held slot it last found, and since when: a handle asks about a
+/// slot's holders only once it has seen the slot held for [`STUCK_AFTER`], and then at most
+/// once per `STUCK_AFTER` (a handle is used by one thread at a time: a `Cell` is enough).
+#[derive(Debug, Default)]
+pub(crate) struct Suspicion {
+    seen: Cell<Option<(Side, usize, Instant)>>,
+}
+
+impl Suspicion {
+    /// Whether the slot of `position`, found held on `side`, has been seen held for
+    /// [`STUCK_AFTER`]; starts timing it if not seen before.
+    fn is_stuck(&self, side: Side, position: usize) -> bool {
+        let now = Instant::now();
+        match self.seen.get() {
+            Some((seen_side, seen_position, since))
+                if seen_side == side && seen_position == position =>
+            {
+                let stuck = now.duration_since(since) >= STUCK_AFTER;
+                if stuck {
+                    self.seen.set(Some((side, position, now)));
+                }
+                stuck
+            }
+            _ => {
+                self.seen.set(Some((side, position, now)));
+                false
+            }
+        }
+    }
+}
+
 /// The participants of one queue, as a claimer of this process judges them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Peers<'a> {
@@ -173,6 +211,9 @@ pub(crate) struct Peers<'a> {
     pub(crate) watch: &'a Watch,
     /// The wait lists to wake after a recovery, for a blocking queue.
     pub(crate) wake: Option<(&'a WaitLists, Barriers)>,
+    /// The calling handle's record of the slot it last found held; `None` (for a caller
+    /// settling a dead entry's claim) suspects every held slot at once.
+    pub(crate) suspicion: Option<&'a Suspicion>,
 }
 
 impl Liveness for Peers<'_> {
@@ -201,6 +242,11 @@ impl Liveness for Peers<'_> {
         // ORDERING: Acquire, after the caller's Acquire load of the cursor: a participant
         // sets its bit (SeqCst) before it announces, and its announcement before its claim.
         mask.load(crate::sync::Ordering::Acquire)
+    }
+
+    fn suspects(self, side: Side, position: usize) -> bool {
+        self.suspicion
+            .is_none_or(|suspicion| suspicion.is_stuck(side, position))
     }
 
     fn wake_all(self) {

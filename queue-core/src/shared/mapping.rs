@@ -15,7 +15,7 @@ use super::file::{create_sealed, sealed_len};
 use super::layout::{
     BARRIERS_MEMBARRIER, BARRIERS_NONE, BARRIERS_SYMMETRIC, Header, Layout, check_header,
 };
-use super::liveness::{Peers, Watch};
+use super::liveness::{Peers, Suspicion, Watch};
 use super::membership::Membership;
 use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
@@ -91,9 +91,13 @@ struct Region {
 
 impl Region {
     /// The participants, as a claimer of this process judges them, waking `wake` after a
-    /// recovery.
+    /// recovery, with the claimer's `suspicion` (if it is a handle's).
     #[inline(always)]
-    fn peers<'a>(&'a self, wake: Option<(&'a WaitLists, Barriers)>) -> Peers<'a> {
+    fn peers<'a>(
+        &'a self,
+        wake: Option<(&'a WaitLists, Barriers)>,
+        suspicion: Option<&'a Suspicion>,
+    ) -> Peers<'a> {
         // SAFETY: the layout (made here or checked against the header and the file's sealed
         // length) puts the table in bounds at its alignment; it is all atomics, valid for any
         // bytes (the memory file's zeros are an empty table), sound to share across processes.
@@ -102,6 +106,7 @@ impl Region {
             participants,
             watch: &self.watch,
             wake,
+            suspicion,
         }
     }
 
@@ -148,6 +153,11 @@ impl Region {
     /// Whether the claim `announcement` (of a dead participant) holds no slot any more,
     /// after recovering what it can (see `Ring::settle`).
     fn settle<T>(&self, announcement: &Announcement, peers: Peers<'_>) -> bool {
+        // The claim's owner is known dead: its slots are asked about at once.
+        let peers = Peers {
+            suspicion: None,
+            ..peers
+        };
         self.unannounced_ring::<T>()
             .claiming_as(Announced::new(self.announcements(), None, peers))
             .settle(announcement)
@@ -155,7 +165,7 @@ impl Region {
 
     /// Takes an entry in the table for a new handle.
     fn join<T>(&self) -> Result<Membership, MappingError> {
-        let peers = self.peers(None);
+        let peers = self.peers(None, None);
         Membership::join(
             peers,
             self.announcements(),
@@ -171,6 +181,8 @@ impl Region {
 pub struct Mapping<T> {
     region: Arc<Region>,
     membership: Membership,
+    /// The slot this handle last found held (see `Suspicion`).
+    suspicion: Suspicion,
     _values: PhantomData<T>,
 }
 
@@ -250,6 +262,7 @@ impl<T: Plain> Mapping<T> {
         Ok(Self {
             region: Arc::new(region),
             membership,
+            suspicion: Suspicion::default(),
             _values: PhantomData,
         })
     }
@@ -305,6 +318,7 @@ impl<T: Plain> Mapping<T> {
         Ok(Self {
             region: Arc::clone(&self.region),
             membership: self.region.join::<T>()?,
+            suspicion: Suspicion::default(),
             _values: PhantomData,
         })
     }
@@ -323,7 +337,7 @@ impl<T> Mapping<T> {
         wake: Option<(&'a WaitLists, Barriers)>,
     ) -> Ring<'a, T, SharedValues<'a, T>, Announced<'a, Peers<'a>>> {
         let region = &*self.region;
-        let peers = region.peers(wake);
+        let peers = region.peers(wake, Some(&self.suspicion));
         let announcements = region.announcements();
         let me = self.membership.entry(peers, announcements, |announcement| {
             region.settle::<T>(announcement, peers)
@@ -337,7 +351,7 @@ impl<T> Mapping<T> {
 impl<T> Drop for Mapping<T> {
     fn drop(&mut self) {
         // Between calls: this handle holds no claim.
-        self.membership.leave(self.region.peers(None));
+        self.membership.leave(self.region.peers(None, None));
     }
 }
 

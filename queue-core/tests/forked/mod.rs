@@ -3,7 +3,12 @@
 //! No child is waited for without a deadline, and a failed test leaves no process behind.
 #![allow(dead_code, unreachable_pub)]
 
+use std::num::NonZeroUsize;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU8, AtomicU64};
 use std::time::{Duration, Instant};
+
+use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -92,5 +97,54 @@ impl Drop for Children {
             let _ = kill(child, Signal::SIGKILL);
             let _ = waitpid(child, None);
         }
+    }
+}
+
+/// A zero-filled `MAP_SHARED` anonymous mapping of `len` bytes, shared with every child forked
+/// after it was made, seen as atomic bytes or words: how children report what they did.
+#[derive(Debug)]
+pub struct SharedMemory {
+    base: NonNull<u8>,
+    len: usize,
+}
+
+impl SharedMemory {
+    pub fn new(len: usize) -> Self {
+        let size = NonZeroUsize::new(len).expect("a non-empty mapping");
+        // SAFETY: a new anonymous mapping at an address the kernel picks overlaps no Rust
+        // object; it is unmapped only in `drop`.
+        let base = unsafe {
+            mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                MapFlags::MAP_SHARED,
+            )
+        }
+        .expect("mmap");
+        Self {
+            base: base.cast(),
+            len,
+        }
+    }
+
+    /// The mapping as `len` atomic bytes.
+    pub fn flags(&self) -> &[AtomicU8] {
+        // SAFETY: `len` zeroed bytes, page-aligned, alive while `self` is; every byte is only
+        // ever accessed through atomics, in this process or a forked one.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr().cast(), self.len) }
+    }
+
+    /// The mapping as `len / 8` atomic words (a test uses it as bytes or as words, not both).
+    pub fn words(&self) -> &[AtomicU64] {
+        // SAFETY: as for `flags`; the base is page-aligned, so aligned for an `AtomicU64`.
+        unsafe { std::slice::from_raw_parts(self.base.as_ptr().cast(), self.len / 8) }
+    }
+}
+
+impl Drop for SharedMemory {
+    fn drop(&mut self) {
+        // SAFETY: exactly the mapping made in `new`; no reference into it outlives `self`.
+        let _ = unsafe { munmap(self.base.cast(), self.len) };
     }
 }
