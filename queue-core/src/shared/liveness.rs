@@ -210,7 +210,7 @@ pub(crate) struct Peers<'a> {
     pub(crate) participants: &'a Participants,
     pub(crate) watch: &'a Watch,
     /// The wait lists to wake after a recovery, for a blocking queue.
-    pub(crate) wake: Option<(&'a WaitLists, Barriers)>,
+    pub(crate) wake: Option<(&'a WaitLists, &'a Barriers)>,
     /// The calling handle's record of the slot it last found held; `None` (for a caller
     /// settling a dead entry's claim) suspects every held slot at once.
     pub(crate) suspicion: Option<&'a Suspicion>,
@@ -251,7 +251,7 @@ impl Liveness for Peers<'_> {
 
     fn wake_all(self) {
         if let Some((wait_lists, barriers)) = self.wake {
-            wait_lists.wake_all(barriers);
+            wait_lists.wake_all(*barriers);
         }
     }
 }

@@ -95,7 +95,7 @@ impl Region {
     #[inline(always)]
     fn peers<'a>(
         &'a self,
-        wake: Option<(&'a WaitLists, Barriers)>,
+        wake: Option<(&'a WaitLists, &'a Barriers)>,
         suspicion: Option<&'a Suspicion>,
     ) -> Peers<'a> {
         // SAFETY: the layout (made here or checked against the header and the file's sealed
@@ -334,7 +334,7 @@ impl<T> Mapping<T> {
     #[inline(always)]
     fn ring_waking<'a>(
         &'a self,
-        wake: Option<(&'a WaitLists, Barriers)>,
+        wake: Option<(&'a WaitLists, &'a Barriers)>,
     ) -> Ring<'a, T, SharedValues<'a, T>, Announced<'a, Peers<'a>>> {
         let region = &*self.region;
         let peers = region.peers(wake, Some(&self.suspicion));
@@ -428,7 +428,7 @@ impl<T> RingStorage<T> for WaitingMapping<T> {
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
         self.mapping
-            .ring_waking(Some((self.wait_lists(), self.barriers)))
+            .ring_waking(Some((self.wait_lists(), &self.barriers)))
     }
 }
 
