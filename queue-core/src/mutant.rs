@@ -44,10 +44,6 @@ pub(crate) const TRUSTS_SHARED_MEMORY: bool = cfg!(queue_mutant = "trusts_shared
 /// Whether a recovery takes a slot from its holders without asking whether they are dead
 /// (`false` in every normal build); the `robs_live_claimers` mutant finishes a slow live
 /// claimer's slot, which it then writes into.
-#[cfg_attr(
-    not(all(test, loom)),
-    allow(dead_code, reason = "only the crash models claim as participants yet")
-)]
 pub(crate) const ROBS_LIVE_CLAIMERS: bool = cfg!(queue_mutant = "robs_live_claimers");
 
 /// Whether the shared queue's liveness check never finds a participant dead (`false` in every
