@@ -79,15 +79,27 @@ impl Announcement {
     }
 }
 
-/// Whether a participant is dead: the kernel's answer for processes, a flag in the models.
-pub(crate) trait Liveness: Copy {
+/// A participant of a ring whose participants are processes, as its claims see the table:
+/// which announcement is its own, and whether the others are dead (the kernel's answer for
+/// processes, a flag in the models). Implemented by a reference (or a pair of words), so that
+/// the claimer of every call is as small as that: a claimer built anew for each call, and
+/// passed along by value, must not cost the call the copies of a larger struct.
+pub(crate) trait Participant: Copy {
+    /// The announcements, one per entry of the table.
+    fn table(&self) -> &[Announcement];
+
+    /// This participant's entry (`< table().len()`), or `None` for a caller that is no
+    /// participant: its claims are announced nowhere and so are never recovered (nor ever
+    /// taken for a dead one's: see `holders_are_dead`).
+    fn me(&self) -> Option<usize>;
+
     /// Whether participant `index` of the table is dead (and so will never run again). Never
     /// asked about the caller itself.
-    fn is_dead(self, index: usize) -> bool;
+    fn is_dead(&self, index: usize) -> bool;
 
     /// The participants that may hold an announcement, as a bit mask (bit `i`: entry `i`):
     /// the others' announcements are not read. Every one, by default.
-    fn announcers(self, side: Side) -> usize {
+    fn announcers(&self, side: Side) -> usize {
         let _ = side;
         usize::MAX
     }
@@ -95,44 +107,41 @@ pub(crate) trait Liveness: Copy {
     /// Whether the slot of `position`, held by an unfinished claim on `side`, has looked
     /// stuck long enough to ask about its holders (see `Claimer::suspects`). At once, by
     /// default (the models have no clock).
-    fn suspects(self, side: Side, position: usize) -> bool {
+    fn suspects(&self, side: Side, position: usize) -> bool {
         let _ = (side, position);
         true
     }
 
     /// Wakes every sleeper of the ring, after a recovery.
-    fn wake_all(self) {}
+    fn wake_all(&self) {}
 }
 
-/// The claimer of a ring in shared memory: participant `me` of a table of announcements, or
-/// a caller that is no participant (`me` is `None`), whose claims are announced nowhere and
-/// so are never recovered (nor ever taken for a dead one's: see `holders_are_dead`).
+/// The claimer of a ring in shared memory: the claims of a [`Participant`].
 #[derive(Clone, Copy)]
-pub(crate) struct Announced<'a, L> {
-    table: &'a [Announcement],
-    me: Option<usize>,
-    liveness: L,
+pub(crate) struct Announced<P> {
+    participant: P,
 }
 
-impl<'a, L: Liveness> Announced<'a, L> {
-    /// Participant `me` (`< table.len()`, if any) of `table`, whose peers' liveness
-    /// `liveness` tells.
-    pub(crate) fn new(table: &'a [Announcement], me: Option<usize>, liveness: L) -> Self {
-        debug_assert!(me.is_none_or(|me| me < table.len()));
-        Self {
-            table,
-            me,
-            liveness,
-        }
+impl<P: Participant> Announced<P> {
+    /// The claims of `participant`.
+    pub(crate) fn new(participant: P) -> Self {
+        debug_assert!(
+            participant
+                .me()
+                .is_none_or(|me| me < participant.table().len())
+        );
+        Self { participant }
     }
 
-    fn mine(self) -> Option<&'a Announcement> {
-        // `new` checked `me` against the table: `get` never answers `None` for a participant.
-        self.table.get(self.me?)
+    #[inline(always)]
+    fn mine(&self) -> Option<&Announcement> {
+        // `me` is below the table's length: `get` never answers `None` for a participant.
+        let participant = &self.participant;
+        participant.table().get(participant.me()?)
     }
 }
 
-impl<L: Liveness> Claimer for Announced<'_, L> {
+impl<P: Participant> Claimer for Announced<P> {
     const RECOVERS: bool = true;
 
     #[inline(always)]
@@ -159,7 +168,7 @@ impl<L: Liveness> Claimer for Announced<'_, L> {
 
     #[inline(always)]
     fn suspects(self, side: Side, position: usize) -> bool {
-        self.liveness.suspects(side, position)
+        self.participant.suspects(side, position)
     }
 
     /// True when at least one participant's announcement covers the position and every such
@@ -167,16 +176,18 @@ impl<L: Liveness> Claimer for Announced<'_, L> {
     /// participant, or an announcement another process overwrote) is never recovered: its
     /// holder may be alive.
     fn holders_are_dead(self, side: Side, position: usize, shape: Shape) -> bool {
+        let participant = &self.participant;
+        let (table, me) = (participant.table(), participant.me());
         let mut covered = false;
-        let mut announcers = self.liveness.announcers(side);
+        let mut announcers = participant.announcers(side);
         while announcers != 0 {
             let index = announcers.trailing_zeros() as usize;
             announcers &= announcers - 1;
-            let Some(announcement) = self.table.get(index) else {
+            let Some(announcement) = table.get(index) else {
                 break;
             };
             if announcement.covers(side, position, shape) {
-                let dead = Some(index) != self.me && self.liveness.is_dead(index);
+                let dead = Some(index) != me && participant.is_dead(index);
                 if !(mutant::ROBS_LIVE_CLAIMERS || dead) {
                     return false;
                 }
@@ -187,7 +198,7 @@ impl<L: Liveness> Claimer for Announced<'_, L> {
     }
 
     fn recovered(self) {
-        self.liveness.wake_all();
+        self.participant.wake_all();
     }
 }
 

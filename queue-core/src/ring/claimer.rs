@@ -17,7 +17,7 @@
 //! announcement was stored (Release) before its successful compare-and-swap (Release) and is
 //! kept until the slot is finished, so a recoverer that read the cursor (Acquire) after that
 //! compare-and-swap reads it. The claim is recovered only when every participant whose
-//! announcement covers the position is dead ([`Liveness`]): then the holder, one of them, is
+//! announcement covers the position is dead (`Participant::is_dead`): then the holder, one of them, is
 //! dead too, and can never touch the slot again. A live one, even stalled for ever, is never
 //! robbed. (A live participant whose last claim *failed* also covers the position until it
 //! announces again, a few instructions later: stalled exactly there, it delays the recovery

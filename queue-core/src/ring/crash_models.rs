@@ -27,7 +27,7 @@ use loom::thread;
 use model_check::{Bound, Model, explore};
 
 use super::{
-    Announced, Announcement, Cursors, Liveness, Refusal, Ring, SharedValues, Shape, empty_stamps,
+    Announced, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, empty_stamps,
 };
 use crate::sync::crash::{Crashed, crash_after, disarm};
 use crate::sync::{AtomicUsize, Ordering};
@@ -59,17 +59,32 @@ struct Shared {
     progress_made: Condvar,
 }
 
-impl Liveness for &Shared {
-    fn is_dead(self, index: usize) -> bool {
+/// Participant `me` of a [`Shared`] ring.
+#[derive(Clone, Copy)]
+struct Member<'a> {
+    shared: &'a Shared,
+    me: usize,
+}
+
+impl Participant for Member<'_> {
+    fn table(&self) -> &[Announcement] {
+        &self.shared.table
+    }
+
+    fn me(&self) -> Option<usize> {
+        Some(self.me)
+    }
+
+    fn is_dead(&self, index: usize) -> bool {
         // ORDERING: Acquire pairs with the Release store in `stop`, made after the crash:
         // everything the dead participant wrote is visible, as after a process's death.
-        self.dead[index].load(Ordering::Acquire)
+        self.shared.dead[index].load(Ordering::Acquire)
     }
 
     /// A recovery changed the ring: progress, as far as the other survivors are concerned
     /// (it wakes sleepers in a blocking queue).
-    fn wake_all(self) {
-        self.progressed();
+    fn wake_all(&self) {
+        self.shared.progressed();
     }
 }
 
@@ -89,7 +104,7 @@ impl Shared {
     }
 
     /// The ring, as participant `me` claims on it.
-    fn ring(&self, me: usize) -> Ring<'_, Value, SharedValues<'_, Value>, Announced<'_, &Self>> {
+    fn ring(&self, me: usize) -> Ring<'_, Value, SharedValues<'_, Value>, Announced<Member<'_>>> {
         // SAFETY: the stamps and words were made for `shape` from start position 0, and every
         // access goes through a ring of this shape; `[usize; 2]` is valid for any bits, has no
         // padding and no drop.
@@ -101,7 +116,7 @@ impl Shared {
                 self.shape,
             )
         }
-        .claiming_as(Announced::new(&self.table, Some(me), self))
+        .claiming_as(Announced::new(Member { shared: self, me }))
     }
 
     /// Retries `attempt` until it succeeds. A refused survivor waits until another

@@ -87,7 +87,7 @@ use core::mem::MaybeUninit;
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell, crash_point};
 
 pub(crate) use crate::error::Refusal;
-pub(crate) use announced::{Announced, Announcement, Liveness};
+pub(crate) use announced::{Announced, Announcement, Participant};
 pub(crate) use claimer::{Claimer, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};

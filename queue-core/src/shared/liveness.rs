@@ -24,9 +24,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::participants::{Entry, Identity, MAX_PARTICIPANTS, Participants, State, Status};
 use crate::mutant;
-use crate::ring::{Liveness, Side};
-use crate::sync::Barriers;
-use crate::wait::WaitLists;
+use crate::ring::Side;
 
 /// The identity of this process, as it records it in the entries it takes.
 pub(crate) fn this_process() -> Identity {
@@ -184,7 +182,7 @@ pub(crate) struct Suspicion {
 impl Suspicion {
     /// Whether the slot of `position`, found held on `side`, has been seen held for
     /// [`STUCK_AFTER`]; starts timing it if not seen before.
-    fn is_stuck(&self, side: Side, position: usize) -> bool {
+    pub(crate) fn is_stuck(&self, side: Side, position: usize) -> bool {
         let now = Instant::now();
         match self.seen.get() {
             Some((seen_side, seen_position, since))
@@ -204,20 +202,17 @@ impl Suspicion {
     }
 }
 
-/// The participants of one queue, as a claimer of this process judges them.
+/// The participants of one queue, as this process judges them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Peers<'a> {
     pub(crate) participants: &'a Participants,
     pub(crate) watch: &'a Watch,
-    /// The wait lists to wake after a recovery, for a blocking queue.
-    pub(crate) wake: Option<(&'a WaitLists, &'a Barriers)>,
-    /// The calling handle's record of the slot it last found held; `None` (for a caller
-    /// settling a dead entry's claim) suspects every held slot at once.
-    pub(crate) suspicion: Option<&'a Suspicion>,
 }
 
-impl Liveness for Peers<'_> {
-    fn is_dead(self, index: usize) -> bool {
+impl Peers<'_> {
+    /// Whether participant `index` is dead (see `Participant::is_dead`); the first to find
+    /// an entry's process dead marks the entry so.
+    pub(crate) fn is_dead(self, index: usize) -> bool {
         let Some(entry) = self.participants.entries.get(index) else {
             return true;
         };
@@ -234,7 +229,8 @@ impl Liveness for Peers<'_> {
         }
     }
 
-    fn announcers(self, side: Side) -> usize {
+    /// The participants that may announce a claim on `side` (see `Participant::announcers`).
+    pub(crate) fn announcers(self, side: Side) -> usize {
         let mask = match side {
             Side::Push => &self.participants.masks.producers,
             Side::Pop => &self.participants.masks.consumers,
@@ -242,17 +238,6 @@ impl Liveness for Peers<'_> {
         // ORDERING: Acquire, after the caller's Acquire load of the cursor: a participant
         // sets its bit (SeqCst) before it announces, and its announcement before its claim.
         mask.load(crate::sync::Ordering::Acquire)
-    }
-
-    fn suspects(self, side: Side, position: usize) -> bool {
-        self.suspicion
-            .is_none_or(|suspicion| suspicion.is_stuck(side, position))
-    }
-
-    fn wake_all(self) {
-        if let Some((wait_lists, barriers)) = self.wake {
-            wait_lists.wake_all(*barriers);
-        }
     }
 }
 

@@ -21,8 +21,8 @@ use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
 use crate::error::CapacityError;
 use crate::ring::{
-    Announced, Announcement, Cursors, Ring, SharedValues, Shape, empty_stamps, stamp_spacing,
-    words_per_value,
+    Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side, empty_stamps,
+    stamp_spacing, words_per_value,
 };
 use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
@@ -85,19 +85,17 @@ struct Region {
     fd: OwnedFd,
     shape: Shape,
     layout: Layout,
+    /// The barrier pair of the wait lists (for a queue that has them, at
+    /// `layout.wait_lists`): this process has registered for it.
+    barriers: Barriers,
     /// What this process knows of the participants' processes.
     watch: Watch,
 }
 
 impl Region {
-    /// The participants, as a claimer of this process judges them, waking `wake` after a
-    /// recovery, with the claimer's `suspicion` (if it is a handle's).
+    /// The participants, as this process judges them.
     #[inline(always)]
-    fn peers<'a>(
-        &'a self,
-        wake: Option<(&'a WaitLists, &'a Barriers)>,
-        suspicion: Option<&'a Suspicion>,
-    ) -> Peers<'a> {
+    fn peers(&self) -> Peers<'_> {
         // SAFETY: the layout (made here or checked against the header and the file's sealed
         // length) puts the table in bounds at its alignment; it is all atomics, valid for any
         // bytes (the memory file's zeros are an empty table), sound to share across processes.
@@ -105,8 +103,6 @@ impl Region {
         Peers {
             participants,
             watch: &self.watch,
-            wake,
-            suspicion,
         }
     }
 
@@ -121,6 +117,15 @@ impl Region {
                 MAX_PARTICIPANTS,
             )
         }
+    }
+
+    /// The wait lists at `offset` (which is `layout.wait_lists`).
+    #[inline(always)]
+    fn wait_lists_at(&self, offset: usize) -> &WaitLists {
+        debug_assert_eq!(Some(offset), self.layout.wait_lists);
+        // SAFETY: in bounds, aligned and initialised (the layout, as for `peers`, has wait
+        // lists at this offset); all atomics, sound to share across processes.
+        unsafe { &*self.raw.at::<WaitLists>(offset) }
     }
 
     /// The ring, as a caller that announces nothing sees it.
@@ -151,27 +156,49 @@ impl Region {
     }
 
     /// Whether the claim `announcement` (of a dead participant) holds no slot any more,
-    /// after recovering what it can (see `Ring::settle`).
-    fn settle<T>(&self, announcement: &Announcement, peers: Peers<'_>) -> bool {
-        // The claim's owner is known dead: its slots are asked about at once.
-        let peers = Peers {
-            suspicion: None,
-            ..peers
-        };
+    /// after recovering what it can (see `Ring::settle`), as a caller that is no participant.
+    fn settle<T>(&self, announcement: &Announcement) -> bool {
         self.unannounced_ring::<T>()
-            .claiming_as(Announced::new(self.announcements(), None, peers))
+            .claiming_as(Announced::new(self))
             .settle(announcement)
     }
 
     /// Takes an entry in the table for a new handle.
     fn join<T>(&self) -> Result<Membership, MappingError> {
-        let peers = self.peers(None, None);
         Membership::join(
-            peers,
+            self.peers(),
             self.announcements(),
-            |announcement| self.settle::<T>(announcement, peers),
+            |announcement| self.settle::<T>(announcement),
             Roles::BOTH,
         )
+    }
+}
+
+/// The region, as a caller that is no participant claims on it: to settle a dead entry's
+/// claim, whose holder is known dead, so every held slot is asked about at once.
+impl Participant for &Region {
+    #[inline(always)]
+    fn table(&self) -> &[Announcement] {
+        self.announcements()
+    }
+
+    #[inline(always)]
+    fn me(&self) -> Option<usize> {
+        None
+    }
+
+    fn is_dead(&self, index: usize) -> bool {
+        self.peers().is_dead(index)
+    }
+
+    fn announcers(&self, side: Side) -> usize {
+        self.peers().announcers(side)
+    }
+
+    fn wake_all(&self) {
+        if let Some(offset) = self.layout.wait_lists {
+            self.wait_lists_at(offset).wake_all(self.barriers);
+        }
     }
 }
 
@@ -198,10 +225,8 @@ impl<T> core::fmt::Debug for Mapping<T> {
 /// [`BlockingQueue`](crate::BlockingQueue).
 pub struct WaitingMapping<T> {
     mapping: Mapping<T>,
-    /// Where the wait lists are (`mapping.layout.wait_lists`, which is `Some` here).
+    /// Where the wait lists are (`layout.wait_lists` of the region, which is `Some` here).
     wait_lists: usize,
-    /// The barrier pair the header names; this process has registered for it.
-    barriers: Barriers,
 }
 
 impl<T> core::fmt::Debug for WaitingMapping<T> {
@@ -224,7 +249,7 @@ impl<T: Plain> Mapping<T> {
         let len = NonZeroUsize::new(layout.len).ok_or(CapacityError::TooLarge { capacity })?;
         let raw = RawMapping::map(&fd, len)?;
         let start = shape.lap_start(0);
-        let barriers = match barriers {
+        let header_barriers = match barriers {
             None => BARRIERS_NONE,
             Some(Barriers::AcrossProcesses) => BARRIERS_MEMBARRIER,
             Some(_) => BARRIERS_SYMMETRIC,
@@ -245,13 +270,15 @@ impl<T: Plain> Mapping<T> {
                 stamps.add(word).write(stamp);
             }
             raw.at::<Header>(0)
-                .write_volatile(layout.header::<T>(shape, barriers));
+                .write_volatile(layout.header::<T>(shape, header_barriers));
         }
         Self::joining(Region {
             raw,
             fd,
             shape,
             layout,
+            // Without wait lists, no barrier is ever used.
+            barriers: barriers.unwrap_or(Barriers::Symmetric),
             watch: Watch::default(),
         })
     }
@@ -273,8 +300,8 @@ impl<T: Plain> Mapping<T> {
     }
 
     /// The queue in the memory file `fd`, with wait lists if `waiting`, after checking its
-    /// header and cursors; also returns the header's barrier pair.
-    fn attach(fd: OwnedFd, waiting: bool) -> Result<(Self, u32), MappingError> {
+    /// header and cursors (and registering this process for the wait lists' barrier pair).
+    fn attach(fd: OwnedFd, waiting: bool) -> Result<Self, MappingError> {
         // The seals fix the length: nothing in the mapping can fault later.
         let file_len = sealed_len(&fd)?;
         let header_len = size_of::<Header>() as u64;
@@ -295,22 +322,28 @@ impl<T: Plain> Mapping<T> {
         // every bit pattern is a valid `Header`, and we copy it out rather than borrow it.
         let header = unsafe { raw.at::<Header>(0).read_volatile() };
         let (shape, layout) = check_header::<T>(&header, file_len, waiting)?;
-        let region = Region {
+        let mut region = Region {
             raw,
             fd,
             shape,
             layout,
+            barriers: Barriers::Symmetric,
             watch: Watch::default(),
         };
         if !region.unannounced_ring::<T>().cursors_in_bounds() {
             return Err(MappingError::Corrupted { field: "cursors" });
         }
-        Ok((Self::joining(region)?, header.barriers))
+        // `check_header` accepted only the barrier pairs of a queue with wait lists here.
+        if waiting && header.barriers == BARRIERS_MEMBARRIER {
+            Barriers::join_across_processes().map_err(MappingError::Os)?;
+            region.barriers = Barriers::AcrossProcesses;
+        }
+        Self::joining(region)
     }
 
     /// The queue without wait lists in the memory file `fd`.
     pub(crate) fn attach_plain(fd: OwnedFd) -> Result<Self, MappingError> {
-        Ok(Self::attach(fd, false)?.0)
+        Self::attach(fd, false)
     }
 
     /// Another handle to the same mapping, with an entry of its own.
@@ -330,28 +363,53 @@ impl<T> Mapping<T> {
         self.region.fd.as_fd()
     }
 
-    /// The ring, as this handle claims on it; `wake` is woken after a recovery.
+    /// The ring, as this handle claims on it.
     #[inline(always)]
-    fn ring_waking<'a>(
-        &'a self,
-        wake: Option<(&'a WaitLists, &'a Barriers)>,
-    ) -> Ring<'a, T, SharedValues<'a, T>, Announced<'a, Peers<'a>>> {
+    fn announced_ring(&self) -> Ring<'_, T, SharedValues<'_, T>, Announced<&Self>> {
         let region = &*self.region;
-        let peers = region.peers(wake, Some(&self.suspicion));
-        let announcements = region.announcements();
-        let me = self.membership.entry(peers, announcements, |announcement| {
-            region.settle::<T>(announcement, peers)
-        });
+        self.membership
+            .rejoin_if_forked(region.peers(), region.announcements(), |announcement| {
+                region.settle::<T>(announcement)
+            });
         region
             .unannounced_ring::<T>()
-            .claiming_as(Announced::new(announcements, me, peers))
+            .claiming_as(Announced::new(self))
+    }
+}
+
+/// A handle, as it claims: its own entry, and the slot it last found held.
+impl<T> Participant for &Mapping<T> {
+    #[inline(always)]
+    fn table(&self) -> &[Announcement] {
+        self.region.announcements()
+    }
+
+    #[inline(always)]
+    fn me(&self) -> Option<usize> {
+        self.membership.index()
+    }
+
+    fn is_dead(&self, index: usize) -> bool {
+        self.region.peers().is_dead(index)
+    }
+
+    fn announcers(&self, side: Side) -> usize {
+        self.region.peers().announcers(side)
+    }
+
+    fn suspects(&self, side: Side, position: usize) -> bool {
+        self.suspicion.is_stuck(side, position)
+    }
+
+    fn wake_all(&self) {
+        (&*self.region).wake_all();
     }
 }
 
 impl<T> Drop for Mapping<T> {
     fn drop(&mut self) {
         // Between calls: this handle holds no claim.
-        self.membership.leave(self.region.peers(None, None));
+        self.membership.leave(self.region.peers());
     }
 }
 
@@ -361,49 +419,40 @@ impl<T> RingStorage<T> for Mapping<T> {
     where
         T: 'a;
     type Claimer<'a>
-        = Announced<'a, Peers<'a>>
+        = Announced<&'a Self>
     where
         T: 'a;
 
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
-        self.ring_waking(None)
+        self.announced_ring()
     }
 }
 
 impl<T: Plain> WaitingMapping<T> {
     /// A new queue of `capacity` slots with wait lists, in a new memory file.
     pub(crate) fn create(capacity: usize) -> Result<Self, MappingError> {
-        let barriers = Barriers::across_processes();
-        let mapping = Mapping::create(capacity, Some(barriers))?;
-        Ok(Self::with_barriers(mapping, barriers))
+        let mapping = Mapping::create(capacity, Some(Barriers::across_processes()))?;
+        Ok(Self::waiting(mapping))
     }
 
     /// The queue with wait lists in the memory file `fd`, after checking its header and
     /// cursors, and registering this process for its barrier pair.
     pub(crate) fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
-        let (mapping, barriers) = Mapping::attach(fd, true)?;
-        let barriers = if barriers == BARRIERS_MEMBARRIER {
-            Barriers::join_across_processes().map_err(MappingError::Os)?;
-            Barriers::AcrossProcesses
-        } else {
-            Barriers::Symmetric
-        };
-        Ok(Self::with_barriers(mapping, barriers))
+        Ok(Self::waiting(Mapping::attach(fd, true)?))
     }
 
     /// Another handle to the same mapping, with an entry of its own.
     pub(crate) fn try_clone(&self) -> Result<Self, MappingError> {
-        Ok(Self::with_barriers(self.mapping.try_clone()?, self.barriers))
+        Ok(Self::waiting(self.mapping.try_clone()?))
     }
 
-    fn with_barriers(mapping: Mapping<T>, barriers: Barriers) -> Self {
+    fn waiting(mapping: Mapping<T>) -> Self {
         // `create` and `attach` both made or checked a layout with wait lists.
         let wait_lists = mapping.region.layout.wait_lists.unwrap_or_default();
         Self {
             mapping,
             wait_lists,
-            barriers,
         }
     }
 }
@@ -421,28 +470,25 @@ impl<T> RingStorage<T> for WaitingMapping<T> {
     where
         T: 'a;
     type Claimer<'a>
-        = Announced<'a, Peers<'a>>
+        = Announced<&'a Mapping<T>>
     where
         T: 'a;
 
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
-        self.mapping
-            .ring_waking(Some((self.wait_lists(), &self.barriers)))
+        self.mapping.announced_ring()
     }
 }
 
 impl<T> WaitingStorage<T> for WaitingMapping<T> {
     #[inline(always)]
     fn wait_lists(&self) -> &WaitLists {
-        // SAFETY: in bounds, aligned and initialised (the layout, as for `ring`, has wait
-        // lists at this offset); all atomics, sound to share across processes.
-        unsafe { &*self.mapping.region.raw.at::<WaitLists>(self.wait_lists) }
+        self.mapping.region.wait_lists_at(self.wait_lists)
     }
 
     #[inline(always)]
     fn barriers(&self) -> Barriers {
-        self.barriers
+        self.mapping.region.barriers
     }
 }
 

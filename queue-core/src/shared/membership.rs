@@ -20,7 +20,7 @@ use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
 use super::error::MappingError;
 use super::liveness::{Peers, this_process};
 use super::participants::{MAX_PARTICIPANTS, Roles, State, Status};
-use crate::ring::{Announcement, Liveness};
+use crate::ring::Announcement;
 
 /// The word that reads 0 in a child made by fork, until it is set to the child's pid.
 fn fork_token() -> Result<&'static AtomicU32, MappingError> {
@@ -98,19 +98,28 @@ impl Membership {
         })
     }
 
-    /// The entry this handle claims under, in this process; joins again first in a child
-    /// made by fork (see the module docs).
+    /// Joins again in a child made by fork (see the module docs), so that [`index`]
+    /// answers for this process; to be called before every call that may claim.
+    ///
+    /// [`index`]: Self::index
     #[inline(always)]
-    pub(crate) fn entry(
+    pub(crate) fn rejoin_if_forked(
         &self,
         peers: Peers<'_>,
         announcements: &[Announcement],
         settle: impl Fn(&Announcement) -> bool,
-    ) -> Option<usize> {
+    ) {
         // Relaxed: see `current_pid`.
         if self.token.load(Ordering::Relaxed) != self.pid.get() {
             self.join_again(peers, announcements, settle);
         }
+    }
+
+    /// The entry this handle claims under, as of the last [`rejoin_if_forked`].
+    ///
+    /// [`rejoin_if_forked`]: Self::rejoin_if_forked
+    #[inline(always)]
+    pub(crate) fn index(&self) -> Option<usize> {
         self.entry.get().map(|(index, _)| index)
     }
 
