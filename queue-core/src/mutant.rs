@@ -1,7 +1,8 @@
 //! Deliberately broken variants of the ring ("mutants"), used to show that the model checks and
 //! property suites can fail.
 //!
-//! A mutant is compiled in only with `RUSTFLAGS='--cfg queue_mutant="NAME"'`; in every other
+//! A mutant is compiled in only when the crate is built with `QUEUE_CORE_MUTANT=NAME` in the
+//! environment (the build script turns it into `--cfg queue_mutant="NAME"`); in every other
 //! build each knob below is a constant that leaves the algorithm exactly as written, and the
 //! optimiser removes it. The knobs are named here, once, so that the algorithm carries no
 //! `cfg` attributes of its own.

@@ -1,7 +1,8 @@
 //! Deliberately broken variants of the lifecycle ("mutants"), used to show that the loom
 //! models can fail.
 //!
-//! A mutant is compiled in only with `RUSTFLAGS='--cfg spawn_mutant="NAME"'`; in every other
+//! A mutant is compiled in only when the crate is built with `SPAWN_CORE_MUTANT=NAME` in the
+//! environment (the build script turns it into `--cfg spawn_mutant="NAME"`); in every other
 //! build each knob below is a constant that leaves the lifecycle exactly as written. The knobs
 //! are named here, once, so that the lifecycle carries no `cfg` attributes of its own.
 //!

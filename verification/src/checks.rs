@@ -26,6 +26,51 @@ impl Checker {
     }
 }
 
+/// A build other than cargo's default: its `RUSTFLAGS`, and the target directory it keeps to
+/// itself (a build whose `RUSTFLAGS` differ rebuilds every dependency).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Build {
+    pub(crate) rustflags: &'static str,
+    pub(crate) target_dir: &'static str,
+}
+
+/// The loom build: every model, in release.
+pub(crate) const LOOM_BUILD: Build = Build {
+    rustflags: "--cfg loom",
+    target_dir: "target/loom",
+};
+
+/// The build with the fault-injection hook.
+pub(crate) const FAULTS_BUILD: Build = Build {
+    rustflags: "--cfg queue_faults",
+    target_dir: "target/faults",
+};
+
+/// The release build of the mutants that ordinary tests catch, beside the default one (which
+/// the verification binary itself runs from).
+pub(crate) const MUTANT_BUILD: Build = Build {
+    rustflags: "",
+    target_dir: "target/mutant",
+};
+
+impl Build {
+    /// Sets `command`'s `RUSTFLAGS` and target directory (under `root`) to this build's.
+    pub(crate) fn apply(self, command: &mut std::process::Command, root: &std::path::Path) {
+        command
+            .env("RUSTFLAGS", self.rustflags)
+            .env("CARGO_TARGET_DIR", root.join(self.target_dir));
+    }
+
+    /// The same, as a reader types it before a command.
+    pub(crate) fn shown(self) -> String {
+        let rustflags = match self.rustflags {
+            "" => String::new(),
+            flags => format!("RUSTFLAGS=\"{flags}\" "),
+        };
+        format!("{rustflags}CARGO_TARGET_DIR={}", self.target_dir)
+    }
+}
+
 /// One suite: a `cargo test` invocation.
 #[derive(Clone, Debug)]
 pub(crate) struct Suite {

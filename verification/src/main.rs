@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use checks::{Checker, SUITES, Suite};
+use checks::{Checker, FAULTS_BUILD, LOOM_BUILD, SUITES, Suite};
 use mutants::{MUTANTS, Mutant};
 use report::{Header, MutantResult, Report, SuiteResult};
 
@@ -45,10 +45,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The build with the fault-injection hook, in its own target directory.
-const FAULTS_RUSTFLAGS: &str = "--cfg queue_faults";
-const FAULTS_TARGET: &str = "target/faults";
-
 /// One step of [`test_all`]: runs, and says whether it passed.
 type Step<'a> = Box<dyn FnOnce() -> bool + 'a>;
 
@@ -61,8 +57,7 @@ fn test_all(root: &Path) -> bool {
         command
     };
     let mut loom = cargo(&["test", "--release", "--", "--nocapture"]);
-    loom.env("RUSTFLAGS", "--cfg loom")
-        .env("CARGO_TARGET_DIR", root.join("target/loom"));
+    LOOM_BUILD.apply(&mut loom, root);
     let mut tests = cargo(&["test", "--workspace"]);
     // Debug and release builds differ in what an overflow or a `debug_assert!` does: the
     // hostile-peer tests run in both.
@@ -82,9 +77,7 @@ fn test_all(root: &Path) -> bool {
         "--test",
         "crash_recovery",
     ]);
-    faults
-        .env("RUSTFLAGS", FAULTS_RUSTFLAGS)
-        .env("CARGO_TARGET_DIR", root.join(FAULTS_TARGET));
+    FAULTS_BUILD.apply(&mut faults, root);
     let mut benches = cargo(&["test", "--workspace", "--benches"]);
     let steps: [(&str, Step<'_>); 6] = [
         (
@@ -237,18 +230,14 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
         "cargo test --release {} -- --nocapture",
         suite.args.join(" ")
     );
-    if suite.checker == Checker::Loom {
-        command
-            .env("RUSTFLAGS", "--cfg loom")
-            .env("CARGO_TARGET_DIR", root.join("target/loom"));
-        shown = format!("RUSTFLAGS=\"--cfg loom\" CARGO_TARGET_DIR=target/loom {shown}");
-    }
-    if suite.checker == Checker::Faults {
-        command
-            .env("RUSTFLAGS", FAULTS_RUSTFLAGS)
-            .env("CARGO_TARGET_DIR", root.join(FAULTS_TARGET));
-        shown =
-            format!("RUSTFLAGS=\"{FAULTS_RUSTFLAGS}\" CARGO_TARGET_DIR={FAULTS_TARGET} {shown}");
+    let build = match suite.checker {
+        Checker::Loom => Some(LOOM_BUILD),
+        Checker::Faults => Some(FAULTS_BUILD),
+        Checker::Proptest | Checker::Scenario => None,
+    };
+    if let Some(build) = build {
+        build.apply(&mut command, root);
+        shown = format!("{} {shown}", build.shown());
     }
     if quick {
         command

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use model_check::ModelRecord;
 
+use crate::checks::{Build, FAULTS_BUILD, LOOM_BUILD, MUTANT_BUILD};
+
 /// A deliberately broken variant of an algorithm.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Mutant {
@@ -14,7 +16,8 @@ pub(crate) struct Mutant {
     pub(crate) name: &'static str,
     /// The crate whose algorithm it breaks.
     pub(crate) krate: &'static str,
-    /// The cfg whose value switches it on (`queue_mutant` or `spawn_mutant`).
+    /// The cfg whose value switches it on (`queue_mutant` or `spawn_mutant`), which the
+    /// crate's build script sets from [`env_var`](Self::env_var).
     pub(crate) cfg: &'static str,
     /// Whether loom models catch it (built with `--cfg loom`, judged by the models' records),
     /// or ordinary tests (judged by their failure messages).
@@ -167,34 +170,35 @@ pub(crate) const MUTANTS: &[Mutant] = &[
 ];
 
 impl Mutant {
-    /// The `RUSTFLAGS` that switch it on (under loom, for a mutant that loom catches).
-    pub(crate) fn rustflags(&self) -> String {
-        let loom = if self.loom { "--cfg loom " } else { "" };
-        let faults = if self.faults {
-            "--cfg queue_faults "
+    /// The environment variable that switches it on: its crate's build script reads it, so
+    /// that a mutant rebuilds that crate alone (a change of `RUSTFLAGS` rebuilds every
+    /// dependency).
+    pub(crate) fn env_var(&self) -> &'static str {
+        if self.cfg == "spawn_mutant" {
+            "SPAWN_CORE_MUTANT"
         } else {
-            ""
-        };
-        format!("{loom}{faults}--cfg {}=\"{}\"", self.cfg, self.name)
+            "QUEUE_CORE_MUTANT"
+        }
     }
 
-    /// Its separate target directory (each mutant's cfg rebuilds its crate).
-    fn target_dir(&self) -> &'static str {
-        if self.loom {
-            "target/loom-mutant"
-        } else if self.faults {
-            "target/faults-mutant"
-        } else {
-            "target/mutant"
+    /// The build it is made in: that of the checks that catch it (loom's, or the
+    /// fault-injection hook's), whose `RUSTFLAGS`, target directory and built dependencies
+    /// it shares.
+    pub(crate) fn build(&self) -> Build {
+        match (self.loom, self.faults) {
+            (true, _) => LOOM_BUILD,
+            (false, true) => FAULTS_BUILD,
+            (false, false) => MUTANT_BUILD,
         }
     }
 
     /// Its `cargo test` command, as a reader would type it.
     pub(crate) fn command_line(&self) -> String {
         format!(
-            "RUSTFLAGS='{}' CARGO_TARGET_DIR={} cargo test --release -p {} {}",
-            self.rustflags(),
-            self.target_dir(),
+            "{}={} {} cargo test --release -p {} {}",
+            self.env_var(),
+            self.name,
+            self.build().shown(),
             self.krate,
             self.target.join(" ")
         )
@@ -209,9 +213,9 @@ impl Mutant {
             .args(["test", "--release", "-p", self.krate])
             .args(self.target)
             .args(["--", self.filter, "--nocapture"])
-            .env("RUSTFLAGS", self.rustflags())
-            .env("CARGO_TARGET_DIR", root.join(self.target_dir()))
+            .env(self.env_var(), self.name)
             .env(model_check::RESULTS_VAR, records);
+        self.build().apply(&mut command, root);
         command
     }
 
@@ -317,7 +321,7 @@ mod tests {
             None,
             "a build error"
         );
-        assert!(!mutant.rustflags().contains("loom"));
+        assert!(!mutant.build().rustflags.contains("loom"));
     }
 
     /// Every registered mutant has a knob in its crate's `mutant.rs`, and every knob there is
