@@ -63,6 +63,9 @@ struct Watched {
 enum Verdict {
     /// The process cannot be judged from here: counted as alive, for good.
     Unknowable,
+    /// The process could not be judged this time (this process is out of descriptors or
+    /// memory): counted as alive, and judged again at the next question.
+    NotNow,
     /// The process has exited (or never was what the entry says).
     Dead,
     /// The process was alive when its pidfd was opened; the pidfd tells when it exits.
@@ -89,14 +92,16 @@ impl Watch {
             watched.resize_with(MAX_PARTICIPANTS, || None);
         }
         let slot = &mut watched[index];
-        if slot.as_ref().is_none_or(|known| known.state != state) {
+        if slot.as_ref().is_none_or(|known| {
+            known.state != state || matches!(known.verdict, Verdict::NotNow)
+        }) {
             let verdict = judge(entry.identity(state), state.status());
             *slot = Some(Watched { state, verdict });
         }
         match slot.as_ref().map(|known| &known.verdict) {
             Some(Verdict::Dead) => true,
             Some(Verdict::Watching(pidfd)) => exited(pidfd),
-            Some(Verdict::Unknowable) | None => false,
+            Some(Verdict::Unknowable | Verdict::NotNow) | None => false,
         }
     }
 }
@@ -115,6 +120,11 @@ fn judge(who: Identity, status: Status) -> Verdict {
     let pidfd = match open_pidfd(who.pid) {
         Ok(pidfd) => pidfd,
         Err(Errno::ESRCH) => return Verdict::Dead,
+        // Out of descriptors or memory: a shortage that passes, unlike a kernel without
+        // pidfds (ENOSYS) or a sandbox that forbids them.
+        Err(Errno::EMFILE | Errno::ENFILE | Errno::ENOMEM | Errno::EAGAIN) => {
+            return Verdict::NotNow;
+        }
         Err(_) => return Verdict::Unknowable,
     };
     // Read after the pidfd was opened: if the start time matches, the pidfd is of the
@@ -243,6 +253,7 @@ impl Peers<'_> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    use super::super::participants::Roles;
     use super::*;
 
     #[test]
@@ -276,7 +287,9 @@ mod tests {
         match verdict {
             Verdict::Watching(pidfd) => assert!(exited(&pidfd)),
             Verdict::Dead => {}
-            Verdict::Unknowable => panic!("a child in our namespace is knowable"),
+            Verdict::Unknowable | Verdict::NotNow => {
+                panic!("a child in our namespace is knowable")
+            }
         }
     }
 
@@ -290,5 +303,30 @@ mod tests {
             judge(other, Status::Active),
             Verdict::Unknowable
         ));
+    }
+
+    #[test]
+    fn a_process_that_could_not_be_judged_is_judged_again() {
+        // SAFETY: a table is all atomics, and zeros are an empty one.
+        let participants: Box<Participants> = Box::new(unsafe { core::mem::zeroed() });
+        let me = this_process();
+        let entry = &participants.entries[0];
+        assert!(participants.take(0, entry.state(), me, Roles::BOTH));
+        let state = participants.activate(0, me).unwrap();
+        let watch = Watch::default();
+        watch.watched.lock().unwrap().resize_with(MAX_PARTICIPANTS, || None);
+        watch.watched.lock().unwrap()[0] = Some(Watched {
+            state,
+            verdict: Verdict::NotNow,
+        });
+        assert!(!watch.has_exited(0, entry, state));
+        let watched = watch.watched.lock().unwrap();
+        assert!(
+            matches!(
+                watched[0].as_ref().map(|known| &known.verdict),
+                Some(Verdict::Watching(_))
+            ),
+            "a shortage of descriptors is not a verdict for good"
+        );
     }
 }
