@@ -241,6 +241,13 @@ impl<T: Plain> BlockingQueue<T, Shared> {
 }
 
 impl<T, P: Placement> BlockingQueue<T, P> {
+    /// The sleepers registered on either list, for the fault-injection tests.
+    #[cfg(all(queue_faults, not(loom)))]
+    pub(crate) fn registered_sleepers(&self) -> usize {
+        let wait_lists = self.storage.wait_lists();
+        wait_lists.not_empty.sleepers() | wait_lists.not_full.sleepers()
+    }
+
     /// The ring, its wait lists, and their barrier pair.
     #[inline(always)]
     fn parts(
@@ -269,7 +276,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
         let (ring, wait_lists, barriers) = self.parts();
         ring.try_push(value).map_err(TryPushError::refused)?;
-        wait_lists.not_empty.wake(barriers, 1);
+        wait_lists.not_empty.wake(barriers, 1, ring.claimer());
         Ok(())
     }
 
@@ -285,7 +292,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     pub fn try_pop(&self) -> Result<T, TryPopError> {
         let (ring, wait_lists, barriers) = self.parts();
         let value = ring.try_pop().map_err(TryPopError::refused)?;
-        wait_lists.not_full.wake(barriers, 1);
+        wait_lists.not_full.wake(barriers, 1, ring.claimer());
         Ok(value)
     }
 
@@ -350,7 +357,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let mut value = Some(refused);
         let pushed = wait_lists
             .not_full
-            .wait_after_refusal(barriers, deadline, ring.recovers(), || {
+            .wait_after_refusal(barriers, deadline, ring.claimer(), || {
                 let attempt = value
                     .take()
                     .expect("the value is put back after each failed attempt");
@@ -361,7 +368,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             });
         match pushed {
             Ok(()) => {
-                wait_lists.not_empty.wake(barriers, 1);
+                wait_lists.not_empty.wake(barriers, 1, ring.claimer());
                 Ok(())
             }
             Err(gave_up) => Err((value.expect("a failed attempt put the value back"), gave_up)),
@@ -412,8 +419,8 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let value = wait_lists
             .not_empty
-            .wait_for(barriers, deadline, ring.recovers(), || ring.try_pop())?;
-        wait_lists.not_full.wake(barriers, 1);
+            .wait_for(barriers, deadline, ring.claimer(), || ring.try_pop())?;
+        wait_lists.not_full.wake(barriers, 1, ring.claimer());
         Ok(value)
     }
 
@@ -432,7 +439,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let pushed = PushSliceError::batch_answer(ring.try_push_slice(values))?;
         if pushed > 0 {
-            wait_lists.not_empty.wake(barriers, wake_count(pushed));
+            wait_lists.not_empty.wake(barriers, wake_count(pushed), ring.claimer());
         }
         Ok(pushed)
     }
@@ -452,7 +459,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let popped = PopError::batch_answer(ring.try_pop_slice(buffer))?;
         if popped > 0 {
-            wait_lists.not_full.wake(barriers, wake_count(popped));
+            wait_lists.not_full.wake(barriers, wake_count(popped), ring.claimer());
         }
         Ok(popped)
     }
@@ -474,12 +481,12 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let pushed = wait_lists
             .not_full
-            .wait_for(barriers, None, ring.recovers(), || ring.try_push_slice(values))
+            .wait_for(barriers, None, ring.claimer(), || ring.try_push_slice(values))
             .map_err(|gave_up| match gave_up {
                 GaveUp::Corrupted => PushSliceError::Corrupted,
                 GaveUp::Closed | GaveUp::TimedOut => PushSliceError::Closed,
             })?;
-        wait_lists.not_empty.wake(barriers, wake_count(pushed));
+        wait_lists.not_empty.wake(barriers, wake_count(pushed), ring.claimer());
         Ok(pushed)
     }
 
@@ -514,9 +521,9 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let (ring, wait_lists, barriers) = self.parts();
         let popped = wait_lists
             .not_empty
-            .wait_for(barriers, None, ring.recovers(), || ring.try_pop_slice(buffer))
+            .wait_for(barriers, None, ring.claimer(), || ring.try_pop_slice(buffer))
             .map_err(pop_error)?;
-        wait_lists.not_full.wake(barriers, wake_count(popped));
+        wait_lists.not_full.wake(barriers, wake_count(popped), ring.claimer());
         Ok(popped)
     }
 

@@ -103,6 +103,14 @@ on_linux! {
     #[doc(hidden)]
     pub mod faults {
         pub use crate::sync::crash::{disarm, kill_at_crash_point};
+
+        /// The sleepers registered on either wait list of `queue` (a mask of participants),
+        /// for the tests of a process killed asleep.
+        pub fn registered_sleepers<T, P: crate::Placement>(
+            queue: &crate::BlockingQueue<T, P>,
+        ) -> usize {
+            queue.registered_sleepers()
+        }
     }
     pub use shared::{
         ElementType, FileKind, Frame, MAX_PARTICIPANTS, MappingError, Plain, type_tag,

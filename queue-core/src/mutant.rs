@@ -55,3 +55,8 @@ pub(crate) const MISSES_THE_DEAD: bool = cfg!(queue_mutant = "misses_the_dead");
 /// `DEATH_RECHECK` (`true` in every normal build); the `sleeps_through_deaths` mutant sleeps
 /// until woken, so a death nobody else notices leaves it asleep.
 pub(crate) const RECHECKS_FOR_THE_DEAD: bool = !cfg!(queue_mutant = "sleeps_through_deaths");
+
+/// Whether a waker that woke nobody takes the registrations of dead sleepers out (`true` in
+/// every normal build); the `forgets_dead_sleepers` mutant leaves them, so every later waker
+/// pays a futex wake for a process that died asleep.
+pub(crate) const HEALS_DEAD_SLEEPERS: bool = !cfg!(queue_mutant = "forgets_dead_sleepers");

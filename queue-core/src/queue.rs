@@ -77,9 +77,11 @@ use crate::storage::{RingOf, RingStorage};
 ///   then at most once per 50 µs): until then a `try_` call answers `Empty` or `Full` there,
 ///   as it does for a live claimer. A blocking call that needs the slot finds the death
 ///   within about 100 µs of its call (or of the death, if later: it looks again at least
-///   every 10 ms while it sleeps, so it needs nobody else to notice). Not yet covered: a
-///   dead sleeper stays counted as one, so every later call on the other side pays a futex
-///   wake.
+///   every 10 ms while it sleeps, so it needs nobody else to notice). A process killed
+///   while asleep in a blocking call leaves its registration as a sleeper (one bit per
+///   participant): the first call on the other side whose wake woke nobody, and has seen
+///   that registration for 50 µs, asks whether its process has exited and takes it out, so
+///   the wakes it costs stop within a fraction of a millisecond.
 ///
 /// - **Thread safety.** `Queue<T>` is `Send` and `Sync` exactly when `T: Send` (values move
 ///   between threads; none is ever shared), so a queue of `Rc`s cannot cross threads:

@@ -12,6 +12,17 @@
 //! A caller whose operation made room (or a value) for the other side issues the waker half,
 //! then reads `sleepers`; if it is not zero, it bumps `epoch` and wakes a sleeper.
 //!
+//! # Dead sleepers
+//!
+//! On the heap, `sleepers` counts the sleeping threads. On a shared ring, whose participants
+//! are processes that may be killed while registered, it is a mask with one bit per
+//! participant ([`Sleeper`]): a count a dead process never took itself out of would make
+//! every later waker pay a futex wake, for good. A waker whose wake woke nobody while bits
+//! were set, and saw the same bits set for a while (`Claimer::dead_sleepers`), asks whether
+//! their participants are dead and clears the dead ones' bits; a participant that takes a
+//! dead one's entry clears its bits too. A death then costs the wakers a futex wake each for
+//! tens of microseconds, not for ever.
+//!
 //! The pair ([`Barriers`]) acts as two `SeqCst` fences. Where the kernel has `membarrier(2)`,
 //! the waker half is only a compiler fence and the sleeper half a system call that runs a
 //! barrier on every CPU running one of the queue's threads (processes, for a shared queue):
@@ -35,8 +46,8 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::mutant;
-use crate::ring::Refusal;
-use crate::sync::{AtomicU32, Backoff, Barriers, FutexWord, Ordering};
+use crate::ring::{Claimant, Claimer, Refusal};
+use crate::sync::{AtomicUsize, Backoff, Barriers, FutexWord, HAS_CLOCK, Ordering, crash_point};
 
 /// How many of the backoff's shortest snoozes a blocking call takes together after its first
 /// failed attempt: 1 + 2 + 4 + 8 = 15 spin-loop hints before its first retry, instead of 1.
@@ -91,6 +102,18 @@ impl GaveUp {
     }
 }
 
+/// What registering `claimant` adds to `sleepers` (see [`Claimant`]): 1 to the count of a
+/// thread, its own bit of the mask for a participant, nothing for a handle with no entry (no
+/// waker knows it sleeps: it finds what changed at its next look, within
+/// [`DEATH_RECHECK`]).
+fn mark(claimant: Claimant) -> usize {
+    match claimant {
+        Claimant::Thread => 1,
+        Claimant::Participant(index) => 1 << (index % usize::BITS as usize),
+        Claimant::Unlisted => 0,
+    }
+}
+
 /// Callers sleeping until the ring changes in one direction.
 #[derive(Debug, Default)]
 #[repr(C)]
@@ -98,9 +121,9 @@ pub(crate) struct WaitList {
     /// Bumped before every wake; a sleeper sleeps only while it holds the value it read before
     /// its last check.
     epoch: FutexWord,
-    /// How many callers are between registering (step 2) and leaving; wakers skip the wake
-    /// while it is zero.
-    sleepers: AtomicU32,
+    /// The callers between registering (step 2) and leaving: a count of threads, or a mask
+    /// of participants (see [`mark`]); wakers skip the wake while it is zero.
+    sleepers: AtomicUsize,
 }
 
 /// The two wait lists of a ring: getters wait for `not_empty`, putters for `not_full`.
@@ -114,18 +137,45 @@ pub(crate) struct WaitLists {
 }
 
 impl WaitLists {
-    /// Wakes every sleeper on both lists (after the ring was closed).
+    /// Wakes every sleeper on both lists (after the ring was closed, or a dead participant's
+    /// claim finished).
     pub(crate) fn wake_all(&self, barriers: Barriers) {
-        self.not_empty.wake(barriers, u32::MAX);
-        self.not_full.wake(barriers, u32::MAX);
+        for list in [&self.not_empty, &self.not_full] {
+            if list.registered(barriers) != 0 {
+                list.bump_and_wake(u32::MAX);
+            }
+        }
+    }
+
+    /// Takes participant `index`'s registrations out of both lists: for the new owner of a
+    /// dead participant's entry, before it can sleep itself.
+    pub(crate) fn forget(&self, index: usize) {
+        let mark = mark(Claimant::Participant(index));
+        for list in [&self.not_empty, &self.not_full] {
+            // Relaxed: as in `heal`.
+            list.sleepers.fetch_and(!mark, Ordering::Relaxed);
+        }
     }
 }
 
 impl WaitList {
-    /// Wakes up to `count` sleepers, after the caller's operation changed the ring for them.
-    /// Costs one load when nobody sleeps (and a `SeqCst` fence, where `membarrier` is missing).
+    /// Wakes up to `count` sleepers, after the caller's operation (through `claimer`) changed
+    /// the ring for them. Costs one load when nobody sleeps (and a `SeqCst` fence, where
+    /// `membarrier` is missing).
     #[inline]
-    pub(crate) fn wake(&self, barriers: Barriers, count: u32) {
+    pub(crate) fn wake<C: Claimer>(&self, barriers: Barriers, count: u32, claimer: C) {
+        let registered = self.registered(barriers);
+        if registered != 0 {
+            let woken = self.bump_and_wake(count);
+            if C::RECOVERS && woken == 0 {
+                self.heal(registered, claimer);
+            }
+        }
+    }
+
+    /// The sleepers registered, as a waker reads them after its ring change.
+    #[inline(always)]
+    fn registered(&self, barriers: Barriers) -> usize {
         // ORDERING: the waker half of the barrier pair, paired with the sleeper half in
         // `wait_for` (step 2): the ring change we made before it, or the sleeper's
         // registration, is seen by the other side.
@@ -133,45 +183,95 @@ impl WaitList {
             barriers.waker_half();
         }
         // Relaxed: the barrier pair orders this load (see the module docs).
-        if self.sleepers.load(Ordering::Relaxed) != 0 {
-            // ORDERING: Release pairs with the Acquire epoch read of a sleeper (step 1), so a
-            // sleeper that read this bump also sees our ring change.
-            self.epoch.fetch_add(1, Ordering::Release);
-            self.epoch.wake(count);
+        self.sleepers.load(Ordering::Relaxed)
+    }
+
+    /// Bumps the epoch and wakes up to `count` sleepers; returns how many woke (as far as
+    /// the kernel knows).
+    fn bump_and_wake(&self, count: u32) -> u32 {
+        // ORDERING: Release pairs with the Acquire epoch read of a sleeper (step 1), so a
+        // sleeper that read this bump also sees our ring change.
+        self.epoch.fetch_add(1, Ordering::Release);
+        self.epoch.wake(count)
+    }
+
+    /// After a wake that woke nobody while `registered` sleepers were registered on a shared
+    /// ring: takes the registrations of the dead among them out (see the module docs).
+    #[cold]
+    #[inline(never)]
+    fn heal<C: Claimer>(&self, registered: usize, claimer: C) {
+        let dead = claimer.dead_sleepers(registered);
+        if dead != 0 && mutant::HEALS_DEAD_SLEEPERS {
+            // Relaxed: a registration orders nothing by itself (the barrier pair does); the
+            // bits cleared are of participants that will never run again. (The new owner of
+            // a dead one's entry clears them too, before it sleeps: see `WaitLists::forget`.)
+            self.sleepers.fetch_and(!dead, Ordering::Relaxed);
         }
     }
 
-    /// Runs `attempt` until it succeeds or the ring is closed, spinning briefly and then
-    /// sleeping until woken, or until `deadline`; on a ring that `recovers` the claims of dead
-    /// participants, never sleeping longer than [`DEATH_RECHECK`] between attempts.
+    /// Step 2: registers `sleeper`.
+    fn register(&self, sleeper: Claimant) {
+        // Relaxed: the barrier after it orders it (see the module docs).
+        match sleeper {
+            Claimant::Thread => self.sleepers.fetch_add(1, Ordering::Relaxed),
+            Claimant::Participant(_) => self.sleepers.fetch_or(mark(sleeper), Ordering::Relaxed),
+            Claimant::Unlisted => 0,
+        };
+        crash_point();
+    }
+
+    /// Takes `sleeper`'s registration out, as it leaves.
+    fn unregister(&self, sleeper: Claimant) {
+        // Relaxed: a stale registration only costs a waker a needless wake.
+        match sleeper {
+            Claimant::Thread => self.sleepers.fetch_sub(1, Ordering::Relaxed),
+            Claimant::Participant(_) => {
+                self.sleepers.fetch_and(!mark(sleeper), Ordering::Relaxed)
+            }
+            Claimant::Unlisted => 0,
+        };
+    }
+
+    /// The sleepers registered now: for tests of a dead sleeper's registration.
+    #[cfg(any(all(test, loom), all(queue_faults, not(loom))))]
+    pub(crate) fn sleepers(&self) -> usize {
+        // Relaxed: a snapshot for a test that has stopped every other participant.
+        self.sleepers.load(Ordering::Relaxed)
+    }
+
+    /// Runs `attempt` (whose claims `claimer` makes) until it succeeds or the ring is closed,
+    /// spinning briefly and then sleeping until woken, or until `deadline`; on a ring that
+    /// recovers the claims of dead participants, never sleeping longer than
+    /// [`DEATH_RECHECK`] between attempts.
     ///
     /// The first attempt is made here, inline, with none of the waiting machinery: a call
     /// that need not wait costs what the non-blocking call does.
     #[inline(always)]
-    pub(crate) fn wait_for<R>(
+    pub(crate) fn wait_for<R, C: Claimer>(
         &self,
         barriers: Barriers,
         deadline: Option<Instant>,
-        recovers: bool,
+        claimer: C,
         mut attempt: impl FnMut() -> Result<R, Refusal>,
     ) -> Result<R, GaveUp> {
         match attempt() {
             Ok(done) => Ok(done),
             Err(refusal) => match GaveUp::on(refusal) {
                 Some(gave_up) => Err(gave_up),
-                None => self.wait_after_refusal(barriers, deadline, recovers, attempt),
+                None => self.wait_after_refusal(barriers, deadline, claimer, attempt),
             },
         }
     }
 
     /// [`wait_for`](Self::wait_for) after its first attempt found the ring not ready.
-    pub(crate) fn wait_after_refusal<R>(
+    pub(crate) fn wait_after_refusal<R, C: Claimer>(
         &self,
         barriers: Barriers,
         deadline: Option<Instant>,
-        recovers: bool,
+        claimer: C,
         mut attempt: impl FnMut() -> Result<R, Refusal>,
     ) -> Result<R, GaveUp> {
+        let (recovers, sleeper) = (C::RECOVERS, claimer.claimant());
         let backoff = Backoff::new();
         let mut snoozes = SNOOZES_BEFORE_FIRST_RETRY;
         // Spin: the later first retry, then a retry after each snooze, until the backoff is
@@ -196,11 +296,12 @@ impl WaitList {
         loop {
             // Step 1. ORDERING: Acquire pairs with the Release bump in `wake`.
             let early_epoch = self.epoch.load(Ordering::Acquire);
-            // Step 2. Relaxed: the barrier below orders it (see the module docs).
-            self.sleepers.fetch_add(1, Ordering::Relaxed);
+            // Step 2.
+            self.register(sleeper);
             // ORDERING: the sleeper half of the barrier pair, paired with the waker half in
             // `wake`. If the kernel refused it, we must not sleep this round.
             let may_sleep = barriers.sleeper_half();
+            crash_point();
             // Step 3.
             let checked = attempt();
             let epoch = if mutant::READS_EPOCH_BEFORE_CHECK {
@@ -223,8 +324,7 @@ impl WaitList {
                     left => self.sleep(epoch, left, deadline, recovers, &mut attempt),
                 },
             };
-            // Relaxed: a stale count only costs a waker a needless wake.
-            self.sleepers.fetch_sub(1, Ordering::Relaxed);
+            self.unregister(sleeper);
             if let Some(outcome) = outcome {
                 return outcome;
             }
@@ -246,9 +346,10 @@ impl WaitList {
     ) -> Option<Result<R, GaveUp>> {
         let mut recheck = FIRST_RECHECK;
         loop {
-            let (timeout, until_deadline) =
-                left.sleep(recovers && mutant::RECHECKS_FOR_THE_DEAD, recheck);
+            let rechecks = recovers && mutant::RECHECKS_FOR_THE_DEAD && HAS_CLOCK;
+            let (timeout, until_deadline) = left.sleep(rechecks, recheck);
             recheck = DEATH_RECHECK;
+            crash_point();
             if self.epoch.wait(epoch, timeout) {
                 return None;
             }

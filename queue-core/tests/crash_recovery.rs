@@ -39,7 +39,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use nix::sys::signal::Signal;
-    use queue_core::faults::{disarm, kill_at_crash_point};
+    use queue_core::faults::{disarm, kill_at_crash_point, registered_sleepers};
     use queue_core::{BlockingQueue, Plain, Shared, TryPushError};
 
     use super::forked::{Children, Ended};
@@ -54,7 +54,7 @@ mod tests {
     const SETTLED: Duration = Duration::from_millis(30);
 
     pub(super) fn main() {
-        let tests: [(&str, fn()); 6] = [
+        let tests: [(&str, fn()); 7] = [
             (
                 "a_producer_killed_at_any_point_of_a_push_loses_nothing_acknowledged",
                 killed_in_push,
@@ -74,6 +74,10 @@ mod tests {
             (
                 "a_consumer_killed_at_any_point_of_a_batch_pop_loses_at_most_its_values",
                 killed_in_pop_slice,
+            ),
+            (
+                "a_consumer_killed_at_any_point_of_a_blocking_pop_leaves_no_sleeper_behind",
+                killed_asleep,
             ),
             (
                 "a_producer_asleep_on_a_full_queue_gets_the_slot_of_a_consumer_killed_mid_pop",
@@ -307,6 +311,66 @@ mod tests {
             value,
         );
         tally.print("pop_slice of 3");
+    }
+
+    /// A consumer process killed at each crash point of a blocking pop of an empty queue: its
+    /// attempts, its registration as a sleeper, and its looks while asleep (a child armed for
+    /// a later point sleeps until the parent's push wakes it, then pops). After a death, the
+    /// parent pushes and pops, as a producer would go on, until no sleeper is registered: a
+    /// registration the dead left would make every push pay a futex wake, for good.
+    fn killed_asleep() {
+        let mut healed: Vec<Duration> = Vec::new();
+        for point in 0..MOST_POINTS {
+            let queue = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
+            let mut children = Children::default();
+            let doomed = children.fork(|| {
+                kill_at_crash_point(point);
+                let popped = queue.pop_timeout(PATIENCE);
+                assert!(disarm(), "the child must still be armed if it survived");
+                assert_eq!(popped, Ok(7));
+            });
+            // Let it fall asleep (and look again once or twice).
+            let ended = children
+                .wait_within(doomed, Duration::from_millis(25))
+                .unwrap_or_else(|| {
+                    assert_eq!(queue.push(7), Ok(()));
+                    children.wait(doomed, "doomed")
+                });
+            match ended {
+                Ended::Killed(Signal::SIGKILL) => {}
+                Ended::Exited(0) => {
+                    assert_eq!(registered_sleepers(&queue), 0, "a live sleeper left");
+                    assert!(!healed.is_empty(), "no child died registered");
+                    healed.sort_unstable();
+                    println!(
+                        "figure: a consumer killed at each of {point} crash points of a \
+                         blocking pop: after the {} deaths that left it registered as a \
+                         sleeper, a producer going on took the registration out within \
+                         {:.2} ms (median) to {:.2} ms (max) of the death being reaped",
+                        healed.len(),
+                        healed[healed.len() / 2].as_secs_f64() * 1e3,
+                        healed[healed.len() - 1].as_secs_f64() * 1e3,
+                    );
+                    return;
+                }
+                other => panic!("the child at crash point {point} ended {other:?}"),
+            }
+            let reaped = Instant::now();
+            if registered_sleepers(&queue) == 0 {
+                continue;
+            }
+            while registered_sleepers(&queue) != 0 {
+                assert!(
+                    reaped.elapsed() < PATIENCE,
+                    "the dead sleeper is still registered after {PATIENCE:?} of pushes"
+                );
+                assert_eq!(queue.push(9), Ok(()));
+                assert!(queue.try_pop().is_ok());
+                sleep(Duration::from_micros(20));
+            }
+            healed.push(reaped.elapsed());
+        }
+        panic!("a child armed for crash point {MOST_POINTS} still died");
     }
 
     /// A producer process asleep in `push` on a full queue, and a consumer process killed at

@@ -146,6 +146,18 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         ],
     },
     Mutant {
+        name: "forgets_dead_sleepers",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: true,
+        faults: false,
+        broken: "a waker that woke nobody leaves a dead sleeper's registration in place: every \
+                 later waker pays a futex wake for a process that died asleep",
+        target: &["--lib"],
+        filter: "crash_models::a_consumer_dies_at_any_step_of_a_sleep",
+        caught_by: &["a dead sleeper is still registered"],
+    },
+    Mutant {
         name: "reap_twice",
         krate: "spawn-core",
         cfg: "spawn_mutant",

@@ -7,7 +7,7 @@ use core::fmt;
 use crate::mutant;
 use crate::sync::{AtomicUsize, Ordering, crash_point};
 
-use super::claimer::{Claimer, Side};
+use super::claimer::{Claimant, Claimer, Side};
 use super::{Ring, Shape, Values};
 
 /// The bit of [`Announcement::wanted`] that says the claim is a pop's.
@@ -114,6 +114,13 @@ pub(crate) trait Participant: Copy {
 
     /// Wakes every sleeper of the ring, after a recovery.
     fn wake_all(&self) {}
+
+    /// Whether the same `registered` sleepers, whom a wake did not wake, have been seen long
+    /// enough to ask whether they are dead (as `suspects`, for a wait list's registrations).
+    fn suspects_sleepers(&self, registered: usize) -> bool {
+        let _ = registered;
+        true
+    }
 }
 
 /// The claimer of a ring in shared memory: the claims of a [`Participant`].
@@ -199,6 +206,30 @@ impl<P: Participant> Claimer for Announced<P> {
 
     fn recovered(self) {
         self.participant.wake_all();
+    }
+
+    fn claimant(self) -> Claimant {
+        self.participant
+            .me()
+            .map_or(Claimant::Unlisted, Claimant::Participant)
+    }
+
+    fn dead_sleepers(self, registered: usize) -> usize {
+        let participant = &self.participant;
+        if !participant.suspects_sleepers(registered) {
+            return 0;
+        }
+        let me = participant.me();
+        let mut dead = 0;
+        let mut left = registered;
+        while left != 0 {
+            let index = left.trailing_zeros() as usize;
+            left &= left - 1;
+            if Some(index) != me && participant.is_dead(index) {
+                dead |= 1 << index;
+            }
+        }
+        dead
     }
 }
 

@@ -34,6 +34,19 @@ pub(crate) enum Side {
     Pop,
 }
 
+/// Who makes a ring's claims, as the other participants can tell it apart (for instance among
+/// a wait list's sleepers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Claimant {
+    /// One of any number of threads of one process: nobody tells them apart.
+    Thread,
+    /// Participant `index` (below `usize::BITS`) of a shared ring's table, used by one
+    /// thread at a time, in one call at a time.
+    Participant(usize),
+    /// A caller of a shared ring that has no entry in its table.
+    Unlisted,
+}
+
 /// What a claimer does besides claiming: the heap's [`Unannounced`], or [`Announced`].
 pub(crate) trait Claimer: Copy {
     /// Whether claims are announced and the slots of dead claimers recovered. On the heap
@@ -59,6 +72,15 @@ pub(crate) trait Claimer: Copy {
     /// Called after a recovery finished a dead claimer's slot: wakes whoever sleeps on the
     /// ring, for whom it changed.
     fn recovered(self);
+
+    /// Who makes the claims.
+    fn claimant(self) -> Claimant;
+
+    /// The participants among `registered` (a wait list's mask of sleeping participants,
+    /// none of whom a wake just woke) that are dead, as a mask: those whose registration
+    /// may be taken out. Asked at most once per look-stuck period, like `suspects`; none
+    /// when not asked.
+    fn dead_sleepers(self, registered: usize) -> usize;
 }
 
 /// The claimer of a ring that only this process's threads reach: announces nothing, recovers
@@ -87,5 +109,15 @@ impl Claimer for Unannounced {
 
     #[inline(always)]
     fn recovered(self) {}
+
+    #[inline(always)]
+    fn claimant(self) -> Claimant {
+        Claimant::Thread
+    }
+
+    #[inline(always)]
+    fn dead_sleepers(self, _: usize) -> usize {
+        0
+    }
 }
 

@@ -88,7 +88,7 @@ use crate::sync::{AtomicUsize, Ordering, UnsafeCell, crash_point};
 
 pub(crate) use crate::error::Refusal;
 pub(crate) use announced::{Announced, Announcement, Participant};
-pub(crate) use claimer::{Claimer, Side, Unannounced};
+pub(crate) use claimer::{Claimant, Claimer, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
 pub(crate) use values::{SharedValues, Values, words_per_value};
@@ -218,10 +218,10 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
         !self.shape.is_closed(tail)
     }
 
-    /// Whether the ring finishes the claims of dead participants (see `recovery`): a
-    /// shared ring, whose claimers announce their claims.
-    pub(crate) const fn recovers(&self) -> bool {
-        C::RECOVERS
+    /// The claimer of this view's calls.
+    #[inline(always)]
+    pub(crate) fn claimer(&self) -> C {
+        self.claimer
     }
 
     /// How many slots the ring has.

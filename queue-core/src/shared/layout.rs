@@ -14,7 +14,7 @@ use crate::wait::WaitLists;
 pub(super) const MAGIC: u64 = u64::from_le_bytes(*b"qcore:SQ");
 
 /// The version of the layout described in the module docs; bumped on any change to it.
-pub(super) const LAYOUT_VERSION: u32 = 7;
+pub(super) const LAYOUT_VERSION: u32 = 8;
 
 /// The header at offset 0; every field is an integer, valid for any bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -183,31 +183,44 @@ const STUCK_AFTER: Duration = Duration::from_micros(50);
 
 /// One handle's record of the held slot it last found, and since when: a handle asks about a
 /// slot's holders only once it has seen the slot held for [`STUCK_AFTER`], and then at most
-/// once per `STUCK_AFTER` (a handle is used by one thread at a time: a `Cell` is enough).
+/// once per `STUCK_AFTER`; and the same for the sleepers a wake of its woke none of (a
+/// handle is used by one thread at a time: `Cell`s are enough).
 #[derive(Debug, Default)]
 pub(crate) struct Suspicion {
-    seen: Cell<Option<(Side, usize, Instant)>>,
+    slot: Cell<Option<((Side, usize), Instant)>>,
+    sleepers: Cell<Option<(usize, Instant)>>,
 }
 
 impl Suspicion {
     /// Whether the slot of `position`, found held on `side`, has been seen held for
     /// [`STUCK_AFTER`]; starts timing it if not seen before.
     pub(crate) fn is_stuck(&self, side: Side, position: usize) -> bool {
-        let now = Instant::now();
-        match self.seen.get() {
-            Some((seen_side, seen_position, since))
-                if seen_side == side && seen_position == position =>
-            {
-                let stuck = now.duration_since(since) >= STUCK_AFTER;
-                if stuck {
-                    self.seen.set(Some((side, position, now)));
-                }
-                stuck
+        stuck(&self.slot, (side, position))
+    }
+
+    /// Whether the sleepers `registered`, none of whom a wake woke, have been seen so for
+    /// [`STUCK_AFTER`] (a live sleeper is out of the futex only for a moment, between
+    /// registering and sleeping, or waking and leaving).
+    pub(crate) fn sleepers_are_stuck(&self, registered: usize) -> bool {
+        stuck(&self.sleepers, registered)
+    }
+}
+
+/// Whether `what` was last seen (in `seen`) at least [`STUCK_AFTER`] ago, then seen again
+/// now; starts timing it if something else was seen last.
+fn stuck<K: Copy + PartialEq>(seen: &Cell<Option<(K, Instant)>>, what: K) -> bool {
+    let now = Instant::now();
+    match seen.get() {
+        Some((last, since)) if last == what => {
+            let stuck = now.duration_since(since) >= STUCK_AFTER;
+            if stuck {
+                seen.set(Some((what, now)));
             }
-            _ => {
-                self.seen.set(Some((side, position, now)));
-                false
-            }
+            stuck
+        }
+        _ => {
+            seen.set(Some((what, now)));
+            false
         }
     }
 }

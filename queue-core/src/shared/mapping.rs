@@ -16,7 +16,7 @@ use super::layout::{
     BARRIERS_MEMBARRIER, BARRIERS_NONE, BARRIERS_SYMMETRIC, Header, Layout, check_header,
 };
 use super::liveness::{Peers, Suspicion, Watch};
-use super::membership::Membership;
+use super::membership::{Membership, Table};
 use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
 use crate::error::CapacityError;
@@ -165,12 +165,49 @@ impl Region {
 
     /// Takes an entry in the table for a new handle.
     fn join<T>(&self) -> Result<Membership, MappingError> {
-        Membership::join(
-            self.peers(),
-            self.announcements(),
-            |announcement| self.settle::<T>(announcement),
-            Roles::BOTH,
-        )
+        Membership::join(&TableOf::<T>::new(self), Roles::BOTH)
+    }
+
+    /// The wait lists, for a queue that has them.
+    fn wait_lists(&self) -> Option<&WaitLists> {
+        self.layout
+            .wait_lists
+            .map(|offset| self.wait_lists_at(offset))
+    }
+}
+
+/// The table of a region of `T`s, as a joining handle sees it.
+struct TableOf<'a, T> {
+    region: &'a Region,
+    _values: PhantomData<T>,
+}
+
+impl<'a, T> TableOf<'a, T> {
+    fn new(region: &'a Region) -> Self {
+        Self {
+            region,
+            _values: PhantomData,
+        }
+    }
+}
+
+impl<T> Table for TableOf<'_, T> {
+    fn peers(&self) -> Peers<'_> {
+        self.region.peers()
+    }
+
+    fn announcements(&self) -> &[Announcement] {
+        self.region.announcements()
+    }
+
+    fn settle(&self, announcement: &Announcement) -> bool {
+        self.region.settle::<T>(announcement)
+    }
+
+    fn taken(&self, index: usize) {
+        if let Some(wait_lists) = self.region.wait_lists() {
+            wait_lists.forget(index);
+        }
     }
 }
 
@@ -196,8 +233,8 @@ impl Participant for &Region {
     }
 
     fn wake_all(&self) {
-        if let Some(offset) = self.layout.wait_lists {
-            self.wait_lists_at(offset).wake_all(self.barriers);
+        if let Some(wait_lists) = self.wait_lists() {
+            wait_lists.wake_all(self.barriers);
         }
     }
 }
@@ -367,10 +404,7 @@ impl<T> Mapping<T> {
     #[inline(always)]
     fn announced_ring(&self) -> Ring<'_, T, SharedValues<'_, T>, Announced<&Self>> {
         let region = &*self.region;
-        self.membership
-            .rejoin_if_forked(region.peers(), region.announcements(), |announcement| {
-                region.settle::<T>(announcement)
-            });
+        self.membership.rejoin_if_forked(&TableOf::<T>::new(region));
         region
             .unannounced_ring::<T>()
             .claiming_as(Announced::new(self))
@@ -399,6 +433,10 @@ impl<T> Participant for &Mapping<T> {
 
     fn suspects(&self, side: Side, position: usize) -> bool {
         self.suspicion.is_stuck(side, position)
+    }
+
+    fn suspects_sleepers(&self, registered: usize) -> bool {
+        self.suspicion.sleepers_are_stuck(registered)
     }
 
     fn wake_all(&self) {

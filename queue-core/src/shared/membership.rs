@@ -65,6 +65,20 @@ fn current_pid(token: &AtomicU32) -> u32 {
     }
 }
 
+/// The table of participants a handle joins, as its mapping shows it.
+pub(crate) trait Table {
+    /// The participants, as this process judges them.
+    fn peers(&self) -> Peers<'_>;
+    /// Their announcements, one per entry.
+    fn announcements(&self) -> &[Announcement];
+    /// Whether the claim `announcement` (of a dead participant) holds no slot any more,
+    /// after recovering what it can.
+    fn settle(&self, announcement: &Announcement) -> bool;
+    /// Called once entry `index` is taken, before it is used: takes what a dead owner left
+    /// registered elsewhere (its sleeps) out.
+    fn taken(&self, index: usize);
+}
+
 /// A handle's place in the table: its entry (if it has one) and the process it took it in.
 #[derive(Debug)]
 pub(crate) struct Membership {
@@ -78,18 +92,11 @@ pub(crate) struct Membership {
 }
 
 impl Membership {
-    /// Takes an entry for `roles` in the table of `peers`, whose announcements are
-    /// `announcements`; `settle` says whether a dead entry's announced claim holds no slot any
-    /// more (recovering what it can).
-    pub(crate) fn join(
-        peers: Peers<'_>,
-        announcements: &[Announcement],
-        settle: impl Fn(&Announcement) -> bool,
-        roles: Roles,
-    ) -> Result<Self, MappingError> {
+    /// Takes an entry for `roles` in `table`.
+    pub(crate) fn join(table: &impl Table, roles: Roles) -> Result<Self, MappingError> {
         let token = fork_token()?;
         let pid = current_pid(token);
-        let entry = take_entry(peers, announcements, &settle, roles)?;
+        let entry = take_entry(table, roles)?;
         Ok(Self {
             token,
             entry: Cell::new(Some(entry)),
@@ -103,15 +110,10 @@ impl Membership {
     ///
     /// [`index`]: Self::index
     #[inline(always)]
-    pub(crate) fn rejoin_if_forked(
-        &self,
-        peers: Peers<'_>,
-        announcements: &[Announcement],
-        settle: impl Fn(&Announcement) -> bool,
-    ) {
+    pub(crate) fn rejoin_if_forked(&self, table: &impl Table) {
         // Relaxed: see `current_pid`.
         if self.token.load(Ordering::Relaxed) != self.pid.get() {
-            self.join_again(peers, announcements, settle);
+            self.join_again(table);
         }
     }
 
@@ -125,16 +127,10 @@ impl Membership {
 
     #[cold]
     #[inline(never)]
-    fn join_again(
-        &self,
-        peers: Peers<'_>,
-        announcements: &[Announcement],
-        settle: impl Fn(&Announcement) -> bool,
-    ) {
+    fn join_again(&self, table: &impl Table) {
         // The parent's entry stays the parent's: this process never leaves it.
         self.pid.set(current_pid(self.token));
-        self.entry
-            .set(take_entry(peers, announcements, &settle, self.roles).ok());
+        self.entry.set(take_entry(table, self.roles).ok());
     }
 
     /// Gives the entry back, if this process took it.
@@ -150,13 +146,10 @@ impl Membership {
 
 /// Takes a free entry, or a dead one whose claim is settled; failing both, looks for
 /// participants that have died and takes one of theirs.
-fn take_entry(
-    peers: Peers<'_>,
-    announcements: &[Announcement],
-    settle: &impl Fn(&Announcement) -> bool,
-    roles: Roles,
-) -> Result<(usize, State), MappingError> {
+fn take_entry(table: &impl Table, roles: Roles) -> Result<(usize, State), MappingError> {
     let me = this_process();
+    let (peers, announcements) = (table.peers(), table.announcements());
+    let settle = |announcement| table.settle(announcement);
     let participants = peers.participants;
     for look_for_the_dead in [false, true] {
         for (index, entry) in participants.entries.iter().enumerate() {
@@ -178,6 +171,7 @@ fn take_entry(
             {
                 // The entry is ours: whatever a dead owner announced is settled.
                 announcements[index].clear();
+                table.taken(index);
                 if let Some(active) = participants.activate(index, me) {
                     return Ok((index, active));
                 }

@@ -8,7 +8,8 @@
 //!                     tag, offsets, length,
 //!                     barrier pair (`SeqCst` fences, or `membarrier` with compiler fences)
 //! cursors_offset      Cursors (head and the close flag; tail), each on its own cache line
-//! wait_lists_offset   WaitLists (futex words and sleeper counts), for a blocking queue only;
+//! wait_lists_offset   WaitLists (futex words and masks of sleeping participants), for a
+//!                     blocking queue only;
 //!                     0 in the header of a non-blocking one
 //! participants_offset Participants: the role masks, then one entry per participant (state,
 //!                     start time, pid namespace), each on its own cache line

@@ -51,13 +51,14 @@ impl FutexWord {
         !(result == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT))
     }
 
-    /// Wakes up to `count` callers sleeping in [`wait`](Self::wait) on this word.
-    pub(crate) fn wake(&self, count: u32) {
+    /// Wakes up to `count` callers sleeping in [`wait`](Self::wait) on this word; returns
+    /// how many it woke (`u32::MAX` if the kernel refused to say).
+    pub(crate) fn wake(&self, count: u32) -> u32 {
         let count = libc::c_int::try_from(count).unwrap_or(libc::c_int::MAX);
         // SAFETY: FUTEX_WAKE only uses the word's address as a key; it reads and writes no
         // memory.
-        unsafe {
-            libc::syscall(libc::SYS_futex, self.0.as_ptr(), libc::FUTEX_WAKE, count);
-        }
+        let woken =
+            unsafe { libc::syscall(libc::SYS_futex, self.0.as_ptr(), libc::FUTEX_WAKE, count) };
+        u32::try_from(woken).unwrap_or(u32::MAX)
     }
 }

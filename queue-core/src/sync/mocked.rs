@@ -94,7 +94,8 @@ impl Barriers {
 #[derive(Debug)]
 pub(crate) struct FutexWord {
     word: AtomicU32,
-    lock: Mutex<()>,
+    /// How many callers sleep in `wait` (or were woken and have not run since).
+    waiters: Mutex<u32>,
     changed: Condvar,
 }
 
@@ -116,13 +117,13 @@ impl FutexWord {
     pub(crate) fn new(value: u32) -> Self {
         Self {
             word: AtomicU32::new(value),
-            lock: Mutex::new(()),
+            waiters: Mutex::new(0),
             changed: Condvar::new(),
         }
     }
 
     pub(crate) fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool {
-        let guard = self.lock.lock().unwrap();
+        let mut waiters = self.waiters.lock().unwrap();
         // ORDERING: Acquire, under the lock that `wake` takes after its caller changed the
         // word: either this load sees the change, or `wake` runs after we sleep.
         if self.word.load(Ordering::Acquire) != expected {
@@ -131,16 +132,22 @@ impl FutexWord {
         if timeout.is_some() {
             return false;
         }
-        drop(self.changed.wait(guard).unwrap());
+        *waiters += 1;
+        let mut waiters = self.changed.wait(waiters).unwrap();
+        *waiters -= 1;
         true
     }
 
-    pub(crate) fn wake(&self, count: u32) {
-        drop(self.lock.lock().unwrap());
+    /// Returns how many it may have woken: at least the number it did (a woken caller that
+    /// has not run yet is counted again by a second wake), as a caller that acts on "none"
+    /// needs.
+    pub(crate) fn wake(&self, count: u32) -> u32 {
+        let waiters = *self.waiters.lock().unwrap();
         if count == 1 {
             self.changed.notify_one();
         } else {
             self.changed.notify_all();
         }
+        waiters.min(count)
     }
 }

@@ -5,7 +5,7 @@
 //! `RUSTFLAGS="--cfg loom"` and the whole crate runs on loom's simulated memory model.
 //!
 //! Both alternatives expose the same items:
-//! - `AtomicU32`, `AtomicU64`, `AtomicUsize`, `Ordering`, `fence`: the atomics;
+//! - `AtomicU64`, `AtomicUsize`, `Ordering`, `fence`: the atomics;
 //! - `FutexWord`: a 32-bit atomic that threads (and processes, for a word in a shared mapping)
 //!   can sleep on until it changes: Linux's `futex` (`futex.rs`), and under loom a mutex and
 //!   condition variable with the same contract;
@@ -43,12 +43,16 @@ pub(crate) use self::{barriers::Barriers, cell::UnsafeCell, futex::FutexWord};
 #[cfg(not(loom))]
 pub(crate) use crossbeam_utils::Backoff;
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 
 pub(crate) use self::crash::crash_point;
+
+/// Whether time passes: loom has no clock (a timed wait there times out at once), so a wait
+/// that only exists to look again after a while is left out of the models.
+pub(crate) const HAS_CLOCK: bool = !cfg!(loom);
 #[cfg(loom)]
 pub(crate) use self::mocked::{Backoff, Barriers, FutexWord};
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
