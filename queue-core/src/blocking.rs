@@ -10,7 +10,7 @@ use crate::error::{
     TryPopError, TryPushError,
 };
 use crate::heap::HeapWaiting;
-use crate::placement::{Heap, Placement, Shared, sealed};
+use crate::placement::{Heap, Placement, Pops, Pushes, Role, Shared, sealed};
 use crate::shared::{MappingError, Plain, WaitingMapping};
 use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::Barriers;
@@ -127,7 +127,7 @@ impl<T> BlockingQueue<T> {
     }
 }
 
-impl<T: Plain> BlockingQueue<T, Shared> {
+impl<T: Plain, R: Role> BlockingQueue<T, Shared<R>> {
     /// Creates an empty queue of `capacity` values in a new shared memory mapping.
     ///
     /// A child made by `fork` after this call shares the queue. A child started by `exec`
@@ -173,7 +173,7 @@ impl<T: Plain> BlockingQueue<T, Shared> {
     /// ```
     pub fn create(capacity: usize) -> Result<Self, MappingError> {
         Ok(Self {
-            storage: WaitingMapping::create(capacity)?,
+            storage: WaitingMapping::create(capacity, R::ROLES)?,
         })
     }
 
@@ -190,7 +190,7 @@ impl<T: Plain> BlockingQueue<T, Shared> {
     /// process's registration.
     pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
         Ok(Self {
-            storage: WaitingMapping::attach(fd)?,
+            storage: WaitingMapping::attach(fd, R::ROLES)?,
         })
     }
 
@@ -234,8 +234,18 @@ impl<T: Plain> BlockingQueue<T, Shared> {
     /// shared_by_threads(&queue); // error: `BlockingQueue<u64, Shared>` is not `Sync`
     /// ```
     pub fn try_clone(&self) -> Result<Self, MappingError> {
-        Ok(Self {
-            storage: self.storage.try_clone()?,
+        self.try_clone_as::<R>()
+    }
+
+    /// Another handle to the same shared queue, of role `R2` (see [roles](Shared#roles)): a
+    /// [`Producer`](crate::Producer) to hand to a process that only pushes, say.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_clone`](Self::try_clone).
+    pub fn try_clone_as<R2: Role>(&self) -> Result<BlockingQueue<T, Shared<R2>>, MappingError> {
+        Ok(BlockingQueue {
+            storage: self.storage.try_clone(R2::ROLES)?,
         })
     }
 }
@@ -273,7 +283,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// [`Queue::try_push`]: crate::Queue::try_push
     #[doc(alias = "put_nowait")]
     #[inline]
-    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>>
+    where
+        P: Pushes,
+    {
         let (ring, wait_lists, barriers) = self.parts();
         ring.try_push(value).map_err(TryPushError::refused)?;
         wait_lists.not_empty.wake(barriers, 1, ring.claimer());
@@ -289,7 +302,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// [`Queue::try_pop`]: crate::Queue::try_pop
     #[doc(alias = "get_nowait")]
     #[inline]
-    pub fn try_pop(&self) -> Result<T, TryPopError> {
+    pub fn try_pop(&self) -> Result<T, TryPopError>
+    where
+        P: Pops,
+    {
         let (ring, wait_lists, barriers) = self.parts();
         let value = ring.try_pop().map_err(TryPopError::refused)?;
         wait_lists.not_full.wake(barriers, 1, ring.claimer());
@@ -303,7 +319,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// [`PushError::Closed`], holding `value`, if the queue is or becomes closed first;
     /// [`PushError::Corrupted`] for a corrupted shared queue.
     #[doc(alias = "put")]
-    pub fn push(&self, value: T) -> Result<(), PushError<T>> {
+    pub fn push(&self, value: T) -> Result<(), PushError<T>>
+    where
+        P: Pushes,
+    {
         self.push_until(value, None)
             .map_err(|(value, gave_up)| match gave_up {
                 GaveUp::Corrupted => PushError::Corrupted(value),
@@ -334,7 +353,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "put")]
-    pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), PushTimeoutError<T>> {
+    pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), PushTimeoutError<T>>
+    where
+        P: Pushes,
+    {
         self.push_until(value, deadline_after(timeout))
             .map_err(|(value, gave_up)| match gave_up {
                 GaveUp::TimedOut => PushTimeoutError::Timeout(value),
@@ -343,7 +365,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             })
     }
 
-    fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), (T, GaveUp)> {
+    fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), (T, GaveUp)>
+    where
+        P: Pushes,
+    {
         // The first attempt is a `try_push`, with the value passed straight to the ring: a push
         // that need not wait costs what a non-blocking one does. Only a refused push moves its
         // value into the `Option` that its retries take it from and put it back into.
@@ -382,7 +407,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// [`PopError::Closed`] once the queue is closed and drained; [`PopError::Corrupted`]
     /// for a corrupted shared queue.
     #[doc(alias = "get")]
-    pub fn pop(&self) -> Result<T, PopError> {
+    pub fn pop(&self) -> Result<T, PopError>
+    where
+        P: Pops,
+    {
         self.pop_until(None).map_err(pop_error)
     }
 
@@ -406,7 +434,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "get")]
-    pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError> {
+    pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError>
+    where
+        P: Pops,
+    {
         self.pop_until(deadline_after(timeout))
             .map_err(|gave_up| match gave_up {
                 GaveUp::TimedOut => PopTimeoutError::Timeout,
@@ -415,7 +446,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             })
     }
 
-    fn pop_until(&self, deadline: Option<Instant>) -> Result<T, GaveUp> {
+    fn pop_until(&self, deadline: Option<Instant>) -> Result<T, GaveUp>
+    where
+        P: Pops,
+    {
         let (ring, wait_lists, barriers) = self.parts();
         let value = wait_lists
             .not_empty
@@ -435,6 +469,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     pub fn try_push_slice(&self, values: &[T]) -> Result<usize, PushSliceError>
     where
         T: Copy,
+        P: Pushes,
     {
         let (ring, wait_lists, barriers) = self.parts();
         let pushed = PushSliceError::batch_answer(ring.try_push_slice(values))?;
@@ -455,6 +490,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where
         T: Copy,
+        P: Pops,
     {
         let (ring, wait_lists, barriers) = self.parts();
         let popped = PopError::batch_answer(ring.try_pop_slice(buffer))?;
@@ -474,6 +510,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     pub fn push_slice(&self, values: &[T]) -> Result<usize, PushSliceError>
     where
         T: Copy,
+        P: Pushes,
     {
         if values.is_empty() {
             return Ok(0);
@@ -514,6 +551,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     pub fn pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where
         T: Copy,
+        P: Pops,
     {
         if buffer.is_empty() {
             return Ok(0);

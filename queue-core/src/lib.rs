@@ -93,7 +93,7 @@ on_linux! {
         CapacityError, PopError, PopTimeoutError, PushError, PushSliceError, PushTimeoutError,
         TryPopError, TryPushError,
     };
-    pub use placement::{Heap, Placement, Shared};
+    pub use placement::{Both, Consumer, Heap, Placement, Pops, Producer, Pushes, Role, Shared};
     pub use queue::Queue;
 
     /// Test-only: makes this process kill itself at a chosen crash point of the algorithm,

@@ -9,6 +9,49 @@
 /// Where a queue's ring lives: [`Heap`] or [`Shared`]. Sealed: no other placement exists.
 pub trait Placement: sealed::Placement {}
 
+/// A placement whose handles push: [`Heap`], and [`Shared`] handles of the roles [`Both`] and
+/// [`Producer`]. Sealed.
+pub trait Pushes: Placement {}
+
+/// A placement whose handles pop: [`Heap`], and [`Shared`] handles of the roles [`Both`] and
+/// [`Consumer`]. Sealed.
+pub trait Pops: Placement {}
+
+/// What a handle of a shared queue does: [`Both`], [`Producer`] or [`Consumer`], the
+/// parameter of [`Shared`]. Each handle's role is recorded in the queue's table of
+/// participants, so the queue knows who produces and who consumes. Sealed.
+pub trait Role: sealed::Role {}
+
+/// The role of a handle that pushes and pops: the default, `Shared` is `Shared<Both>`.
+#[derive(Debug)]
+pub enum Both {}
+
+/// The role of a handle that only pushes: a `BlockingQueue<T, Shared<Producer>>` has no `pop`.
+///
+/// ```compile_fail
+/// use queue_core::{BlockingQueue, Producer, Shared};
+///
+/// let queue = BlockingQueue::<u64, Shared<Producer>>::create(8).unwrap();
+/// queue.pop(); // error: `pop` needs a placement that `Pops`
+/// ```
+#[derive(Debug)]
+pub enum Producer {}
+
+/// The role of a handle that only pops: a `Queue<T, Shared<Consumer>>` has no `try_push`.
+///
+/// ```compile_fail
+/// use queue_core::{Consumer, Queue, Shared};
+///
+/// let queue = Queue::<u64, Shared<Consumer>>::create(8).unwrap();
+/// queue.try_push(1); // error: `try_push` needs a placement that `Pushes`
+/// ```
+#[derive(Debug)]
+pub enum Consumer {}
+
+impl Role for Both {}
+impl Role for Producer {}
+impl Role for Consumer {}
+
 /// The placement of a queue within one process: one heap allocation, any `T: Send`.
 ///
 /// The default placement: `Queue<T>` is `Queue<T, Heap>`.
@@ -21,6 +64,27 @@ pub enum Heap {}
 /// Made with [`Queue::create`](crate::Queue::create) or
 /// [`BlockingQueue::create`](crate::BlockingQueue::create), and mapped again from its
 /// descriptor with `attach`.
+///
+/// # Roles
+///
+/// `R` says what a handle does: [`Both`] (the default) pushes and pops, a
+/// [`Producer`] only pushes and a [`Consumer`] only pops; calling the other side's methods
+/// does not compile. Each of `create`, `attach`, `try_clone` and `try_clone_as` makes a
+/// handle of the role its type names, so one process can create a queue, keep a consumer
+/// and hand producers out:
+///
+/// ```
+/// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use queue_core::{BlockingQueue, Consumer, Producer, Shared};
+///
+/// let consumer = BlockingQueue::<u64, Shared<Consumer>>::create(8)?;
+/// let producer = consumer.try_clone_as::<Producer>()?;
+/// std::thread::spawn(move || producer.push(1)).join().unwrap()?;
+/// assert_eq!(consumer.pop(), Ok(1));
+/// # Ok(())
+/// # }
+/// # #[cfg(loom)] fn main() {}
+/// ```
 ///
 /// # Participants
 ///
@@ -72,10 +136,20 @@ pub enum Heap {}
 /// 64-byte messages one at a time ran at 0.98 to 1.19 times the old rate and 64-byte batches
 /// at 0.92; `u64` messages are one word either way.
 #[derive(Debug)]
-pub enum Shared {}
+pub struct Shared<R: Role = Both> {
+    /// No value of a placement is ever made: it is only a type.
+    _never: core::convert::Infallible,
+    _role: core::marker::PhantomData<R>,
+}
 
 impl Placement for Heap {}
-impl Placement for Shared {}
+impl<R: Role> Placement for Shared<R> {}
+impl Pushes for Heap {}
+impl Pushes for Shared<Both> {}
+impl Pushes for Shared<Producer> {}
+impl Pops for Heap {}
+impl Pops for Shared<Both> {}
+impl Pops for Shared<Consumer> {}
 
 pub(crate) mod sealed {
     /// What each placement stores.
@@ -96,9 +170,31 @@ pub(crate) mod sealed {
         const NAME: &'static str = "heap";
     }
 
-    impl Placement for super::Shared {
+    impl<R: super::Role> Placement for super::Shared<R> {
         type Ring<T> = crate::shared::Mapping<T>;
         type Waiting<T> = crate::shared::WaitingMapping<T>;
         const NAME: &'static str = "shared";
+    }
+
+    /// What each role does, as the table of participants records it.
+    pub trait Role: 'static {
+        /// The roles recorded for a handle of this role.
+        #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
+        const ROLES: crate::shared::Roles;
+    }
+
+    impl Role for super::Both {
+        #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
+        const ROLES: crate::shared::Roles = crate::shared::Roles::BOTH;
+    }
+
+    impl Role for super::Producer {
+        #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
+        const ROLES: crate::shared::Roles = crate::shared::Roles::PRODUCER;
+    }
+
+    impl Role for super::Consumer {
+        #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
+        const ROLES: crate::shared::Roles = crate::shared::Roles::CONSUMER;
     }
 }

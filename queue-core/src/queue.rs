@@ -6,7 +6,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{CapacityError, PopError, PushSliceError, TryPopError, TryPushError};
 use crate::heap::HeapRing;
-use crate::placement::{Heap, Placement, Shared, sealed};
+use crate::placement::{Heap, Placement, Pops, Pushes, Role, Shared, sealed};
 use crate::shared::{Mapping, MappingError, Plain};
 use crate::storage::{RingOf, RingStorage};
 
@@ -189,7 +189,7 @@ impl<T> Queue<T> {
     }
 }
 
-impl<T: Plain> Queue<T, Shared> {
+impl<T: Plain, R: Role> Queue<T, Shared<R>> {
     /// Creates an empty queue of `capacity` values in a new shared memory mapping, for
     /// processes to share: a child made by `fork` after this call shares it as it is, and
     /// another process given the descriptor ([`fd`](Self::fd)) maps it with
@@ -222,7 +222,7 @@ impl<T: Plain> Queue<T, Shared> {
     /// ```
     pub fn create(capacity: usize) -> Result<Self, MappingError> {
         Ok(Self {
-            storage: Mapping::create_plain(capacity)?,
+            storage: Mapping::create_plain(capacity, R::ROLES)?,
         })
     }
 
@@ -237,7 +237,7 @@ impl<T: Plain> Queue<T, Shared> {
     /// [trust section](Shared#trust)).
     pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
         Ok(Self {
-            storage: Mapping::attach_plain(fd)?,
+            storage: Mapping::attach_plain(fd, R::ROLES)?,
         })
     }
 
@@ -281,8 +281,18 @@ impl<T: Plain> Queue<T, Shared> {
     /// shared_by_threads(&queue); // error: `Queue<u64, Shared>` is not `Sync`
     /// ```
     pub fn try_clone(&self) -> Result<Self, MappingError> {
-        Ok(Self {
-            storage: self.storage.try_clone()?,
+        self.try_clone_as::<R>()
+    }
+
+    /// Another handle to the same shared queue, of role `R2` (see [roles](Shared#roles)): a
+    /// [`Producer`](crate::Producer) to hand to a process that only pushes, say.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_clone`](Self::try_clone).
+    pub fn try_clone_as<R2: Role>(&self) -> Result<Queue<T, Shared<R2>>, MappingError> {
+        Ok(Queue {
+            storage: self.storage.try_clone(R2::ROLES)?,
         })
     }
 }
@@ -316,7 +326,10 @@ impl<T, P: Placement> Queue<T, P> {
     /// ```
     #[doc(alias = "put_nowait")]
     #[inline]
-    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+    pub fn try_push(&self, value: T) -> Result<(), TryPushError<T>>
+    where
+        P: Pushes,
+    {
         self.ring().try_push(value).map_err(TryPushError::refused)
     }
 
@@ -343,7 +356,10 @@ impl<T, P: Placement> Queue<T, P> {
     /// ```
     #[doc(alias = "get_nowait")]
     #[inline]
-    pub fn try_pop(&self) -> Result<T, TryPopError> {
+    pub fn try_pop(&self) -> Result<T, TryPopError>
+    where
+        P: Pops,
+    {
         self.ring().try_pop().map_err(TryPopError::refused)
     }
 
@@ -373,6 +389,7 @@ impl<T, P: Placement> Queue<T, P> {
     pub fn try_push_slice(&self, values: &[T]) -> Result<usize, PushSliceError>
     where
         T: Copy,
+        P: Pushes,
     {
         PushSliceError::batch_answer(self.ring().try_push_slice(values))
     }
@@ -403,6 +420,7 @@ impl<T, P: Placement> Queue<T, P> {
     pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where
         T: Copy,
+        P: Pops,
     {
         PopError::batch_answer(self.ring().try_pop_slice(buffer))
     }

@@ -40,7 +40,7 @@ mod tests {
 
     use nix::sys::signal::Signal;
     use queue_core::faults::{disarm, kill_at_crash_point, registered_sleepers};
-    use queue_core::{BlockingQueue, Plain, Shared, TryPushError};
+    use queue_core::{BlockingQueue, Consumer, Plain, Producer, Shared, TryPushError};
 
     use super::forked::{Children, Ended};
 
@@ -209,8 +209,10 @@ mod tests {
         let tally = at_every_crash_point(
             |_| {},
             |queue| {
-                queue.push(1).unwrap();
-                queue.push(2).unwrap_or_else(|_| panic!("push"));
+                // A handle that only pushes: its claims are recovered as a producer's.
+                let producer = queue.try_clone_as::<Producer>().unwrap();
+                producer.push(1).unwrap();
+                producer.push(2).unwrap_or_else(|_| panic!("push"));
             },
             |queue| {
                 // Armed after nothing: push(1) may die too, so the child's pushes must come
@@ -256,7 +258,8 @@ mod tests {
                 queue.push(1).unwrap();
                 queue.push(2).unwrap();
             },
-            |queue| assert_eq!(queue.pop(), Ok(1)),
+            // A handle that only pops: its claims are recovered as a consumer's.
+            |queue| assert_eq!(queue.try_clone_as::<Consumer>().unwrap().pop(), Ok(1)),
             |queue| {
                 let found = drain(queue);
                 assert!(

@@ -163,9 +163,9 @@ impl Region {
             .settle(announcement)
     }
 
-    /// Takes an entry in the table for a new handle.
-    fn join<T>(&self) -> Result<Membership, MappingError> {
-        Membership::join(&TableOf::<T>::new(self), Roles::BOTH)
+    /// Takes an entry in the table for a new handle of `roles`.
+    fn join<T>(&self, roles: Roles) -> Result<Membership, MappingError> {
+        Membership::join(&TableOf::<T>::new(self), roles)
     }
 
     /// The wait lists, for a queue that has them.
@@ -276,8 +276,12 @@ impl<T> core::fmt::Debug for WaitingMapping<T> {
 
 impl<T: Plain> Mapping<T> {
     /// A new queue of `capacity` slots in a new memory file, with wait lists if `barriers`
-    /// names their barrier pair.
-    fn create(capacity: usize, barriers: Option<Barriers>) -> Result<Self, MappingError> {
+    /// names their barrier pair, and its first handle, of `roles`.
+    fn create(
+        capacity: usize,
+        barriers: Option<Barriers>,
+        roles: Roles,
+    ) -> Result<Self, MappingError> {
         let shape = Shape::new(capacity)?;
         let layout = Layout::new::<T>(capacity, barriers.is_some())
             .ok_or(CapacityError::TooLarge { capacity })?;
@@ -309,7 +313,7 @@ impl<T: Plain> Mapping<T> {
             raw.at::<Header>(0)
                 .write_volatile(layout.header::<T>(shape, header_barriers));
         }
-        Self::joining(Region {
+        let region = Region {
             raw,
             fd,
             shape,
@@ -317,12 +321,13 @@ impl<T: Plain> Mapping<T> {
             // Without wait lists, no barrier is ever used.
             barriers: barriers.unwrap_or(Barriers::Symmetric),
             watch: Watch::default(),
-        })
+        };
+        Self::joining(region, roles)
     }
 
-    /// The first handle of `region`.
-    fn joining(region: Region) -> Result<Self, MappingError> {
-        let membership = region.join::<T>()?;
+    /// The first handle of `region`, of `roles`.
+    fn joining(region: Region, roles: Roles) -> Result<Self, MappingError> {
+        let membership = region.join::<T>(roles)?;
         Ok(Self {
             region: Arc::new(region),
             membership,
@@ -331,14 +336,15 @@ impl<T: Plain> Mapping<T> {
         })
     }
 
-    /// A new queue of `capacity` slots without wait lists.
-    pub(crate) fn create_plain(capacity: usize) -> Result<Self, MappingError> {
-        Self::create(capacity, None)
+    /// A new queue of `capacity` slots without wait lists, and its first handle, of `roles`.
+    pub(crate) fn create_plain(capacity: usize, roles: Roles) -> Result<Self, MappingError> {
+        Self::create(capacity, None, roles)
     }
 
     /// The queue in the memory file `fd`, with wait lists if `waiting`, after checking its
-    /// header and cursors (and registering this process for the wait lists' barrier pair).
-    fn attach(fd: OwnedFd, waiting: bool) -> Result<Self, MappingError> {
+    /// header and cursors (and registering this process for the wait lists' barrier pair),
+    /// as a handle of `roles`.
+    fn attach(fd: OwnedFd, waiting: bool, roles: Roles) -> Result<Self, MappingError> {
         // The seals fix the length: nothing in the mapping can fault later.
         let file_len = sealed_len(&fd)?;
         let header_len = size_of::<Header>() as u64;
@@ -375,19 +381,19 @@ impl<T: Plain> Mapping<T> {
             Barriers::join_across_processes().map_err(MappingError::Os)?;
             region.barriers = Barriers::AcrossProcesses;
         }
-        Self::joining(region)
+        Self::joining(region, roles)
     }
 
-    /// The queue without wait lists in the memory file `fd`.
-    pub(crate) fn attach_plain(fd: OwnedFd) -> Result<Self, MappingError> {
-        Self::attach(fd, false)
+    /// The queue without wait lists in the memory file `fd`, as a handle of `roles`.
+    pub(crate) fn attach_plain(fd: OwnedFd, roles: Roles) -> Result<Self, MappingError> {
+        Self::attach(fd, false, roles)
     }
 
-    /// Another handle to the same mapping, with an entry of its own.
-    pub(crate) fn try_clone(&self) -> Result<Self, MappingError> {
+    /// Another handle to the same mapping, of `roles`, with an entry of its own.
+    pub(crate) fn try_clone(&self, roles: Roles) -> Result<Self, MappingError> {
         Ok(Self {
             region: Arc::clone(&self.region),
-            membership: self.region.join::<T>()?,
+            membership: self.region.join::<T>(roles)?,
             suspicion: Suspicion::default(),
             _values: PhantomData,
         })
@@ -468,21 +474,22 @@ impl<T> RingStorage<T> for Mapping<T> {
 }
 
 impl<T: Plain> WaitingMapping<T> {
-    /// A new queue of `capacity` slots with wait lists, in a new memory file.
-    pub(crate) fn create(capacity: usize) -> Result<Self, MappingError> {
-        let mapping = Mapping::create(capacity, Some(Barriers::across_processes()))?;
+    /// A new queue of `capacity` slots with wait lists, in a new memory file, and its first
+    /// handle, of `roles`.
+    pub(crate) fn create(capacity: usize, roles: Roles) -> Result<Self, MappingError> {
+        let mapping = Mapping::create(capacity, Some(Barriers::across_processes()), roles)?;
         Ok(Self::waiting(mapping))
     }
 
     /// The queue with wait lists in the memory file `fd`, after checking its header and
-    /// cursors, and registering this process for its barrier pair.
-    pub(crate) fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
-        Ok(Self::waiting(Mapping::attach(fd, true)?))
+    /// cursors, and registering this process for its barrier pair, as a handle of `roles`.
+    pub(crate) fn attach(fd: OwnedFd, roles: Roles) -> Result<Self, MappingError> {
+        Ok(Self::waiting(Mapping::attach(fd, true, roles)?))
     }
 
-    /// Another handle to the same mapping, with an entry of its own.
-    pub(crate) fn try_clone(&self) -> Result<Self, MappingError> {
-        Ok(Self::waiting(self.mapping.try_clone()?))
+    /// Another handle to the same mapping, of `roles`, with an entry of its own.
+    pub(crate) fn try_clone(&self, roles: Roles) -> Result<Self, MappingError> {
+        Ok(Self::waiting(self.mapping.try_clone(roles)?))
     }
 
     fn waiting(mapping: Mapping<T>) -> Self {
@@ -536,7 +543,9 @@ mod tests {
 
     #[test]
     fn create_allocates_every_page_of_the_mapping() {
-        let mapping = WaitingMapping::<[u8; 64]>::create(4096).unwrap().mapping;
+        let mapping = WaitingMapping::<[u8; 64]>::create(4096, Roles::BOTH)
+            .unwrap()
+            .mapping;
         let stat = nix::sys::stat::fstat(mapping.fd()).unwrap();
         let layout = mapping.region.layout;
         assert_eq!(stat.st_size as usize, layout.len);

@@ -52,5 +52,6 @@ mod plain;
 
 pub use error::{ElementType, FileKind, MappingError};
 pub use participants::MAX_PARTICIPANTS;
+pub(crate) use participants::Roles;
 pub(crate) use mapping::{Mapping, WaitingMapping};
 pub use plain::{Frame, Plain, type_tag};
