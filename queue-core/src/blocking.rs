@@ -326,6 +326,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         self.push_until(value, None)
             .map_err(|(value, gave_up)| match gave_up {
                 GaveUp::Corrupted => PushError::Corrupted(value),
+                GaveUp::Disconnected => PushError::Disconnected(value),
                 GaveUp::Closed | GaveUp::TimedOut => PushError::Closed(value),
             })
     }
@@ -362,6 +363,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
                 GaveUp::TimedOut => PushTimeoutError::Timeout(value),
                 GaveUp::Closed => PushTimeoutError::Closed(value),
                 GaveUp::Corrupted => PushTimeoutError::Corrupted(value),
+                GaveUp::Disconnected => PushTimeoutError::Disconnected(value),
             })
     }
 
@@ -377,6 +379,9 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             Err(TryPushError::Full(value)) => value,
             Err(TryPushError::Closed(value)) => return Err((value, GaveUp::Closed)),
             Err(TryPushError::Corrupted(value)) => return Err((value, GaveUp::Corrupted)),
+            Err(TryPushError::Disconnected(value)) => {
+                return Err((value, GaveUp::Disconnected));
+            }
         };
         let (ring, wait_lists, barriers) = self.parts();
         let mut value = Some(refused);
@@ -443,6 +448,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
                 GaveUp::TimedOut => PopTimeoutError::Timeout,
                 GaveUp::Closed => PopTimeoutError::Closed,
                 GaveUp::Corrupted => PopTimeoutError::Corrupted,
+                GaveUp::Disconnected => PopTimeoutError::Disconnected,
             })
     }
 
@@ -521,6 +527,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             .wait_for(barriers, None, ring.claimer(), || ring.try_push_slice(values))
             .map_err(|gave_up| match gave_up {
                 GaveUp::Corrupted => PushSliceError::Corrupted,
+                GaveUp::Disconnected => PushSliceError::Disconnected,
                 GaveUp::Closed | GaveUp::TimedOut => PushSliceError::Closed,
             })?;
         wait_lists.not_empty.wake(barriers, wake_count(pushed), ring.claimer());
@@ -618,6 +625,7 @@ fn deadline_after(timeout: Duration) -> Option<Instant> {
 fn pop_error(gave_up: GaveUp) -> PopError {
     match gave_up {
         GaveUp::Corrupted => PopError::Corrupted,
+        GaveUp::Disconnected => PopError::Disconnected,
         GaveUp::Closed | GaveUp::TimedOut => PopError::Closed,
     }
 }

@@ -15,6 +15,9 @@ pub(crate) enum Refusal {
     /// the shared memory outside it), or, on a shared ring, the claim lost
     /// `SHARED_RETRY_LIMIT` races in a row.
     Corrupted,
+    /// The shared ring is full (for a push) or drained (for a pop), and every participant
+    /// of the other side has left or died: see [`Shared`](crate::Shared#disconnection).
+    Disconnected,
 }
 
 /// The queue could not be created with the requested capacity.
@@ -60,18 +63,21 @@ impl std::error::Error for CapacityError {}
 const CORRUPTED: &str = "the shared queue is corrupted: another process wrote its memory outside \
                          the queue's protocol";
 
+/// What every error's `Disconnected` variant says, for `Display`.
+const DISCONNECTED: &str = "the other side of the shared queue is gone: each of its participants left or died";
+
 /// The answer of a non-blocking batch: the count, 0 for a full or empty ring, or the error
-/// for a closed or corrupted one.
+/// for a closed, corrupted or disconnected one.
 fn batch_answer<E>(
     result: Result<usize, Refusal>,
-    closed: E,
-    corrupted: E,
+    [closed, corrupted, disconnected]: [E; 3],
 ) -> Result<usize, E> {
     match result {
         Ok(count) => Ok(count),
         Err(Refusal::FullOrEmpty) => Ok(0),
         Err(Refusal::Closed) => Err(closed),
         Err(Refusal::Corrupted) => Err(corrupted),
+        Err(Refusal::Disconnected) => Err(disconnected),
     }
 }
 
@@ -105,6 +111,9 @@ pub enum TryPushError<T> {
     /// The shared memory holds what no process running the queue's protocol writes: see
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
+    /// Every consumer of the shared queue has left or died, and the queue is full: see
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    Disconnected(T),
 }
 
 impl<T> TryPushError<T> {
@@ -114,13 +123,17 @@ impl<T> TryPushError<T> {
             Refusal::FullOrEmpty => Self::Full(value),
             Refusal::Closed => Self::Closed(value),
             Refusal::Corrupted => Self::Corrupted(value),
+            Refusal::Disconnected => Self::Disconnected(value),
         }
     }
 
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Full(value) | Self::Closed(value) | Self::Corrupted(value) => value,
+            Self::Full(value)
+            | Self::Closed(value)
+            | Self::Corrupted(value)
+            | Self::Disconnected(value) => value,
         }
     }
 
@@ -138,6 +151,11 @@ impl<T> TryPushError<T> {
     pub fn is_corrupted(&self) -> bool {
         matches!(self, Self::Corrupted(_))
     }
+
+    /// Whether the call failed because the other side of the shared queue is gone.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Self::Disconnected(_))
+    }
 }
 
 impl<T> fmt::Debug for TryPushError<T> {
@@ -146,6 +164,7 @@ impl<T> fmt::Debug for TryPushError<T> {
             Self::Full(_) => f.pad("Full(..)"),
             Self::Closed(_) => f.pad("Closed(..)"),
             Self::Corrupted(_) => f.pad("Corrupted(..)"),
+            Self::Disconnected(_) => f.pad("Disconnected(..)"),
         }
     }
 }
@@ -156,6 +175,7 @@ impl<T> fmt::Display for TryPushError<T> {
             Self::Full(_) => f.pad("pushing into a full queue"),
             Self::Closed(_) => f.pad("pushing into a closed queue"),
             Self::Corrupted(_) => f.pad(CORRUPTED),
+            Self::Disconnected(_) => f.pad(DISCONNECTED),
         }
     }
 }
@@ -189,6 +209,9 @@ pub enum TryPopError {
     /// The shared memory holds what no process running the queue's protocol writes: see
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
+    /// Every producer of the shared queue has left or died, and the queue is drained: see
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    Disconnected,
 }
 
 impl TryPopError {
@@ -198,6 +221,7 @@ impl TryPopError {
             Refusal::FullOrEmpty => Self::Empty,
             Refusal::Closed => Self::Closed,
             Refusal::Corrupted => Self::Corrupted,
+            Refusal::Disconnected => Self::Disconnected,
         }
     }
 
@@ -215,6 +239,11 @@ impl TryPopError {
     pub fn is_corrupted(&self) -> bool {
         matches!(self, Self::Corrupted)
     }
+
+    /// Whether the call failed because the other side of the shared queue is gone.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Self::Disconnected)
+    }
 }
 
 impl fmt::Display for TryPopError {
@@ -223,6 +252,7 @@ impl fmt::Display for TryPopError {
             Self::Empty => f.pad("popping from an empty queue"),
             Self::Closed => f.pad("popping from a closed and empty queue"),
             Self::Corrupted => f.pad(CORRUPTED),
+            Self::Disconnected => f.pad(DISCONNECTED),
         }
     }
 }
@@ -241,13 +271,16 @@ pub enum PushError<T> {
     /// The shared memory holds what no process running the queue's protocol writes: see
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
+    /// Every consumer of the shared queue has left or died, and the queue is full: see
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    Disconnected(T),
 }
 
 impl<T> PushError<T> {
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Closed(value) | Self::Corrupted(value) => value,
+            Self::Closed(value) | Self::Corrupted(value) | Self::Disconnected(value) => value,
         }
     }
 
@@ -260,6 +293,11 @@ impl<T> PushError<T> {
     pub fn is_corrupted(&self) -> bool {
         matches!(self, Self::Corrupted(_))
     }
+
+    /// Whether the call failed because the other side of the shared queue is gone.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Self::Disconnected(_))
+    }
 }
 
 impl<T> fmt::Debug for PushError<T> {
@@ -267,6 +305,7 @@ impl<T> fmt::Debug for PushError<T> {
         match self {
             Self::Closed(_) => f.pad("Closed(..)"),
             Self::Corrupted(_) => f.pad("Corrupted(..)"),
+            Self::Disconnected(_) => f.pad("Disconnected(..)"),
         }
     }
 }
@@ -276,6 +315,7 @@ impl<T> fmt::Display for PushError<T> {
         match self {
             Self::Closed(_) => f.pad("pushing into a closed queue"),
             Self::Corrupted(_) => f.pad(CORRUPTED),
+            Self::Disconnected(_) => f.pad(DISCONNECTED),
         }
     }
 }
@@ -294,13 +334,16 @@ pub enum PopError {
     /// The shared memory holds what no process running the queue's protocol writes: see
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
+    /// Every producer of the shared queue has left or died, and the queue is drained: see
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    Disconnected,
 }
 
 impl PopError {
     /// The answer of a non-blocking batch: how many values moved (0 when the ring was
     /// empty), or why none ever will.
     pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
-        batch_answer(result, Self::Closed, Self::Corrupted)
+        batch_answer(result, [Self::Closed, Self::Corrupted, Self::Disconnected])
     }
 }
 
@@ -309,6 +352,7 @@ impl fmt::Display for PopError {
         match self {
             Self::Closed => f.pad("popping from a closed and empty queue"),
             Self::Corrupted => f.pad(CORRUPTED),
+            Self::Disconnected => f.pad(DISCONNECTED),
         }
     }
 }
@@ -327,13 +371,16 @@ pub enum PushSliceError {
     /// The shared memory holds what no process running the queue's protocol writes: see
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
+    /// Every consumer of the shared queue has left or died, and the queue is full: see
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    Disconnected,
 }
 
 impl PushSliceError {
     /// The answer of a non-blocking batch: how many values moved (0 when the ring was
     /// full), or why none ever will.
     pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
-        batch_answer(result, Self::Closed, Self::Corrupted)
+        batch_answer(result, [Self::Closed, Self::Corrupted, Self::Disconnected])
     }
 }
 
@@ -342,6 +389,7 @@ impl fmt::Display for PushSliceError {
         match self {
             Self::Closed => f.pad("pushing into a closed queue"),
             Self::Corrupted => f.pad(CORRUPTED),
+            Self::Disconnected => f.pad(DISCONNECTED),
         }
     }
 }
@@ -362,13 +410,19 @@ pub enum PushTimeoutError<T> {
     /// The shared memory holds what no process running the queue's protocol writes: see
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
+    /// Every consumer of the shared queue has left or died, and the queue is full: see
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    Disconnected(T),
 }
 
 impl<T> PushTimeoutError<T> {
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Timeout(value) | Self::Closed(value) | Self::Corrupted(value) => value,
+            Self::Timeout(value)
+            | Self::Closed(value)
+            | Self::Corrupted(value)
+            | Self::Disconnected(value) => value,
         }
     }
 
@@ -386,6 +440,11 @@ impl<T> PushTimeoutError<T> {
     pub fn is_corrupted(&self) -> bool {
         matches!(self, Self::Corrupted(_))
     }
+
+    /// Whether the call failed because the other side of the shared queue is gone.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Self::Disconnected(_))
+    }
 }
 
 impl<T> fmt::Debug for PushTimeoutError<T> {
@@ -394,6 +453,7 @@ impl<T> fmt::Debug for PushTimeoutError<T> {
             Self::Timeout(_) => f.pad("Timeout(..)"),
             Self::Closed(_) => f.pad("Closed(..)"),
             Self::Corrupted(_) => f.pad("Corrupted(..)"),
+            Self::Disconnected(_) => f.pad("Disconnected(..)"),
         }
     }
 }
@@ -404,6 +464,7 @@ impl<T> fmt::Display for PushTimeoutError<T> {
             Self::Timeout(_) => f.pad("timed out pushing into a full queue"),
             Self::Closed(_) => f.pad("pushing into a closed queue"),
             Self::Corrupted(_) => f.pad(CORRUPTED),
+            Self::Disconnected(_) => f.pad(DISCONNECTED),
         }
     }
 }
@@ -423,6 +484,9 @@ pub enum PopTimeoutError {
     /// The shared memory holds what no process running the queue's protocol writes: see
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
+    /// Every producer of the shared queue has left or died, and the queue is drained: see
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    Disconnected,
 }
 
 impl PopTimeoutError {
@@ -440,6 +504,11 @@ impl PopTimeoutError {
     pub fn is_corrupted(&self) -> bool {
         matches!(self, Self::Corrupted)
     }
+
+    /// Whether the call failed because the other side of the shared queue is gone.
+    pub fn is_disconnected(&self) -> bool {
+        matches!(self, Self::Disconnected)
+    }
 }
 
 impl fmt::Display for PopTimeoutError {
@@ -448,6 +517,7 @@ impl fmt::Display for PopTimeoutError {
             Self::Timeout => f.pad("timed out popping from an empty queue"),
             Self::Closed => f.pad("popping from a closed and empty queue"),
             Self::Corrupted => f.pad(CORRUPTED),
+            Self::Disconnected => f.pad(DISCONNECTED),
         }
     }
 }

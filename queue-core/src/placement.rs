@@ -86,6 +86,39 @@ pub enum Heap {}
 /// # #[cfg(loom)] fn main() {}
 /// ```
 ///
+/// # Disconnection
+///
+/// A shared queue knows who produces and who consumes, so it can say what Python's
+/// `multiprocessing.Queue` cannot: that the other side has gone. Once every handle that
+/// pushes (a [`Producer`] or a [`Both`]) has been dropped or has died with its process, and at
+/// least one ever joined, a pop that finds the queue drained answers `Disconnected` instead of
+/// `Empty`, and a blocking one stops waiting. Symmetrically, once every handle that pops is
+/// gone, a push that finds the queue full answers `Disconnected` and hands its value back (a
+/// push with room still succeeds: a consumer may attach later). Every value pushed before the
+/// last producer left is popped first. A handle that leaves wakes the other side's sleepers;
+/// a process's death is found by the next call that looks (a pidfd per handle of the other
+/// side, at most once per 50 µs per handle), and by a sleeper within 10 ms.
+///
+/// `Disconnected` describes now, not for ever: a producer that joins later (`attach`, or
+/// `try_clone_as` on a consumer) connects the queue again. A [`Both`] handle is on both
+/// sides, so while one lives neither side is disconnected: give the consumer a
+/// [`Consumer`] handle of its own to be told when the producers are done.
+///
+/// ```
+/// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use queue_core::{BlockingQueue, Consumer, PopError, Producer, Shared};
+///
+/// let consumer = BlockingQueue::<u64, Shared<Consumer>>::create(8)?;
+/// let producer = consumer.try_clone_as::<Producer>()?;
+/// std::thread::spawn(move || producer.push_slice(&[1, 2])).join().unwrap()?;
+/// assert_eq!(consumer.pop(), Ok(1));
+/// assert_eq!(consumer.pop(), Ok(2));
+/// assert_eq!(consumer.pop(), Err(PopError::Disconnected)); // the producer was dropped
+/// # Ok(())
+/// # }
+/// # #[cfg(loom)] fn main() {}
+/// ```
+///
 /// # Participants
 ///
 /// Each handle of a shared queue is one participant: `create`, `attach` and `try_clone` each

@@ -89,6 +89,8 @@ pub(crate) enum GaveUp {
     TimedOut,
     /// The ring answered [`Refusal::Corrupted`].
     Corrupted,
+    /// The ring answered [`Refusal::Disconnected`].
+    Disconnected,
 }
 
 impl GaveUp {
@@ -98,6 +100,7 @@ impl GaveUp {
             Refusal::FullOrEmpty => None,
             Refusal::Closed => Some(Self::Closed),
             Refusal::Corrupted => Some(Self::Corrupted),
+            Refusal::Disconnected => Some(Self::Disconnected),
         }
     }
 }

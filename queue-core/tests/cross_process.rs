@@ -27,8 +27,10 @@ mod tests {
     use std::sync::atomic::{AtomicU8, Ordering};
     use std::time::{Duration, Instant};
 
+    use nix::sys::signal::{Signal, kill};
     use queue_core::{
-        BlockingQueue, Frame, MAX_PARTICIPANTS, MappingError, PopError, PopTimeoutError, Shared,
+        BlockingQueue, Consumer, Frame, MAX_PARTICIPANTS, MappingError, PopError, PopTimeoutError,
+        Producer, Shared,
     };
 
     use super::forked::{Children, DEADLINE, SharedMemory};
@@ -44,7 +46,7 @@ mod tests {
         if let Ok(fd) = std::env::var(ATTACH_FD) {
             exec_child(&fd);
         }
-        let tests: [(&str, fn()); 6] = [
+        let tests: [(&str, fn()); 7] = [
             (
                 "two_producer_and_two_consumer_processes_move_a_million_messages_exactly_once",
                 two_producers_two_consumers_exactly_once,
@@ -56,6 +58,10 @@ mod tests {
             (
                 "a_consumer_whose_producer_exited_times_out_and_is_woken_by_close",
                 consumer_outlives_its_producer,
+            ),
+            (
+                "a_consumer_blocked_on_a_queue_whose_only_producer_was_killed_is_told_disconnected",
+                consumer_told_its_producer_was_killed,
             ),
             (
                 "a_forked_child_takes_entries_of_its_own_and_a_dead_ones_are_taken_back",
@@ -227,6 +233,49 @@ mod tests {
             Err(MappingError::TooManyParticipants { .. })
         ));
         assert_eq!(handles[0].pop(), Ok(1));
+    }
+
+    /// The only producer, a child process, pushes 3 values and is SIGKILLed while it holds
+    /// its handle: the consumer gets the 3 values, then its blocked `pop` answers
+    /// `Disconnected`, found by its looks while asleep (at least every 10 ms).
+    fn consumer_told_its_producer_was_killed() {
+        let mut children = Children::default();
+        let consumer = BlockingQueue::<u64, Shared<Consumer>>::create(8).unwrap();
+        let flags = SharedMemory::new(1);
+        let producer = children.fork(|| {
+            let producer = consumer.try_clone_as::<Producer>().unwrap();
+            producer.push_slice(&[1, 2, 3]).unwrap();
+            flags.flags()[0].store(1, Ordering::Release);
+            loop {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        });
+        assert_eq!(consumer.pop_timeout(DEADLINE), Ok(1));
+        assert_eq!(consumer.pop_timeout(DEADLINE), Ok(2));
+        assert_eq!(consumer.pop_timeout(DEADLINE), Ok(3));
+        while flags.flags()[0].load(Ordering::Acquire) == 0 {
+            std::thread::yield_now();
+        }
+        assert_eq!(
+            consumer.pop_timeout(Duration::from_millis(30)),
+            Err(PopTimeoutError::Timeout)
+        );
+        kill(producer, Signal::SIGKILL).unwrap();
+        let killed = Instant::now();
+        assert_eq!(
+            consumer.pop_timeout(DEADLINE),
+            Err(PopTimeoutError::Disconnected)
+        );
+        let told = killed.elapsed();
+        children.wait(producer, "killed producer");
+        assert!(
+            told < Duration::from_secs(1),
+            "told {told:?} after the kill"
+        );
+        println!(
+            "figure: a consumer blocked in pop was told Disconnected {:.2} ms after its only producer was SIGKILLed",
+            told.as_secs_f64() * 1e3
+        );
     }
 
     /// A producer process pushes 10 values and exits without closing. Its consumer gets the

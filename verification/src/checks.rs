@@ -210,6 +210,19 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "queue-core", "--test", "participants"],
     },
     Suite {
+        name: "queue-core disconnection",
+        primitive: "Queue, BlockingQueue in shared memory: roles",
+        checker: Checker::Scenario,
+        property: "a consumer gets every value pushed before the last producer left, then \
+                   Disconnected from every pop (a sleeping one is woken by the leave); a queue \
+                   that never had a producer is only empty, and a producer joining later \
+                   connects it again; a producer of a full queue whose consumers left gets \
+                   Disconnected with its value back; a heap queue never answers it.",
+        gaps: "handles leaving within one process (a killed producer process: cross_process); \
+               not modelled with loom.",
+        args: &["-p", "queue-core", "--test", "disconnection"],
+    },
+    Suite {
         name: "queue-core hostile_peer",
         primitive: "Queue, BlockingQueue in shared memory",
         checker: Checker::Scenario,
@@ -229,7 +242,8 @@ pub(crate) const SUITES: &[Suite] = &[
         property: "2 producer and 2 consumer processes move 1,000,000 messages through a capacity-8 \
                    queue exactly once and in order; blocking calls, timeouts, close and attach work \
                    between real processes; a forked child takes entries of its own, and a dead \
-                   child's are taken back.",
+                   child's are taken back; a consumer blocked on a queue whose only producer \
+                   process was SIGKILLed is told Disconnected (it prints how soon).",
         gaps: "fixed scenarios on this machine's scheduler; a stress test, not a proof.",
         args: &["-p", "queue-core", "--test", "cross_process"],
     },

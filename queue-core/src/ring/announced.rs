@@ -115,6 +115,14 @@ pub(crate) trait Participant: Copy {
     /// Wakes every sleeper of the ring, after a recovery.
     fn wake_all(&self) {}
 
+    /// Whether every participant that claims on `side` (the other side's, for the caller)
+    /// has left or died, one at least having joined (see `Claimer::peers_gone`). Never, by
+    /// default.
+    fn peers_gone(&self, side: Side) -> bool {
+        let _ = side;
+        false
+    }
+
     /// Whether the same `registered` sleepers, whom a wake did not wake, have been seen long
     /// enough to ask whether they are dead (as `suspects`, for a wait list's registrations).
     fn suspects_sleepers(&self, registered: usize) -> bool {
@@ -206,6 +214,10 @@ impl<P: Participant> Claimer for Announced<P> {
 
     fn recovered(self) {
         self.participant.wake_all();
+    }
+
+    fn peers_gone(self, side: Side) -> bool {
+        self.participant.peers_gone(side)
     }
 
     fn claimant(self) -> Claimant {

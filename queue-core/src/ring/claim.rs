@@ -106,7 +106,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
                 }
                 Readiness::NotYet if self.recheck(first, tail, tail) => {
                     if !(C::RECOVERS && self.recover(first)) {
-                        return Err(Refusal::FullOrEmpty);
+                        return Err(self.full_or_disconnected());
                     }
                 }
                 Readiness::NotYet => {}
@@ -256,6 +256,34 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
         stamp != ready && stamp != also_ready
     }
 
+    /// The answer of a push that found its slot full: `Disconnected` on a shared ring whose
+    /// every consumer has left or died.
+    fn full_or_disconnected(&self) -> Refusal {
+        if C::RECOVERS && self.claimer.peers_gone(Side::Pop) {
+            Refusal::Disconnected
+        } else {
+            Refusal::FullOrEmpty
+        }
+    }
+
+    /// The answer of a pop at `head` that found its slot empty, when the ring is open:
+    /// `Disconnected` on a shared ring whose every producer has left or died and no push
+    /// claimed `head`, so no value will ever come (until a producer joins).
+    fn empty_or_disconnected(&self, head: usize) -> Refusal {
+        if !(C::RECOVERS && self.claimer.peers_gone(Side::Push)) {
+            return Refusal::FullOrEmpty;
+        }
+        // ORDERING: Acquire, after the Acquire reads that found the producers gone: their
+        // pushes' claims on `tail` are seen, so `tail == head` means none is left to take (a
+        // claim a dead producer left unfinished is recovered first, by a later look).
+        let tail = self.cursors.tail.load(Ordering::Acquire);
+        if self.shape.without_mark(tail) == head {
+            Refusal::Disconnected
+        } else {
+            Refusal::FullOrEmpty
+        }
+    }
+
     /// The answer of a pop at `head` that found its slot empty: `Closed` if the ring is
     /// closed and no push claimed `head`, so no value will ever come.
     fn empty_or_closed(&self, head: usize) -> Refusal {
@@ -265,7 +293,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
         // before the mark: the ring was still open when we found the slot empty. (The flag
         // only decides whether to read `tail`; that read is what orders the answer.)
         if self.cursors.pops.closing.load(Ordering::Relaxed) == 0 {
-            return Refusal::FullOrEmpty;
+            return self.empty_or_disconnected(head);
         }
         // ORDERING: Acquire, after the fence in `recheck`: the close is an RMW on `tail`, later
         // in `tail`'s modification order than every successful push's CAS, so a marked `tail`
@@ -274,7 +302,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
         if self.shape.is_closed(tail) && self.shape.without_mark(tail) == head {
             Refusal::Closed
         } else {
-            Refusal::FullOrEmpty
+            self.empty_or_disconnected(head)
         }
     }
 }

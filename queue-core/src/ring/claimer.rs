@@ -73,6 +73,11 @@ pub(crate) trait Claimer: Copy {
     /// ring, for whom it changed.
     fn recovered(self);
 
+    /// Whether every participant that claims on `side` has left or died, one at least
+    /// having joined: asked by a push that found the ring full (about the pops' side) and a
+    /// pop that found it empty (about the pushes'), to answer `Disconnected`.
+    fn peers_gone(self, side: Side) -> bool;
+
     /// Who makes the claims.
     fn claimant(self) -> Claimant;
 
@@ -109,6 +114,11 @@ impl Claimer for Unannounced {
 
     #[inline(always)]
     fn recovered(self) {}
+
+    #[inline(always)]
+    fn peers_gone(self, _: Side) -> bool {
+        false
+    }
 
     #[inline(always)]
     fn claimant(self) -> Claimant {

@@ -22,7 +22,7 @@ use nix::errno::Errno;
 use nix::libc;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use super::participants::{Entry, Identity, MAX_PARTICIPANTS, Participants, State, Status};
+use super::participants::{Entry, Identity, MAX_PARTICIPANTS, Participants, Roles, State, Status};
 use crate::mutant;
 use crate::ring::Side;
 
@@ -189,6 +189,8 @@ const STUCK_AFTER: Duration = Duration::from_micros(50);
 pub(crate) struct Suspicion {
     slot: Cell<Option<((Side, usize), Instant)>>,
     sleepers: Cell<Option<(usize, Instant)>>,
+    /// When this handle last asked whether the other side's participants are dead.
+    gone: Cell<Option<Instant>>,
 }
 
 impl Suspicion {
@@ -203,6 +205,21 @@ impl Suspicion {
     /// registering and sleeping, or waking and leaving).
     pub(crate) fn sleepers_are_stuck(&self, registered: usize) -> bool {
         stuck(&self.sleepers, registered)
+    }
+
+    /// Whether to ask, now, whether the other side's participants are dead: at most once per
+    /// [`STUCK_AFTER`], so that a handle polling an empty (or full) queue pays the system
+    /// calls rarely, and a sleeper's looks, 10 ms apart, ask every time.
+    pub(crate) fn may_look_for_the_gone(&self) -> bool {
+        let now = Instant::now();
+        let due = self
+            .gone
+            .get()
+            .is_none_or(|last| now.duration_since(last) >= STUCK_AFTER);
+        if due {
+            self.gone.set(Some(now));
+        }
+        due
     }
 }
 
@@ -250,6 +267,52 @@ impl Peers<'_> {
                     && entry.mark_dead(state)
             }
         }
+    }
+
+    /// Whether every participant that claims on `side` has left or died, one at least having
+    /// joined, for a caller that is entry `me` (`None`: no entry). An entry that looks alive
+    /// is asked about (a pidfd each) only if `look` says so.
+    pub(crate) fn side_gone(self, side: Side, me: Option<usize>, look: impl FnOnce() -> bool) -> bool {
+        // ORDERING: Acquire, both, pairing with the SeqCst read-modify-writes of `activate`
+        // and the Release ones of `leave`: a participant seen gone here did everything it
+        // did (its pushes, say) before, and the caller reads the cursors after this.
+        let joined = self.participants.masks.joined.load(crate::sync::Ordering::Acquire);
+        if !Roles::of(side).among(joined) {
+            return false;
+        }
+        let mask = self.announcers(side);
+        if me.is_some_and(|me| mask & (1 << (me % MAX_PARTICIPANTS)) != 0) {
+            return false;
+        }
+        let mut unproven = 0_usize;
+        let mut left = mask;
+        while left != 0 {
+            let index = left.trailing_zeros() as usize;
+            left &= left - 1;
+            let status = self
+                .participants
+                .entries
+                .get(index)
+                .map_or(Status::Free, |entry| entry.state().status());
+            if matches!(status, Status::Joining | Status::Active) {
+                unproven |= 1 << index;
+            }
+        }
+        if unproven == 0 {
+            return true;
+        }
+        if !look() {
+            return false;
+        }
+        let mut left = unproven;
+        while left != 0 {
+            let index = left.trailing_zeros() as usize;
+            left &= left - 1;
+            if !self.is_dead(index) {
+                return false;
+            }
+        }
+        true
     }
 
     /// The participants that may announce a claim on `side` (see `Participant::announcers`).

@@ -445,6 +445,14 @@ impl<T> Participant for &Mapping<T> {
         self.suspicion.sleepers_are_stuck(registered)
     }
 
+    fn peers_gone(&self, side: Side) -> bool {
+        self.region
+            .peers()
+            .side_gone(side, self.membership.index(), || {
+                self.suspicion.may_look_for_the_gone()
+            })
+    }
+
     fn wake_all(&self) {
         (&*self.region).wake_all();
     }
@@ -454,6 +462,8 @@ impl<T> Drop for Mapping<T> {
     fn drop(&mut self) {
         // Between calls: this handle holds no claim.
         self.membership.leave(self.region.peers());
+        // The last of a side to leave disconnects the other: its sleepers look again.
+        (&*self.region).wake_all();
     }
 }
 

@@ -31,6 +31,7 @@
 
 use crossbeam_utils::CachePadded;
 
+use crate::ring::Side;
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// How many handles, in all processes together, can use one shared queue at once: one per bit
@@ -42,6 +43,19 @@ pub const MAX_PARTICIPANTS: usize = usize::BITS as usize;
 pub(crate) struct Roles(u64);
 
 impl Roles {
+    /// The role bit of the participants that claim on `side`.
+    pub(crate) fn of(side: Side) -> Self {
+        match side {
+            Side::Push => Self::PRODUCER,
+            Side::Pop => Self::CONSUMER,
+        }
+    }
+
+    /// Whether `bits` (of `Masks::joined`) hold these roles.
+    pub(crate) fn among(self, bits: usize) -> bool {
+        bits as u64 & self.0 == self.0
+    }
+
     /// Pushes.
     pub(crate) const PRODUCER: Self = Self(1);
     /// Pops.
@@ -188,6 +202,9 @@ pub(crate) struct Masks {
     pub(crate) producers: AtomicUsize,
     /// Bit `i`: entry `i` pops (or did, as above).
     pub(crate) consumers: AtomicUsize,
+    /// The roles (`Roles` bits) that any participant has ever joined with: a side that never
+    /// had a participant is not gone, only not there yet.
+    pub(crate) joined: AtomicUsize,
 }
 
 /// The table, in the mapping at `Header::participants_offset`; zero bytes make an empty one.
@@ -244,6 +261,11 @@ impl Participants {
                 mask.fetch_and(!bit, Ordering::SeqCst);
             }
         }
+        // ORDERING: SeqCst, as the masks above (nothing is ordered by it but the answer of a
+        // side being gone, read after the masks).
+        self.masks
+            .joined
+            .fetch_or(joining.roles().0 as usize, Ordering::SeqCst);
         let active = joining.with_status(Status::Active);
         // ORDERING: AcqRel: Release pairs with the Acquire load in `Entry::state`.
         entry
