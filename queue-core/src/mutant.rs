@@ -60,3 +60,9 @@ pub(crate) const RECHECKS_FOR_THE_DEAD: bool = !cfg!(queue_mutant = "sleeps_thro
 /// every normal build); the `forgets_dead_sleepers` mutant leaves them, so every later waker
 /// pays a futex wake for a process that died asleep.
 pub(crate) const HEALS_DEAD_SLEEPERS: bool = !cfg!(queue_mutant = "forgets_dead_sleepers");
+
+/// Whether a pop that finds every producer gone answers `Disconnected` without checking that
+/// no push claimed a position past it (`false` in every normal build); the
+/// `disconnects_undrained` mutant drops the values a producer pushed before it left, when a
+/// pop saw its slot empty just before they were published.
+pub(crate) const DISCONNECTS_UNDRAINED: bool = cfg!(queue_mutant = "disconnects_undrained");

@@ -127,12 +127,15 @@ pub(crate) const SUITES: &[Suite] = &[
                    deadlock); the whole capacity comes back; a slow claimer is never robbed; a \
                    consumer that dies at each step of a blocking pop (asleep included) is never \
                    a lost wake-up for the others, and its registration as a sleeper is taken out \
-                   by the next wake that wakes nobody.",
-        gaps: "capacity 1-2, 3 participants, one victim per model, up to 2 preemptions (close \
-               and the sleeper: exhaustive); death is a flag set after the victim stops (the \
+                   by the next wake that wakes nobody; a consumer whose only producer leaves, or \
+                   dies at each step of its pushes, gets every acknowledged value before it is \
+                   told Disconnected, and is told.",
+        gaps: "capacity 1-2, 2-3 participants, one victim per model, up to 2 preemptions (close \
+               and the sleeper: exhaustive; disconnection: 4); death is a flag set after the victim stops (the \
                kernel's pidfd is not modelled); loom has no clock, so a shared sleeper's looks \
                every 10 ms are checked by the fault-injection tests, not here; Disconnected is \
-               not modelled yet.",
+               modelled for pops only (a mask of producers and the death flags stand for the \
+               table and its pidfds), up to 4 preemptions.",
         args: &["-p", "queue-core", "--lib", "ring::crash_models"],
     },
     Suite {

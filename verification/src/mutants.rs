@@ -154,8 +154,20 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         broken: "a waker that woke nobody leaves a dead sleeper's registration in place: every \
                  later waker pays a futex wake for a process that died asleep",
         target: &["--lib"],
-        filter: "crash_models::a_consumer_dies_at_any_step_of_a_sleep",
+        filter: "a_consumer_dies_at_any_step_of_a_sleep",
         caught_by: &["a dead sleeper is still registered"],
+    },
+    Mutant {
+        name: "disconnects_undrained",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: true,
+        faults: false,
+        broken: "a pop that finds every producer gone answers Disconnected without checking that \
+                 the ring is drained: values a producer pushed just before it left are dropped",
+        target: &["--lib"],
+        filter: "a_consumer_is_told_disconnected_only_after_every_value",
+        caught_by: &["a producer that left", "acknowledged value"],
     },
     Mutant {
         name: "reap_twice",

@@ -277,7 +277,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
         // pushes' claims on `tail` are seen, so `tail == head` means none is left to take (a
         // claim a dead producer left unfinished is recovered first, by a later look).
         let tail = self.cursors.tail.load(Ordering::Acquire);
-        if self.shape.without_mark(tail) == head {
+        if self.shape.without_mark(tail) == head || mutant::DISCONNECTS_UNDRAINED {
             Refusal::Disconnected
         } else {
             Refusal::FullOrEmpty

@@ -27,11 +27,14 @@ use loom::thread;
 use model_check::{Bound, Model, explore};
 
 use super::{
-    Announced, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, empty_stamps,
+    Announced, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, Side,
+    empty_stamps,
 };
 use crate::sync::crash::{Crashed, crash_after, disarm};
-use crate::sync::{AtomicUsize, Barriers, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 use crate::wait::WaitList;
+
+mod leaving;
 
 /// A value of two words: a push that dies between them leaves half a value behind.
 type Value = [usize; 2];
@@ -56,6 +59,10 @@ struct Shared {
     dead: Vec<AtomicBool>,
     /// Pops asleep on the empty ring, for the models of a dead sleeper.
     not_empty: WaitList,
+    /// The producers that have not left (bit `i`: participant `i`), as the table's mask, in
+    /// the models of disconnection; with `producers_joined`, whether there ever were any.
+    producers: AtomicUsize,
+    producers_joined: bool,
     /// How many calls of the survivors have succeeded, plus 1 once the victim has stopped.
     progress: Mutex<u64>,
     /// Notified when `progress` grows.
@@ -89,10 +96,35 @@ impl Participant for Member<'_> {
     fn wake_all(&self) {
         self.shared.progressed();
     }
+
+    /// As the table's `Peers::side_gone`: every producer left (its bit cleared) or is dead.
+    fn peers_gone(&self, side: Side) -> bool {
+        let shared = self.shared;
+        if side != Side::Push || !shared.producers_joined {
+            return false;
+        }
+        // ORDERING: Acquire pairs with the Release `fetch_and` of a producer leaving, as in
+        // `Peers::side_gone`.
+        let mut left = shared.producers.load(Ordering::Acquire);
+        while left != 0 {
+            let index = left.trailing_zeros() as usize;
+            left &= left - 1;
+            if !self.is_dead(index) {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 impl Shared {
     fn new(capacity: usize, participants: usize) -> Arc<Self> {
+        Self::with_producers(capacity, participants, 0)
+    }
+
+    /// A ring whose participants in the mask `producers` are its producers, for the models
+    /// of disconnection (the others have no producers, and are never disconnected).
+    fn with_producers(capacity: usize, participants: usize, producers: usize) -> Arc<Self> {
         let shape = Shape::new(capacity).unwrap();
         Arc::new(Self {
             cursors: Cursors::new(0),
@@ -102,6 +134,8 @@ impl Shared {
             table: (0..participants).map(|_| Announcement::new()).collect(),
             dead: (0..participants).map(|_| AtomicBool::new(false)).collect(),
             not_empty: WaitList::default(),
+            producers: AtomicUsize::new(producers),
+            producers_joined: producers != 0,
             progress: Mutex::new(0),
             progress_made: Condvar::new(),
         })
@@ -514,66 +548,5 @@ fn a_participant_dies_at_any_step_of_close() {
          main thread drains",
         Bound::Exhaustive,
         dead_closer,
-    );
-}
-
-const DEAD_SLEEPER: &str = "a consumer dies at each step of a blocking pop on an empty ring \
-                            (its attempts, its registration as a sleeper, its barrier, just \
-                            before the futex wait: a process killed in the wait is the same to \
-                            the others) while a producer pushes a value and wakes it: a live \
-                            sleeper is always woken (no lost wake-up with one bit per \
-                            participant); the value is delivered exactly once, or at most \
-                            once if the sleeper died; the dead sleeper's registration is \
-                            taken out by the next wake that wakes nobody";
-
-/// Participants: 0 the victim, popping (blocking), 1 a producer, 2 the main thread. loom has
-/// no clock, so the victim sleeps until woken (the rechecks of a shared sleeper are the
-/// fault-injection tests' to check).
-fn dead_sleeper(crash_at: u32) {
-    let shared = Shared::new(1, 3);
-    let barriers = Barriers::within_process();
-    let victim_thread = spawn_as(&shared, move |shared| {
-        victim(shared, 0, crash_at, || {
-            let ring = shared.ring(0);
-            let popped = shared
-                .not_empty
-                .wait_for(barriers, None, ring.claimer(), || ring.try_pop());
-            number(popped.expect("only a value ends the pop"))
-        })
-    });
-    let producer = spawn_as(&shared, move |shared| {
-        let ring = shared.ring(1);
-        assert!(ring.try_push(value(7)).is_ok(), "an empty ring of 1 has room");
-        shared.not_empty.wake(barriers, 1, ring.claimer());
-    });
-    producer.join().unwrap();
-    let popped = victim_thread.join().unwrap();
-    let mut delivered: Vec<usize> = popped.into_iter().collect();
-    delivered.extend(drain_and_refill(&shared, 2));
-    if popped.is_some() {
-        assert_eq!(delivered, [7], "a live sleeper's value");
-    }
-    check_delivery(&delivered, &[], &[7]);
-    // The victim is dead by now, or has left: one more wake, which wakes nobody, takes a
-    // dead registration out.
-    let ring = shared.ring(2);
-    assert!(ring.try_push(value(8)).is_ok());
-    shared.not_empty.wake(barriers, 1, ring.claimer());
-    assert_eq!(
-        shared.not_empty.sleepers(),
-        0,
-        "a dead sleeper is still registered: every later push pays a futex wake"
-    );
-}
-
-#[test]
-fn a_consumer_dies_at_any_step_of_a_sleep() {
-    every_crash_point(
-        "consumer_dies_asleep",
-        DEAD_SLEEPER,
-        "capacity 1, empty; the victim pops (blocking), a producer pushes 1 value and wakes; \
-         the main thread drains and refills, pushes and wakes once more",
-        Bound::Exhaustive,
-        dead_sleeper,
     );
 }
