@@ -2,6 +2,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use std::os::fd::OwnedFd;
 
 use serde::Serialize;
 
@@ -11,11 +12,24 @@ use serde::Serialize;
 ///
 /// Make one with [`entry!`](crate::entry), register it with [`init`](crate::init), and start it with
 /// [`Process::new`](crate::Process::new). `A` is the argument, sent to the child serialized
-/// (any `serde` type; use a tuple for several).
+/// (any `serde` type; use a tuple for several). The descriptors it holds travel beside its
+/// bytes (see [descriptors in the argument](crate::Process#descriptors-in-the-argument)).
 pub struct Entry<A> {
     name: &'static str,
-    run: fn(&[u8]) -> i32,
+    run: fn(&[u8], Vec<OwnedFd>) -> i32,
     _argument: PhantomData<fn(A)>,
+}
+
+/// The most descriptors one argument may carry to a child: a fork server's request carries
+/// them in one message, beside four of its own, and the kernel passes at most 253 in one.
+pub(crate) const MAX_CARRIED: usize = 64;
+
+/// An argument as it travels to a child: its bytes, and the descriptors they name by index
+/// (see [`fd_carrier`]).
+#[derive(Debug)]
+pub(crate) struct SerializedArgument {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) fds: Vec<OwnedFd>,
 }
 
 /// What an entry point's serialized argument is sent as: the argument type's name (the
@@ -32,7 +46,7 @@ impl<A> Entry<A> {
     /// An entry point called `name` whose `run` decodes the argument bytes and calls the
     /// target. Use [`entry!`](crate::entry) rather than calling this.
     #[doc(hidden)]
-    pub const fn new(name: &'static str, run: fn(&[u8]) -> i32) -> Self {
+    pub const fn new(name: &'static str, run: fn(&[u8], Vec<OwnedFd>) -> i32) -> Self {
         Self {
             name,
             run,
@@ -45,8 +59,8 @@ impl<A> Entry<A> {
         self.name
     }
 
-    /// The argument, serialized for the child.
-    pub(crate) fn encode(&self, argument: &A) -> Result<Vec<u8>, String>
+    /// The argument, serialized for the child, with duplicates of the descriptors it holds.
+    pub(crate) fn encode(&self, argument: &A) -> Result<SerializedArgument, String>
     where
         A: Serialize,
     {
@@ -54,12 +68,20 @@ impl<A> Entry<A> {
             argument_type: core::any::type_name::<A>(),
             argument,
         };
-        postcard::to_allocvec(&envelope).map_err(|error| error.to_string())
+        let (bytes, fds) = fd_carrier::collect(|| postcard::to_allocvec(&envelope));
+        let bytes = bytes.map_err(|error| error.to_string())?;
+        if fds.len() > MAX_CARRIED {
+            return Err(format!(
+                "it holds {} file descriptors, and at most {MAX_CARRIED} travel to a child",
+                fds.len()
+            ));
+        }
+        Ok(SerializedArgument { bytes, fds })
     }
 
-    /// Runs the target in this process with serialized `arguments`; returns the exit code.
-    pub(crate) fn run(&self, arguments: &[u8]) -> i32 {
-        (self.run)(arguments)
+    /// Runs the target in this process with a serialized argument; returns the exit code.
+    pub(crate) fn run(&self, argument: SerializedArgument) -> i32 {
+        (self.run)(&argument.bytes, argument.fds)
     }
 }
 
@@ -81,8 +103,9 @@ impl<A> fmt::Debug for Entry<A> {
 pub trait Registered: Sync {
     /// The name it is registered under.
     fn name(&self) -> &'static str;
-    /// Runs it with serialized arguments; returns the exit code.
-    fn run_serialized(&self, arguments: &[u8]) -> i32;
+    /// Runs it with a serialized argument and the descriptors received beside it (those the
+    /// argument does not take are closed before the target runs); returns the exit code.
+    fn run_serialized(&self, arguments: &[u8], fds: Vec<OwnedFd>) -> i32;
 }
 
 impl<A> Registered for Entry<A> {
@@ -90,8 +113,8 @@ impl<A> Registered for Entry<A> {
         self.name
     }
 
-    fn run_serialized(&self, arguments: &[u8]) -> i32 {
-        self.run(arguments)
+    fn run_serialized(&self, arguments: &[u8], fds: Vec<OwnedFd>) -> i32 {
+        (self.run)(arguments, fds)
     }
 }
 
@@ -121,29 +144,35 @@ macro_rules! entry {
     ($target:path) => {
         $crate::Entry::new(
             concat!(module_path!(), "::", stringify!($target)),
-            |arguments| $crate::__private::run_target(arguments, $target),
+            |arguments, fds| $crate::__private::run_target(arguments, fds, $target),
         )
     };
 }
 
 #[doc(hidden)]
 pub mod __private {
+    use std::os::fd::OwnedFd;
+
     use serde::de::DeserializeOwned;
 
-    use crate::exit_code::{IntoExitCode, entry_failed, run_to_exit_code};
+    use crate::exit_code::{IntoExitCode, entry_failed, report_taken, run_to_exit_code};
 
-    /// Checks the argument's type, decodes it and runs the target; the body of every
+    /// Checks the argument's type, decodes it (with the descriptors received beside it; those
+    /// it does not take are closed here) and runs the target; the body of every
     /// [`entry!`](crate::entry).
     pub fn run_target<A: DeserializeOwned, R: IntoExitCode>(
         arguments: &[u8],
+        fds: Vec<OwnedFd>,
         target: fn(A) -> R,
     ) -> i32 {
         let expected = core::any::type_name::<A>();
+        let carried = !fds.is_empty();
         let decoded = postcard::take_from_bytes::<&str>(arguments)
             .map_err(|error| error.to_string())
             .and_then(|(argument_type, argument)| {
                 if argument_type == expected {
-                    postcard::from_bytes::<A>(argument).map_err(|error| error.to_string())
+                    fd_carrier::deliver(fds, || postcard::from_bytes::<A>(argument))
+                        .map_err(|error| error.to_string())
                 } else {
                     Err(format!(
                         "it was sent a `{argument_type}`, and the entry point takes a `{expected}`"
@@ -151,7 +180,12 @@ pub mod __private {
                 }
             });
         match decoded {
-            Ok(argument) => run_to_exit_code(|| target(argument)),
+            Ok(argument) => {
+                if carried {
+                    report_taken();
+                }
+                run_to_exit_code(|| target(argument))
+            }
             Err(error) => entry_failed(&format!("the argument could not be decoded: {error}")),
         }
     }

@@ -76,6 +76,14 @@ const MAX_REPORT: usize = 4096;
 pub(crate) const PANICKED: u8 = b'P';
 /// The first byte of a report of an entry point that could not run: what went wrong follows.
 pub(crate) const ENTRY_FAILED: u8 = b'E';
+/// The one byte a child writes first, alone, once its argument has taken the descriptors
+/// carried beside it (see `handover`).
+pub(crate) const TAKEN: u8 = b'T';
+
+/// Tells the parent that the argument has taken the descriptors carried beside it.
+pub(crate) fn report_taken() {
+    report(TAKEN, "");
+}
 
 fn report_panic(payload: &(dyn std::any::Any + Send)) {
     let message = payload

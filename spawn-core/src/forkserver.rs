@@ -15,7 +15,8 @@
 //! the worker takes as its own (its output goes where the parent's goes at the start, as with
 //! the other start methods), the write end of the parent's panic report pipe, and a memory file
 //! holding the serialized argument, which the server reads before it forks (so an argument's
-//! size has no limit). The reply carries the worker's pid and two descriptors
+//! size has no limit); then the descriptors the argument carries, which only that worker
+//! keeps. The reply carries the worker's pid and two descriptors
 //! (`SCM_RIGHTS`): a pidfd of the worker, which the parent polls and signals, and one end of a
 //! new socket pair on which the server sends the worker's exit status once it has reaped it
 //! (the parent cannot: the worker is the server's child). The server polls its control socket
@@ -39,7 +40,7 @@ use nix::sys::socket::{
 };
 use nix::unistd::{ForkResult, Pid};
 
-use crate::entry::Registered;
+use crate::entry::{MAX_CARRIED, Registered, SerializedArgument};
 use crate::error::StartError;
 use crate::handoff::SERVER_FLAG;
 use crate::exit_code::report_panics_to;
@@ -197,10 +198,10 @@ fn start_server() -> Result<Connection, StartError> {
     })
 }
 
-/// Asks the fork server to start a worker that runs the entry point `name` with `arguments`.
+/// Asks the fork server to start a worker that runs the entry point `name` with `argument`.
 pub(crate) fn start(
     name: &'static str,
-    arguments: &[u8],
+    argument: SerializedArgument,
     options: ChildOptions,
     report: &OwnedFd,
 ) -> Result<ServedChild, StartError> {
@@ -210,13 +211,14 @@ pub(crate) fn start(
             "the fork server takes entry point names of at most {MAX_REQUEST} bytes"
         )));
     }
-    let arguments = crate::start::arguments_file(arguments)?;
-    let passed = [
+    let arguments = crate::start::arguments_file(&argument.bytes)?;
+    let mut passed = vec![
         std::io::stdout().as_raw_fd(),
         std::io::stderr().as_raw_fd(),
         report.as_raw_fd(),
         arguments.as_raw_fd(),
     ];
+    passed.extend(argument.fds.iter().map(AsRawFd::as_raw_fd));
     let mut reply = [0u8; 256];
     // One request and its reply at a time on the control socket.
     let mut connection = server()?;
@@ -319,9 +321,10 @@ fn send_with_fds(socket: RawFd, message: &[u8], fds: &[RawFd]) -> io::Result<()>
     }
 }
 
-/// Receives one message into `buffer`, with up to 4 descriptors attached; `(0, [])` at EOF.
+/// Receives one message into `buffer`, with up to `REQUEST_FDS + MAX_CARRIED` descriptors
+/// attached; `(0, [])` at EOF.
 fn receive_with_fds(socket: RawFd, buffer: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
-    let mut space = cmsg_space!([RawFd; 4]);
+    let mut space = cmsg_space!([RawFd; REQUEST_FDS + MAX_CARRIED]);
     loop {
         let mut iov = [IoSliceMut::new(buffer)];
         match recvmsg::<()>(
@@ -373,13 +376,27 @@ pub(crate) fn serve(control: RawFd, entries: &[&'static dyn Registered]) -> ! {
 /// Where a worker keeps its report pipe: the first descriptor after the standard streams.
 const REPORT_IN_WORKER: RawFd = 3;
 
-/// Closes every descriptor of this process but those in `keep`: with one `close_range` when
-/// `keep` is 0 to `n` (Linux 5.9 and later), else one by one from `/proc/self/fd`.
+/// The descriptors of a request before those its argument carries: stdout, stderr, the report
+/// pipe, the argument's memory file.
+const REQUEST_FDS: usize = 4;
+
+/// Closes every descriptor of this process but those in `keep`: with one `close_range` per gap
+/// between them (Linux 5.9 and later), else one by one from `/proc/self/fd`.
 fn close_all_but(keep: &[RawFd]) {
-    let contiguous = keep.iter().copied().eq(0..keep.len() as RawFd);
-    // SAFETY: `close_range` closes descriptors from `keep.len()` up: none that this process
-    // still uses (the caller keeps what it needs in `keep`); it touches no memory.
-    if contiguous && unsafe { nix::libc::close_range(keep.len() as u32, u32::MAX, 0) } == 0 {
+    let mut kept: Vec<u32> = keep.iter().filter_map(|&fd| u32::try_from(fd).ok()).collect();
+    kept.sort_unstable();
+    let mut from = 0;
+    let mut closed_ranges = true;
+    for next in kept.into_iter().map(Some).chain([None]) {
+        let to = next.map_or(u32::MAX, |next| next.wrapping_sub(1));
+        if next.is_none_or(|next| next > from) {
+            // SAFETY: `close_range` closes the descriptors from `from` to `to`, none of which
+            // is in `keep` (the caller keeps what it still uses there); it touches no memory.
+            closed_ranges &= unsafe { nix::libc::close_range(from, to, 0) } == 0;
+        }
+        from = next.map_or(u32::MAX, |next| next.saturating_add(1));
+    }
+    if closed_ranges {
         return;
     }
     let Ok(directory) = std::fs::read_dir("/proc/self/fd") else {
@@ -431,11 +448,11 @@ fn serve_requests(control: &OwnedFd, entries: &[&'static dyn Registered]) -> io:
             let _ = (&worker.status).write_all(&encode_status(status));
         }
         if control_ready {
-            let (len, stdio) = receive_with_fds(control.as_raw_fd(), &mut request)?;
+            let (len, fds) = receive_with_fds(control.as_raw_fd(), &mut request)?;
             if len == 0 {
                 return Ok(()); // the parent closed the connection
             }
-            match start_worker(&request[..len], &stdio, control, entries) {
+            match start_worker(&request[..len], fds, control, entries) {
                 Ok((worker, parent_end)) => {
                     let pid = worker.pidfd.pid().as_raw().to_le_bytes();
                     let fds = [worker.pidfd.fd().as_raw_fd(), parent_end.as_raw_fd()];
@@ -450,18 +467,19 @@ fn serve_requests(control: &OwnedFd, entries: &[&'static dyn Registered]) -> io:
     }
 }
 
-/// Forks a worker for `request`; returns it and the parent's end of its status socket.
+/// Forks a worker for `request`, which came with the descriptors `fds`; returns it and the
+/// parent's end of its status socket. The server's copies of `fds` are closed on return.
 fn start_worker(
     request: &[u8],
-    stdio: &[OwnedFd],
+    mut fds: Vec<OwnedFd>,
     control: &OwnedFd,
     entries: &[&'static dyn Registered],
 ) -> io::Result<(Worker, OwnedFd)> {
     let (die_with_parent, name) =
         decode_request(request).ok_or_else(|| io::Error::other("a malformed request"))?;
-    let [stdout, stderr, report, arguments] = stdio else {
-        return Err(io::Error::other("a request without its four descriptors"));
-    };
+    let carried = fds.split_off(REQUEST_FDS.min(fds.len()));
+    let [stdout, stderr, report, arguments] = &<[OwnedFd; REQUEST_FDS]>::try_from(fds)
+        .map_err(|_| io::Error::other("a request without its four descriptors"))?;
     // Read here, in the server, so that a worker starts with its argument in memory.
     let mut argument = Vec::new();
     std::fs::File::from(arguments.try_clone()?).read_to_end(&mut argument)?;
@@ -506,18 +524,23 @@ fn start_worker(
                     moved => moved,
                 }
             };
+            // `dup2` clears the close-on-exec mark: set it again, so that a program the worker
+            // runs does not inherit the report pipe.
+            crate::handoff::keep_from_programs(report_fd);
             report_panics_to(report_fd);
-            let keep = [0, 1, 2, report_fd];
+            let mut keep = vec![0, 1, 2, report_fd];
+            keep.extend(carried.iter().map(AsRawFd::as_raw_fd));
             // The worker holds nothing else of the server's: not its control socket, not the
             // pidfds and status sockets of its siblings, not the ends of its own status socket
             // (the fork copies every descriptor, close-on-exec or not). A sibling holding a
-            // copy would keep those alive as long as it lives.
+            // copy would keep those alive as long as it lives. The carried descriptors stay
+            // close-on-exec (as received): a program the worker runs does not get them.
             close_all_but(&keep);
             let _ = control;
             let code = if die_with_parent && become_orphan_proof(server).is_err() {
                 1
             } else {
-                entry.run_serialized(&argument)
+                entry.run_serialized(&argument, carried)
             };
             flush_standard_streams();
             // SAFETY: ends the worker without running the server's exit handlers.

@@ -11,10 +11,11 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// The first argument of a program started by the spawn start method; the entry point's
-/// name, the descriptor of its arguments and that of its panic report follow.
+/// name, the descriptor of its arguments, that of its panic report and those its argument
+/// carries (comma-separated, maybe none) follow.
 pub(crate) const SPAWNED_FLAG: &str = "--spawn-core-spawned";
 
 /// The first argument of the fork server; the descriptor of its control socket follows.
@@ -33,6 +34,8 @@ pub(crate) enum Role {
         arguments: RawFd,
         /// The descriptor its target's panic message is reported on.
         report: RawFd,
+        /// The descriptors its argument carries, in the order of their indices.
+        carried: Vec<RawFd>,
     },
     /// The fork server, with the descriptor of its end of the control socket.
     ForkServer { control: RawFd },
@@ -56,11 +59,23 @@ impl Role {
             let Some(entry) = arguments.next().and_then(|name| name.into_string().ok()) else {
                 return Self::Malformed;
             };
-            match (fd(arguments.next()), fd(arguments.next())) {
-                (Some(arguments), Some(report)) => Self::Spawned {
+            let carried = |list: Option<OsString>| -> Option<Vec<RawFd>> {
+                let list = list?.into_string().ok()?;
+                list.split(',')
+                    .filter(|number| !number.is_empty())
+                    .map(|number| number.parse().ok())
+                    .collect()
+            };
+            match (
+                fd(arguments.next()),
+                fd(arguments.next()),
+                carried(arguments.next()),
+            ) {
+                (Some(arguments), Some(report), Some(carried)) => Self::Spawned {
                     entry,
                     arguments,
                     report,
+                    carried,
                 },
                 _ => Self::Malformed,
             }
@@ -76,14 +91,49 @@ impl Role {
 }
 
 /// The command-line arguments that make a new program the spawned child that runs `entry`,
-/// reading its arguments from `arguments` and reporting on `report`.
-pub(crate) fn spawned_arguments(entry: &str, arguments: RawFd, report: RawFd) -> [String; 4] {
+/// reading its arguments from `arguments`, reporting on `report`, and given the descriptors
+/// `carried` that its argument names.
+pub(crate) fn spawned_arguments(
+    entry: &str,
+    arguments: RawFd,
+    report: RawFd,
+    carried: &[RawFd],
+) -> [String; 5] {
+    let carried: Vec<String> = carried.iter().map(RawFd::to_string).collect();
     [
         SPAWNED_FLAG.to_string(),
         entry.to_string(),
         arguments.to_string(),
         report.to_string(),
+        carried.join(","),
     ]
+}
+
+/// Marks `fd` close-on-exec, so that a program this process runs does not inherit it: for the
+/// descriptors a child was started with, which the start cleared the mark of.
+pub(crate) fn keep_from_programs(fd: RawFd) {
+    // SAFETY: F_SETFD sets a number's flags, or fails with EBADF; it touches no memory. It
+    // cannot fail on an open descriptor; if it did, the only cost is that a program this
+    // process runs inherits the descriptor.
+    let _ = unsafe { nix::libc::fcntl(fd, nix::libc::F_SETFD, nix::libc::FD_CLOEXEC) };
+}
+
+/// In a spawned child: takes ownership of the descriptors the parent's spawn left open for us,
+/// and marks them close-on-exec again, so that a program this child runs does not inherit them.
+///
+/// # Safety
+///
+/// `carried` are descriptors the parent's spawn passed on the command line, open, and owned by
+/// nothing else in this program.
+pub(crate) unsafe fn take_carried(carried: &[RawFd]) -> Vec<OwnedFd> {
+    carried
+        .iter()
+        .map(|&fd| {
+            keep_from_programs(fd);
+            // SAFETY: the caller's contract.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        })
+        .collect()
 }
 
 /// In a spawned child: reads the serialized arguments from `fd`, left open for us.
@@ -113,13 +163,25 @@ mod tests {
         assert_eq!(role(&[]), Role::Program);
         assert_eq!(role(&["--verbose", "input"]), Role::Program);
         assert_eq!(
-            role(&spawned_arguments("demo::work", 5, 6).each_ref().map(String::as_str)),
+            role(&spawned_arguments("demo::work", 5, 6, &[]).each_ref().map(String::as_str)),
             Role::Spawned {
                 entry: "demo::work".to_string(),
                 arguments: 5,
-                report: 6
+                report: 6,
+                carried: Vec::new(),
             }
         );
+        assert_eq!(
+            role(&spawned_arguments("demo::work", 5, 6, &[9, 12]).each_ref().map(String::as_str)),
+            Role::Spawned {
+                entry: "demo::work".to_string(),
+                arguments: 5,
+                report: 6,
+                carried: vec![9, 12],
+            }
+        );
+        assert_eq!(role(&[SPAWNED_FLAG, "demo::work", "5", "6"]), Role::Malformed);
+        assert_eq!(role(&[SPAWNED_FLAG, "demo::work", "5", "6", "9,x"]), Role::Malformed);
         assert_eq!(role(&[SERVER_FLAG, "7"]), Role::ForkServer { control: 7 });
         assert_eq!(role(&[SERVER_FLAG]), Role::Malformed);
         assert_eq!(role(&[SPAWNED_FLAG, "demo::work", "x", "6"]), Role::Malformed);

@@ -1,7 +1,7 @@
 //! [`init`]: the registry of entry points, and the start of a child's program, which it
 //! dispatches to its entry point (spawn) or turns into the fork server's loop.
 
-use std::os::fd::RawFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::sync::OnceLock;
 
 use crate::entry::Registered;
@@ -50,9 +50,14 @@ pub fn init(entries: &'static [&'static dyn Registered]) {
             entry,
             arguments,
             report,
+            carried,
         } => {
             report_panics_to(report);
-            dispatch(&entry, arguments, entries)
+            handoff::keep_from_programs(report);
+            // SAFETY: the descriptors our parent's spawn named on our command line, open and
+            // owned by nothing else in this fresh program; taken once, here.
+            let carried = unsafe { handoff::take_carried(&carried) };
+            dispatch(&entry, arguments, carried, entries)
         }
         Role::Malformed => {
             eprintln!("spawn_core: a start-up command line this crate cannot read");
@@ -86,8 +91,14 @@ pub(crate) fn check_registered(name: &'static str) -> Result<(), StartError> {
     }
 }
 
-/// In a spawned child: reads the arguments from `arguments` and runs the entry point `name`.
-fn dispatch(name: &str, arguments: RawFd, entries: &[&'static dyn Registered]) -> i32 {
+/// In a spawned child: reads the arguments from `arguments` and runs the entry point `name`
+/// with them and the descriptors `carried` beside them.
+fn dispatch(
+    name: &str,
+    arguments: RawFd,
+    carried: Vec<OwnedFd>,
+    entries: &[&'static dyn Registered],
+) -> i32 {
     let Some(entry) = entries.iter().find(|entry| entry.name() == name) else {
         return entry_failed(&format!(
             "entry point `{name}` is not registered with spawn_core::init"
@@ -96,7 +107,7 @@ fn dispatch(name: &str, arguments: RawFd, entries: &[&'static dyn Registered]) -
     // SAFETY: the descriptor our parent's spawn named on our command line, open and owned by
     // nothing else in this fresh program; read once, here.
     match unsafe { handoff::read_arguments(arguments) } {
-        Ok(arguments) => entry.run_serialized(&arguments),
+        Ok(arguments) => entry.run_serialized(&arguments, carried),
         Err(error) => entry_failed(&format!("the arguments of `{name}` could not be read: {error}")),
     }
 }
@@ -115,9 +126,11 @@ mod tests {
         i32::try_from(text.len()).unwrap_or(-1)
     }
 
-    const COUNT: Entry<u32> = Entry::new("a::work", |bytes| run_target(bytes, count));
-    const LENGTH: Entry<String> = Entry::new("b::work", |bytes| run_target(bytes, length));
-    const COUNT_AGAIN: Entry<u32> = Entry::new("a::work", |bytes| run_target(bytes, count));
+    const COUNT: Entry<u32> = Entry::new("a::work", |bytes, fds| run_target(bytes, fds, count));
+    const LENGTH: Entry<String> =
+        Entry::new("b::work", |bytes, fds| run_target(bytes, fds, length));
+    const COUNT_AGAIN: Entry<u32> =
+        Entry::new("a::work", |bytes, fds| run_target(bytes, fds, count));
 
     #[test]
     fn a_list_that_names_an_entry_twice_is_found_out() {
@@ -130,10 +143,10 @@ mod tests {
 
     #[test]
     fn an_argument_of_another_type_is_refused_before_it_is_decoded() {
-        let hello = LENGTH.encode(&"hello".to_string()).unwrap();
-        assert_eq!(LENGTH.run(&hello), 5);
+        let hello = || LENGTH.encode(&"hello".to_string()).unwrap();
+        assert_eq!(LENGTH.run(hello()), 5);
         // Decoding those bytes as a u32 would read the string's length: 5.
-        assert_eq!(COUNT.run(&hello), crate::exit_code::DISPATCH_FAILED);
-        assert_eq!(COUNT.run(&COUNT.encode(&7).unwrap()), 7);
+        assert_eq!(COUNT.run(hello()), crate::exit_code::DISPATCH_FAILED);
+        assert_eq!(COUNT.run(COUNT.encode(&7).unwrap()), 7);
     }
 }

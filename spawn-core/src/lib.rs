@@ -50,11 +50,13 @@ macro_rules! on_linux {
 
 on_linux! {
     mod children;
+    mod closure;
     mod entry;
     mod error;
     mod exit_code;
     mod forkserver;
     mod handoff;
+    mod handover;
     mod init;
     mod lifecycle;
     mod mutant;
@@ -73,7 +75,8 @@ on_linux! {
     pub use error::{EntryError, StartError};
     pub use exit_code::IntoExitCode;
     pub use init::init;
-    pub use process::{ClosureProcess, Context, Process, ProcessHandle, StartMethod};
+    pub use closure::ClosureProcess;
+    pub use process::{Context, Process, ProcessHandle, StartMethod};
     pub use status::ExitStatus;
     pub use thread::{Panicked, Thread, ThreadHandle, join_non_daemon_threads};
     pub use wait::wait;

@@ -1,4 +1,4 @@
-//! [`Process`] and [`ClosureProcess`]: builders that start a child process, and
+//! [`Process`]: the builder that starts a child process running an entry point, and
 //! [`ProcessHandle`]: the started child, to join, poll and signal.
 
 use core::fmt;
@@ -12,9 +12,10 @@ use serde::Serialize;
 
 use crate::entry::Entry;
 use crate::error::{EntryError, StartError};
-use crate::exit_code::{self, IntoExitCode, run_to_exit_code};
+use crate::exit_code;
 use crate::children::{self, Child, SharedLifecycle};
 use crate::forkserver;
+use crate::handover;
 use crate::init::check_registered;
 use crate::lifecycle::Lifecycle;
 use crate::start::{self, ChildOptions, ReportPipe};
@@ -39,6 +40,11 @@ pub enum StartMethod {
     /// first use, by exec, so safe in any parent), single-threaded, and each child is a fork
     /// of it that runs the entry point by name. Faster than `Spawn` once the server runs.
     ForkServer,
+}
+
+impl StartMethod {
+    /// Every start method, the default first: to run the same work under each.
+    pub const ALL: [Self; 3] = [Self::Spawn, Self::ForkServer, Self::Fork];
 }
 
 /// A group of processes started the same way: Python's `multiprocessing.get_context`.
@@ -81,10 +87,10 @@ impl Context {
 
 /// The settings every process has: Python's `name`, `daemon`, plus an orphan guard.
 #[derive(Clone, Debug, Default)]
-struct Settings {
-    name: Option<String>,
-    daemon: bool,
-    options: ChildOptions,
+pub(crate) struct Settings {
+    pub(crate) name: Option<String>,
+    pub(crate) daemon: bool,
+    pub(crate) options: ChildOptions,
 }
 
 impl Settings {
@@ -187,6 +193,13 @@ impl<A: Serialize> Process<A> {
 
     /// Starts it.
     ///
+    /// Descriptors inside the argument (a shared queue's handle, or any value serialized with
+    /// [`fd_carrier`]) reach this child alone: by inheritance under Spawn and Fork, by
+    /// `SCM_RIGHTS` under the fork server; no sibling, later child or program the child runs
+    /// gets them. When the argument carries any, `start` returns once the child's argument has
+    /// taken them (or the child has ended), and only then drops the parent's argument: what a
+    /// handle stands for (one of a queue's producers, say) is never let go while in transit.
+    ///
     /// # Errors
     ///
     /// [`StartError`]: the entry point is not registered (or [`init`](crate::init) was not
@@ -194,33 +207,42 @@ impl<A: Serialize> Process<A> {
     /// several threads, or the operating system refused. Nothing is left running.
     pub fn start(self) -> Result<ProcessHandle, StartError> {
         check_registered(self.entry.name())?;
-        let arguments = self
+        let argument = self
             .entry
             .encode(&self.argument)
             .map_err(StartError::Arguments)?;
         let options = self.settings.options;
         let report = ReportPipe::new()?;
         let name = self.entry.name();
+        let carries_descriptors = !argument.fds.is_empty();
         let child = match self.method {
-            StartMethod::Spawn => {
-                Child::Own(start::spawn(name, &arguments, options, &report.write)?)
-            }
+            StartMethod::Spawn => Child::Own(start::spawn(name, &argument, options, &report.write)?),
             StartMethod::Fork => {
                 refuse_if_multithreaded()?;
                 let entry = self.entry;
                 // SAFETY: this process runs one thread (checked just above, and only this
                 // thread could start another in between).
                 Child::Own(unsafe {
-                    start::fork(|| entry.run(&arguments), options, &report.write)?
+                    start::fork(move || entry.run(argument), options, &report.write)?
                 })
             }
             StartMethod::ForkServer => {
-                Child::Served(forkserver::start(name, &arguments, options, &report.write)?)
+                Child::Served(forkserver::start(name, argument, options, &report.write)?)
             }
         };
+        // This process's duplicates of the carried descriptors are closed by now (under Fork,
+        // with the closure in this process): only the child keeps them.
+        drop(report.write);
+        let report_start = if carries_descriptors {
+            handover::wait_until_taken(&child, &report.read)?
+        } else {
+            Vec::new()
+        };
+        // Only now, with the child holding its own, may the parent's argument go.
+        drop(self.argument);
         Ok(ProcessHandle::new(
             child,
-            report.read,
+            (report.read, report_start),
             self.settings,
             self.method,
         ))
@@ -238,109 +260,7 @@ impl<A> fmt::Debug for Process<A> {
     }
 }
 
-/// A child process to start by forking, that runs a closure: Python's `Process(target=...)`
-/// under the fork start method, where the target may be anything in the parent's memory.
-///
-/// # Examples
-///
-/// ```
-/// use spawn_core::ClosureProcess;
-///
-/// let greeting = String::from("hello from the child");
-/// let child = ClosureProcess::new(move || {
-///     println!("{greeting}");
-///     7 // the exit code
-/// })
-/// .start()?; // refused if this process runs several threads
-/// assert_eq!(child.join()?.exitcode(), Some(7));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[must_use = "a process does nothing until it is started"]
-pub struct ClosureProcess<F> {
-    target: F,
-    settings: Settings,
-}
-
-impl<F: FnOnce() -> R, R: IntoExitCode> ClosureProcess<F> {
-    /// A process that will run `target` in a forked copy of this one.
-    pub fn new(target: F) -> Self {
-        Self {
-            target,
-            settings: Settings::default(),
-        }
-    }
-
-    /// Its name (Python's default: `Process-N`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.settings.name = Some(name.into());
-        self
-    }
-
-    /// Whether it is a daemon (see [`Process::daemon`]).
-    pub fn daemon(mut self, daemon: bool) -> Self {
-        self.settings.daemon = daemon;
-        self
-    }
-
-    /// Whether it dies with this process (see [`Process::die_with_parent`]).
-    pub fn die_with_parent(mut self, die: bool) -> Self {
-        self.settings.options.die_with_parent = die;
-        self
-    }
-
-    /// Forks and runs the target in the child. A panic in the target exits with code 1 (its
-    /// message on the child's stderr); a return value becomes the exit code (see
-    /// [`IntoExitCode`]).
-    ///
-    /// # Errors
-    ///
-    /// [`StartError::MultiThreaded`] if this process runs more than one thread: forking it
-    /// would run arbitrary Rust code in a child where other threads' locks stay held forever.
-    /// [`StartError::Os`] if the fork failed.
-    pub fn start(self) -> Result<ProcessHandle, StartError> {
-        refuse_if_multithreaded()?;
-        // SAFETY: this process runs one thread, checked just above (only this thread could
-        // have started another since).
-        unsafe { self.start_unchecked() }
-    }
-
-    /// Forks without checking how many threads this process runs.
-    ///
-    /// # Safety
-    ///
-    /// This process runs only the calling thread, or the target calls only async-signal-safe
-    /// functions (no allocation, no locks, no `println!`): in the child, every lock that
-    /// another thread held at the fork stays locked forever.
-    ///
-    /// # Errors
-    ///
-    /// [`StartError::Os`] if the fork failed.
-    pub unsafe fn start_unchecked(self) -> Result<ProcessHandle, StartError> {
-        let target = self.target;
-        let report = ReportPipe::new()?;
-        let options = self.settings.options;
-        // SAFETY: the caller's contract.
-        let pidfd =
-            unsafe { start::fork(move || run_to_exit_code(target), options, &report.write)? };
-        Ok(ProcessHandle::new(
-            Child::Own(pidfd),
-            report.read,
-            self.settings,
-            StartMethod::Fork,
-        ))
-    }
-}
-
-impl<F> fmt::Debug for ClosureProcess<F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClosureProcess")
-            .field("name", &self.settings.name)
-            .field("daemon", &self.settings.daemon)
-            .finish_non_exhaustive()
-    }
-}
-
-fn refuse_if_multithreaded() -> Result<(), StartError> {
+pub(crate) fn refuse_if_multithreaded() -> Result<(), StartError> {
     match start::thread_count()? {
         1 => Ok(()),
         threads => Err(StartError::MultiThreaded { threads }),
@@ -374,14 +294,20 @@ pub struct ProcessHandle {
 }
 
 impl ProcessHandle {
-    fn new(child: Child, report: OwnedFd, settings: Settings, method: StartMethod) -> Self {
+    /// `report`: the report pipe's read end, and what was already read from it.
+    pub(crate) fn new(
+        child: Child,
+        report: (OwnedFd, Vec<u8>),
+        settings: Settings,
+        method: StartMethod,
+    ) -> Self {
         let daemon = settings.daemon;
         let lifecycle = SharedLifecycle::new(Lifecycle::new(child));
         let name = settings.name();
         children::register(&lifecycle, &name);
         Self {
             lifecycle,
-            panic_report: Mutex::new(PanicReport::Unread(report)),
+            panic_report: Mutex::new(PanicReport::Unread(report.0, report.1)),
             name,
             daemon,
             method,
@@ -485,9 +411,9 @@ impl ProcessHandle {
             .panic_report
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let PanicReport::Unread(fd) = &*report {
+        if let PanicReport::Unread(fd, already) = &mut *report {
             // The child wrote its report, if any, before it exited: it is all in the pipe.
-            let mut bytes = Vec::new();
+            let mut bytes = std::mem::take(already);
             let _ = std::fs::File::from(fd.try_clone().ok()?).read_to_end(&mut bytes);
             *report = PanicReport::Read(bytes);
         }
@@ -567,11 +493,12 @@ impl fmt::Debug for ProcessHandle {
     }
 }
 
-/// The report pipe's read end, until it has been read; then what the child reported, if
-/// anything: its first byte says what (`exit_code::PANICKED` or `ENTRY_FAILED`).
+/// The report pipe's read end (with what was read from it while the child started), until it
+/// has been read; then what the child reported, if anything: its first byte says what
+/// (`exit_code::PANICKED` or `ENTRY_FAILED`).
 #[derive(Debug)]
 enum PanicReport {
-    Unread(OwnedFd),
+    Unread(OwnedFd, Vec<u8>),
     Read(Vec<u8>),
 }
 

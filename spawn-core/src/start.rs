@@ -1,13 +1,14 @@
 //! How a child process is created: the start methods' system calls.
 //!
 //! - [`spawn`]: re-executes this program, which [`init`](crate::init) dispatches to the entry
-//!   point named on its command line, with its arguments in an inherited memory file.
+//!   point named on its command line, with its arguments in an inherited memory file and the
+//!   descriptors they carry inherited too (in that child only).
 //! - [`fork`]: a copy of this process runs the target and ends with `_exit`.
 //!
 //! Either way the child is held by a pidfd from the moment it exists (see `pidfd`).
 
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
@@ -18,6 +19,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, getpid, getppid};
 
+use crate::entry::SerializedArgument;
 use crate::error::StartError;
 use crate::exit_code::report_panics_to;
 use crate::handoff::spawned_arguments;
@@ -55,27 +57,29 @@ pub(crate) fn arguments_file(arguments: &[u8]) -> io::Result<std::fs::File> {
     Ok(file)
 }
 
-/// Starts this program again as a child that runs the entry point `name` with `arguments`.
+/// Starts this program again as a child that runs the entry point `name` with `argument`.
 pub(crate) fn spawn(
     name: &'static str,
-    arguments: &[u8],
+    argument: &SerializedArgument,
     options: ChildOptions,
     report: &OwnedFd,
 ) -> Result<Pidfd, StartError> {
-    let file = arguments_file(arguments)?;
+    let file = arguments_file(&argument.bytes)?;
     let fd = file.as_raw_fd();
     let report = report.as_raw_fd();
+    let carried: Vec<RawFd> = argument.fds.iter().map(AsRawFd::as_raw_fd).collect();
     let parent = getpid();
     let mut command = Command::new(std::env::current_exe()?);
-    command.args(spawned_arguments(name, fd, report));
+    command.args(spawned_arguments(name, fd, report, &carried));
     // SAFETY: the hook runs in the forked child before exec, where only async-signal-safe
     // functions may be called: `fcntl`, `prctl` and `getppid` are system calls that allocate
-    // nothing and take no lock.
+    // nothing and take no lock, and iterating a slice allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            // Keep the arguments' and the report's descriptors open across exec, in this
-            // child only.
-            for fd in [fd, report] {
+            // Keep the arguments', the report's and the carried descriptors open across exec,
+            // in this child only: the parent's copies stay close-on-exec, so no other child
+            // and no program the parent runs gets them.
+            for &fd in [fd, report].iter().chain(&carried) {
                 if nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) == -1 {
                     return Err(io::Error::last_os_error());
                 }

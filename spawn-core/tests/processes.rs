@@ -70,8 +70,8 @@ mod cases {
     const START_GRANDCHILD: Entry<usize> = entry!(start_grandchild);
     /// Not registered, and named as `EXIT_WITH` is, with another argument type: what a
     /// registry that confused two entries would run.
-    const IMPOSTOR: Entry<String> = Entry::new(EXIT_WITH.name(), |bytes| {
-        spawn_core::__private::run_target(bytes, panic_with)
+    const IMPOSTOR: Entry<String> = Entry::new(EXIT_WITH.name(), |bytes, fds| {
+        spawn_core::__private::run_target(bytes, fds, panic_with)
     });
     const RERUN_SELF: Entry<()> = entry!(rerun_self);
     const COUNT_DESCRIPTORS: Entry<()> = entry!(count_descriptors);
@@ -200,10 +200,10 @@ mod cases {
         i32::try_from(open.len() - 1).unwrap()
     }
 
-    /// Starts a grandchild with `METHODS[method]` that exits 7; exits with its exit code.
+    /// Starts a grandchild with `StartMethod::ALL[method]` that exits 7; exits with its exit code.
     fn start_grandchild(method: usize) -> i32 {
         let grandchild = Process::new(EXIT_WITH, 7)
-            .start_method(METHODS[method])
+            .start_method(StartMethod::ALL[method])
             .start();
         match grandchild.map(|grandchild| finish(&grandchild)) {
             Ok(ExitStatus::Exited(code)) => code,
@@ -242,12 +242,6 @@ mod cases {
     fn exit_with_unregistered(code: i32) -> i32 {
         code
     }
-
-    const METHODS: [StartMethod; 3] = [
-        StartMethod::Spawn,
-        StartMethod::Fork,
-        StartMethod::ForkServer,
-    ];
 
     pub(super) fn main() {
         spawn_core::init(&[
@@ -397,8 +391,8 @@ mod cases {
     }
 
     fn nested_start_methods() {
-        for child_method in METHODS {
-            for (index, grandchild_method) in METHODS.iter().enumerate() {
+        for child_method in StartMethod::ALL {
+            for (index, grandchild_method) in StartMethod::ALL.iter().enumerate() {
                 let child = Process::new(START_GRANDCHILD, index)
                     .start_method(child_method)
                     .start()
@@ -413,7 +407,7 @@ mod cases {
     }
 
     fn a_child_reruns_itself() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let child = Process::new(RERUN_SELF, ())
                 .start_method(method)
                 .start()
@@ -459,7 +453,7 @@ mod cases {
     /// A worker that ends is joined within `join_timeout`'s bound, though a sibling started
     /// after it lives on.
     fn join_timeout_beside_a_sibling() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let short = Process::new(SLEEP_FOR, 100)
                 .start_method(method)
                 .start()
@@ -510,7 +504,7 @@ mod cases {
     }
 
     fn child_joins_its_threads() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let path = std::env::temp_dir().join(format!(
                 "spawn-core-thread-{}-{method:?}",
                 std::process::id()
@@ -536,7 +530,7 @@ mod cases {
         let bytes: Vec<u8> = (0..4 << 20).map(|at: usize| (at % 251) as u8).collect();
         let expected =
             i32::try_from(bytes.iter().map(|&b| u64::from(b)).sum::<u64>() % 251).unwrap();
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let child = Process::new(CHECKSUM, bytes.clone())
                 .start_method(method)
                 .start()
@@ -746,7 +740,7 @@ mod cases {
     }
 
     fn exit_codes_follow_python() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let context = Context::new(method);
             for code in [0, 3, 255] {
                 let child = context.process(EXIT_WITH, code).start().unwrap();
@@ -757,7 +751,7 @@ mod cases {
     }
 
     fn arguments_arrive_intact() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let argument = (20, 17, "hello".to_string());
             let child = Process::new(SUM, argument)
                 .start_method(method)
@@ -786,7 +780,7 @@ mod cases {
     }
 
     fn a_panic_exits_1() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let (status, stderr, message) = stderr_of(|| {
                 Process::new(PANIC_WITH, "the target failed".to_string())
                     .start_method(method)
@@ -817,7 +811,7 @@ mod cases {
     }
 
     fn join_timeout_bounds_the_wait() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             let child = Process::new(SLEEP_FOR, 300)
                 .start_method(method)
                 .start()
@@ -837,7 +831,7 @@ mod cases {
     }
 
     fn signals_give_minus_the_signal() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             for (send, signal) in [
                 (
                     ProcessHandle::terminate as fn(&ProcessHandle) -> std::io::Result<()>,
@@ -899,7 +893,7 @@ mod cases {
     }
 
     fn an_unregistered_entry_is_a_typed_error() {
-        for method in METHODS {
+        for method in StartMethod::ALL {
             match Process::new(UNREGISTERED, 1).start_method(method).start() {
                 Err(StartError::NotRegistered { name }) => {
                     assert!(name.ends_with("::exit_with_unregistered"), "{name}");

@@ -322,6 +322,30 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "spawn-core", "--test", "processes"],
     },
     Suite {
+        name: "spawn-core carried",
+        primitive: "Process, fd_carrier",
+        checker: Checker::Scenario,
+        property: "descriptors inside an argument reach exactly their child under every start \
+                   method, close-on-exec there, so a program the child runs gets only what it \
+                   was meant to; the parent keeps no duplicate and the next child has none; \
+                   serializing a descriptor outside a start is an error.",
+        gaps: "fixed scenarios.",
+        args: &["-p", "spawn-core", "--test", "carried"],
+    },
+    Suite {
+        name: "demos queue_arguments",
+        primitive: "BlockingQueue<T, Shared<R>> as a Process argument",
+        checker: Checker::Scenario,
+        property: "under every start method a child given a queue handle pushes into the parent's \
+                   queue while it pops, and the parent is told Disconnected only once every child \
+                   is done (never about a handle in transit); a spawned or fork-served child holds \
+                   exactly one descriptor more than a child given none; two queues inside a \
+                   user's struct work; a child passes a handle on to a grandchild, all nine \
+                   start-method pairs.",
+        gaps: "fixed scenarios.",
+        args: &["-p", "demos", "--test", "queue_arguments"],
+    },
+    Suite {
         name: "demos parity",
         primitive: "the chapter's listings",
         checker: Checker::Scenario,

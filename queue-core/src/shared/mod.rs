@@ -48,6 +48,8 @@ mod liveness;
 mod mapping;
 mod membership;
 mod participants;
+#[cfg(feature = "serde")]
+mod passing;
 mod plain;
 
 pub use error::{ElementType, FileKind, MappingError};

@@ -1,0 +1,237 @@
+//! Shared queues as arguments of child processes, under each start method: the child gets a
+//! working handle to the same queue (and only the descriptor it needs), several queues travel
+//! in one argument and inside a struct of the user's, and a child passes a handle on to a
+//! grandchild.
+//!
+//! `harness = false`: the fork start method needs a single-threaded parent.
+//!
+//! Run: `cargo test -p demos --test queue_arguments`.
+
+#[cfg(not(loom))]
+fn main() {
+    cases::main();
+}
+
+#[cfg(loom)]
+fn main() {}
+
+#[cfg(not(loom))]
+mod cases {
+    use std::time::Duration;
+
+    use queue_core::{BlockingQueue, Consumer, PopTimeoutError, Producer, Shared};
+    use serde::{Deserialize, Serialize};
+    use spawn_core::{Entry, ExitStatus, Process, ProcessHandle, StartMethod, entry};
+
+    /// Every wait gives up after this long: a hang is a failure.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    type Results = BlockingQueue<u64, Shared<Producer>>;
+    type Tasks = BlockingQueue<u64, Shared<Consumer>>;
+
+    fn open_descriptors() -> usize {
+        // The directory's own descriptor is among them while it is read.
+        std::fs::read_dir("/proc/self/fd").unwrap().count() - 1
+    }
+
+    /// Pushes `first..first + count`; exits with the number of descriptors it held.
+    fn produce((results, first, count): (Results, u64, u64)) -> i32 {
+        let held = open_descriptors();
+        for value in first..first + count {
+            results.push(value).unwrap();
+        }
+        i32::try_from(held).unwrap()
+    }
+
+    /// Exits with the number of descriptors it holds.
+    fn count_descriptors(_: ()) -> i32 {
+        i32::try_from(open_descriptors()).unwrap()
+    }
+
+    /// Work for a child: a struct of the user's with two queues in it.
+    #[derive(Serialize, Deserialize)]
+    struct Job {
+        label: String,
+        tasks: Tasks,
+        results: Results,
+    }
+
+    /// Squares every task until the tasks are disconnected (the parent is done giving them).
+    fn square(job: Job) -> Result<(), String> {
+        loop {
+            match job.tasks.pop_timeout(PATIENCE) {
+                Ok(task) => job.results.push(task * task).map_err(|e| e.to_string())?,
+                Err(PopTimeoutError::Disconnected) => return Ok(()),
+                Err(other) => return Err(format!("{}: {other}", job.label)),
+            }
+        }
+    }
+
+    /// Passes a handle of its own on to a grandchild started with `StartMethod::ALL[method]`, which
+    /// pushes 100; then pushes 200 itself.
+    fn pass_on((results, method): (Results, usize)) -> Result<(), String> {
+        let handle = results.try_clone().map_err(|e| e.to_string())?;
+        let grandchild = Process::new(PRODUCE, (handle, 100, 1))
+            .start_method(StartMethod::ALL[method])
+            .start()
+            .map_err(|e| e.to_string())?;
+        match grandchild
+            .join_timeout(PATIENCE)
+            .map_err(|e| e.to_string())?
+        {
+            Some(ExitStatus::Exited(_)) => {}
+            other => return Err(format!("the grandchild: {other:?}")),
+        }
+        results.push(200).map_err(|e| e.to_string())
+    }
+
+    const PRODUCE: Entry<(Results, u64, u64)> = entry!(produce);
+    const COUNT_DESCRIPTORS: Entry<()> = entry!(count_descriptors);
+    const SQUARE: Entry<Job> = entry!(square);
+    const PASS_ON: Entry<(Results, usize)> = entry!(pass_on);
+
+    fn finish(child: &ProcessHandle) -> ExitStatus {
+        match child.join_timeout(PATIENCE).expect("join") {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                panic!("{} still running after {PATIENCE:?}", child.name());
+            }
+        }
+    }
+
+    /// Pops until every producer has gone; fails on anything but values and Disconnected.
+    fn drain(consumer: &BlockingQueue<u64, Shared<Consumer>>) -> Vec<u64> {
+        let mut values = Vec::new();
+        loop {
+            match consumer.pop_timeout(PATIENCE) {
+                Ok(value) => values.push(value),
+                Err(PopTimeoutError::Disconnected) => return values,
+                Err(other) => panic!("a pop answered {other}"),
+            }
+        }
+    }
+
+    /// Two children per method push into the parent's queue while it pops: every value
+    /// arrives, the parent is told Disconnected only when both are done (never about a handle
+    /// in transit), the parent keeps no duplicate of what it passed (so no later child can
+    /// inherit it), and a spawned or fork-served child holds one descriptor more than a child
+    /// given no queue: the queue's, nothing of its sibling's. (A forked child holds, as in
+    /// Python, every descriptor its parent held at the fork.)
+    fn a_queue_is_an_argument_under_every_method() {
+        for method in StartMethod::ALL {
+            let consumer = BlockingQueue::<u64, Shared<Consumer>>::create(4).unwrap();
+            let producer = consumer.try_clone_as::<Producer>().unwrap();
+            let given_none = Process::new(COUNT_DESCRIPTORS, ())
+                .start_method(method)
+                .start()
+                .unwrap();
+            let ExitStatus::Exited(given_none) = finish(&given_none) else {
+                panic!("{method:?}: the child given no queue failed");
+            };
+            let children: Vec<ProcessHandle> = [0, 10]
+                .into_iter()
+                .map(|first| {
+                    let before = open_descriptors();
+                    let handle = producer.try_clone().unwrap();
+                    // A daemon: a failed assertion ends it rather than waiting on it.
+                    let child = Process::new(PRODUCE, (handle, first, 10))
+                        .daemon(true)
+                        .start_method(method)
+                        .start()
+                        .unwrap();
+                    // The child's pidfd and report pipe (and, from the fork server, the
+                    // worker's status socket): nothing of the argument's.
+                    let handle_descriptors = if method == StartMethod::ForkServer {
+                        3
+                    } else {
+                        2
+                    };
+                    assert_eq!(
+                        open_descriptors(),
+                        before + handle_descriptors,
+                        "{method:?}: kept in the parent"
+                    );
+                    child
+                })
+                .collect();
+            drop(producer);
+            let mut values = drain(&consumer);
+            values.sort_unstable();
+            assert_eq!(values, (0..20).collect::<Vec<_>>(), "{method:?}");
+            for child in &children {
+                let status = finish(child);
+                if method != StartMethod::Fork {
+                    assert_eq!(status, ExitStatus::Exited(given_none + 1), "{method:?}");
+                } else {
+                    assert!(
+                        matches!(status, ExitStatus::Exited(held) if held > given_none),
+                        "{method:?}: {status:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A struct of the user's holding two queues: the child pops tasks from one and pushes
+    /// results to the other, and stops when the parent drops its task producer.
+    fn queues_inside_a_struct_of_the_users() {
+        for method in StartMethod::ALL {
+            let results = BlockingQueue::<u64, Shared<Consumer>>::create(8).unwrap();
+            let tasks = BlockingQueue::<u64, Shared<Producer>>::create(8).unwrap();
+            let job = Job {
+                label: format!("{method:?}"),
+                tasks: tasks.try_clone_as::<Consumer>().unwrap(),
+                results: results.try_clone_as::<Producer>().unwrap(),
+            };
+            let child = Process::new(SQUARE, job)
+                .daemon(true)
+                .start_method(method)
+                .start()
+                .unwrap();
+            for task in 1..=5 {
+                tasks.push(task).unwrap();
+            }
+            drop(tasks);
+            assert_eq!(drain(&results), [1, 4, 9, 16, 25], "{method:?}");
+            assert_eq!(finish(&child), ExitStatus::Exited(0), "{method:?}");
+        }
+    }
+
+    /// A child passes a handle on to a grandchild, for every pair of start methods.
+    fn a_handle_passes_on_to_a_grandchild() {
+        for child_method in StartMethod::ALL {
+            for (index, grandchild_method) in StartMethod::ALL.iter().enumerate() {
+                let results = BlockingQueue::<u64, Shared<Consumer>>::create(4).unwrap();
+                let handle = results.try_clone_as::<Producer>().unwrap();
+                let child = Process::new(PASS_ON, (handle, index))
+                    .daemon(true)
+                    .start_method(child_method)
+                    .start()
+                    .unwrap();
+                let pair = format!("{child_method:?} then {grandchild_method:?}");
+                assert_eq!(drain(&results), [100, 200], "{pair}");
+                assert_eq!(finish(&child), ExitStatus::Exited(0), "{pair}");
+            }
+        }
+    }
+
+    pub(super) fn main() {
+        spawn_core::init(&[&PRODUCE, &COUNT_DESCRIPTORS, &SQUARE, &PASS_ON]);
+        let tests: &[(&str, fn())] = &[
+            (
+                "a_queue_is_an_argument_under_every_method",
+                a_queue_is_an_argument_under_every_method,
+            ),
+            (
+                "queues_inside_a_struct_of_the_users",
+                queues_inside_a_struct_of_the_users,
+            ),
+            (
+                "a_handle_passes_on_to_a_grandchild",
+                a_handle_passes_on_to_a_grandchild,
+            ),
+        ];
+        model_check::run_on_main_thread(tests);
+    }
+}
