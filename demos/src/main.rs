@@ -37,14 +37,18 @@ const DEMOS: [(&str, &str, &str, Demo); 4] = [
     (
         "queue",
         "116.3",
-        "a bounded queue between two processes, with the Iftry helpers",
+        "a queue passed to child processes: the Iftry helpers, then two workers per start method",
         s116_3_queue::run,
     ),
 ];
 
 fn main() -> ExitCode {
     // Spawned children are this program run again: dispatch them first.
-    spawn_core::init(&[&s116_1_processes::COUNTDOWN]);
+    spawn_core::init(&[
+        &s116_1_processes::COUNTDOWN,
+        &s116_3_queue::CONSUME,
+        &s116_3_queue::WORK,
+    ]);
     let Some(name) = std::env::args().nth(1) else {
         println!("The chapter's demos; run one with `cargo run -p demos -- NAME`:");
         for (name, section, what, _) in DEMOS {

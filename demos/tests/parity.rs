@@ -115,15 +115,50 @@ fn threads_116_2_match_cpython() {
     assert_same_lines_and_order("threads", "s116_2_threads.py", &[10, 20]);
 }
 
+/// Checks that each start method's `got` lines split into each worker's results in order
+/// (1 to 5), and that both workers' exit codes follow them.
+fn assert_results_in_order(lines: &[String], who: &str) {
+    for method in ["spawn", "forkserver", "fork"] {
+        let prefix = format!("{method}: ");
+        let of_method: Vec<&str> = lines
+            .iter()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .collect();
+        for worker in ["worker-1", "worker-2"] {
+            let got: Vec<u32> = of_method
+                .iter()
+                .filter_map(|line| line.strip_prefix(&format!("got {worker} ")))
+                .map(|rest| rest.split(' ').next().unwrap().parse().unwrap())
+                .collect();
+            assert_eq!(got, [1, 2, 3, 4, 5], "{who}: {method} {worker}'s results");
+        }
+        assert_eq!(
+            of_method[10..],
+            ["worker-1 exit code 0", "worker-2 exit code 0"],
+            "{who}: {method}"
+        );
+    }
+}
+
 #[test]
 fn queue_116_3_matches_cpython() {
-    let rust = rust_demo("queue");
-    assert_eq!(rust, python_listing("s116_3_queue.py"));
+    let (rust, python) = (rust_demo("queue"), python_listing("s116_3_queue.py"));
+    // Part 1, the helpers, is deterministic: line by line.
+    assert_eq!(rust[..13], python[..13]);
     assert_eq!(
         rust[4], "put 4: false",
         "a full bounded queue refuses the put"
     );
     assert_eq!(rust[10], "got -1", "an empty queue gives the default");
+    // Part 2, two workers per start method, interleaves: the same lines, each worker in order.
+    assert_eq!(
+        multiset(&rust),
+        multiset(&python),
+        "queue: the lines differ from CPython's"
+    );
+    assert_eq!(rust.len(), 13 + 3 * 12);
+    assert_results_in_order(&rust[13..], "Rust queue");
+    assert_results_in_order(&python[13..], "CPython s116_3_queue.py");
 }
 
 #[test]

@@ -117,6 +117,16 @@ pub enum TryPushError<T> {
 }
 
 impl<T> TryPushError<T> {
+    /// The same error, holding `f` of its value (a value put in another form to be pushed,
+    /// turned back into the caller's).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> TryPushError<U> {
+        match self {
+            Self::Full(value) => TryPushError::Full(f(value)),
+            Self::Closed(value) => TryPushError::Closed(f(value)),
+            Self::Corrupted(value) => TryPushError::Corrupted(f(value)),
+            Self::Disconnected(value) => TryPushError::Disconnected(f(value)),
+        }
+    }
     /// The error of a push the ring refused, holding its value.
     pub(crate) fn refused((value, refusal): (T, Refusal)) -> Self {
         match refusal {
@@ -277,6 +287,15 @@ pub enum PushError<T> {
 }
 
 impl<T> PushError<T> {
+    /// The same error, holding `f` of its value (a value put in another form to be pushed,
+    /// turned back into the caller's).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> PushError<U> {
+        match self {
+            Self::Closed(value) => PushError::Closed(f(value)),
+            Self::Corrupted(value) => PushError::Corrupted(f(value)),
+            Self::Disconnected(value) => PushError::Disconnected(f(value)),
+        }
+    }
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
@@ -416,6 +435,16 @@ pub enum PushTimeoutError<T> {
 }
 
 impl<T> PushTimeoutError<T> {
+    /// The same error, holding `f` of its value (a value put in another form to be pushed,
+    /// turned back into the caller's).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> PushTimeoutError<U> {
+        match self {
+            Self::Timeout(value) => PushTimeoutError::Timeout(f(value)),
+            Self::Closed(value) => PushTimeoutError::Closed(f(value)),
+            Self::Corrupted(value) => PushTimeoutError::Corrupted(f(value)),
+            Self::Disconnected(value) => PushTimeoutError::Disconnected(f(value)),
+        }
+    }
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {

@@ -15,7 +15,8 @@
 //! | `q.get_nowait()`, raising `queue.Empty` | [`Queue::try_pop`], `Err(TryPopError::Empty)` |
 //! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::len`], [`Queue::is_empty`], [`Queue::is_full`] |
 //! | `q.put(v)`, `q.get()`, with `timeout=` | [`BlockingQueue::push`], [`BlockingQueue::pop`], [`BlockingQueue::push_timeout`], [`BlockingQueue::pop_timeout`] |
-//! | `multiprocessing.Queue(maxsize)` between processes | [`BlockingQueue::<T, Shared>::create`](BlockingQueue::create), then fork, or [`attach`](BlockingQueue::attach) its [`fd`](BlockingQueue::fd) |
+//! | `multiprocessing.Queue(maxsize)` between processes | `MessageQueue::<M>::create` (feature `serde`) passed in a child's argument, or [`BlockingQueue::<T, Shared>::create`](BlockingQueue::create) for plain values |
+//! | `for item in iter(q.get, None)` | `for item in &queue` (ends when closed or disconnected) |
 //!
 //! # Where the ring lives
 //!
@@ -23,6 +24,49 @@
 //! `Queue<T, Heap>`), for any `T: Send` within one process, or [`Shared`], a memory mapping
 //! that several processes map, for [`Plain`] values. Every operation is the same for both;
 //! only a shared queue has `create`, `attach` and a descriptor.
+//!
+//! # Between processes
+//!
+//! With the `serde` feature, a shared handle is part of a child process's argument under every
+//! start method of [spawn-core](https://docs.rs/spawn-core) (the child attaches a handle of
+//! its own; the descriptor reaches that child alone), and `MessageQueue` carries any serde
+//! message, as `multiprocessing.Queue` carries any picklable object:
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "serde", not(loom)))]
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     use queue_core::{Consumer, MessageQueue, Producer};
+//!     use serde::{Deserialize, Serialize};
+//!     use spawn_core::{Entry, Process, entry};
+//!
+//!     #[derive(Serialize, Deserialize)]
+//!     struct Squared { worker: String, n: u32, square: u64 }
+//!
+//!     fn work((results, worker): (MessageQueue<Squared, Producer>, String)) {
+//!         for n in 1..=5 {
+//!             let square = u64::from(n * n);
+//!             results.push(Squared { worker: worker.clone(), n, square }).unwrap();
+//!         }
+//!     }
+//!     const WORK: Entry<(MessageQueue<Squared, Producer>, String)> = entry!(work);
+//!
+//!     spawn_core::init(&[&WORK]); // first in `main`: a spawned child runs `work` here
+//!     let results = MessageQueue::<Squared, Consumer>::create(4)?;
+//!     let mut workers = Vec::new();
+//!     for name in ["w1", "w2"] {
+//!         let handle = results.try_clone_as::<Producer>()?;
+//!         workers.push(Process::new(WORK, (handle, name.to_string())).start()?);
+//!     }
+//!     for Squared { worker, n, square } in &results { // ends once both workers are done
+//!         println!("{worker}: {n} squared is {square}");
+//!     }
+//!     for worker in workers {
+//!         assert!(worker.join()?.success());
+//!     }
+//!     Ok(())
+//! }
+//! # #[cfg(not(all(feature = "serde", not(loom))))] fn main() {}
+//! ```
 //!
 //! # Platform
 //!
@@ -78,6 +122,7 @@ macro_rules! on_linux {
 on_linux! {
     mod blocking;
     mod error;
+    mod iter;
     mod heap;
     mod mutant;
     mod placement;
@@ -93,6 +138,7 @@ on_linux! {
         CapacityError, PopError, PopTimeoutError, PushError, PushSliceError, PushTimeoutError,
         TryPopError, TryPushError,
     };
+    pub use iter::Iter;
     pub use placement::{Both, Consumer, Heap, Placement, Pops, Producer, Pushes, Role, Shared};
     pub use queue::Queue;
 
@@ -115,4 +161,6 @@ on_linux! {
     pub use shared::{
         ElementType, FileKind, Frame, MAX_PARTICIPANTS, MappingError, Plain, type_tag,
     };
+    #[cfg(feature = "serde")]
+    pub use shared::{DEFAULT_FRAME, MessageQueue, Messages, ReceiveError, SendError};
 }

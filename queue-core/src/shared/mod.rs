@@ -47,6 +47,10 @@ mod layout;
 mod liveness;
 mod mapping;
 mod membership;
+#[cfg(feature = "serde")]
+mod message_error;
+#[cfg(feature = "serde")]
+mod messages;
 mod participants;
 #[cfg(feature = "serde")]
 mod passing;
@@ -57,3 +61,7 @@ pub use participants::MAX_PARTICIPANTS;
 pub(crate) use participants::Roles;
 pub(crate) use mapping::{Mapping, WaitingMapping};
 pub use plain::{Frame, Plain, type_tag};
+#[cfg(feature = "serde")]
+pub use message_error::{ReceiveError, SendError};
+#[cfg(feature = "serde")]
+pub use messages::{DEFAULT_FRAME, MessageQueue, Messages};
