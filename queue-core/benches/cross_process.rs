@@ -9,7 +9,10 @@
 //! - a pipe, one write per message (8 or 64 bytes), the reader reading up to 4 KiB at a time;
 //! - a pipe fed with 4 KiB writes (512 u64 per write): the best byte-stream transport;
 //! - Python 3's `multiprocessing.Queue` and `SimpleQueue` (`benches/python_queue.py`, run with
-//!   `python3`, same message count).
+//!   `python3`, same message count);
+//! - with `--features serde`, serde messages (a struct of a short `String` and two integers)
+//!   through `MessageQueue`, beside Python's queues carrying the same tuple
+//!   (`benches/support/messages.rs`).
 //!
 //! Both processes are forked first and wait at a start line; each time runs from the start
 //! until the consumer has taken the last message, so process creation stays out of it. Each
@@ -33,17 +36,25 @@ fn main() {
 fn main() {}
 
 #[cfg(not(loom))]
+#[path = "support/processes.rs"]
+mod processes;
+
+#[cfg(all(not(loom), feature = "serde"))]
+#[path = "support/messages.rs"]
+mod serde_messages;
+
+#[cfg(not(loom))]
 mod bench {
     use std::fs::File;
     use std::io::{Read, Write};
     use std::process::Command;
-    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
     use std::time::Duration;
 
-    use crossbeam_utils::{Backoff, CachePadded};
-    use nix::sys::wait::{WaitStatus, waitpid};
-    use nix::unistd::{ForkResult, fork, pipe};
+    use crossbeam_utils::Backoff;
+    use nix::unistd::pipe;
     use queue_core::{BlockingQueue, Frame, Plain, Shared};
+
+    use crate::processes::{ROUND_TRIPS, round_trip_nanos, two_processes};
 
     /// Messages per case under `cargo bench` (`QUEUE_CORE_BENCH_MESSAGES` overrides it).
     const MESSAGES: u64 = 2_000_000;
@@ -52,7 +63,7 @@ mod bench {
     /// Messages per case in a quick run.
     const QUICK_MESSAGES: u64 = 10_000;
     /// The shared queue's capacity in every case but those below.
-    const CAPACITY: usize = 1024;
+    pub(crate) const CAPACITY: usize = 1024;
     /// The capacity of the second pair of one-at-a-time cases: 262,144 slots take 4 MiB for
     /// u64 and 32 MiB for 64-byte values (each with its stamp), several times a core's L2
     /// cache; on the CI machine that made messages one at a time much faster when its two
@@ -124,7 +135,18 @@ mod bench {
                 rows.push(Row::measured(transport, message, messages, case));
             }
         }
-        for kind in ["u64", "64B"] {
+        #[cfg(feature = "serde")]
+        for (transport, case) in crate::serde_messages::cases() {
+            if wanted(transport) {
+                rows.push(Row::measured(
+                    transport,
+                    crate::serde_messages::KIND,
+                    messages,
+                    case,
+                ));
+            }
+        }
+        for kind in ["u64", "64B", "struct"] {
             for queue in ["Queue", "SimpleQueue"] {
                 if wanted(&format!("python multiprocessing.{queue}")) {
                     rows.push(python(queue, kind, messages));
@@ -132,6 +154,10 @@ mod bench {
             }
         }
         print_table(&rows);
+        #[cfg(feature = "serde")]
+        crate::serde_messages::print_ratios(&rows);
+        #[cfg(not(feature = "serde"))]
+        println!("\n(no serde message rows: the bench runs them with `--features serde`)");
         if wanted("ping-pong") {
             let cache_line = median(round_trip_nanos);
             println!(
@@ -144,7 +170,7 @@ mod bench {
     }
 
     /// A Rust case: its transport, its message type, and the function that runs it.
-    type Case = (&'static str, &'static str, fn(u64) -> Duration);
+    pub(crate) type Case = (&'static str, &'static str, fn(u64) -> Duration);
 
     fn cases() -> [Case; 14] {
         [
@@ -205,10 +231,10 @@ mod bench {
     const LARGE_BLOCKING: &str = "queue, push/pop (blocking), capacity 262144";
 
     /// One measured case.
-    struct Row {
-        transport: String,
-        message: &'static str,
-        per_second: f64,
+    pub(crate) struct Row {
+        pub(crate) transport: String,
+        pub(crate) message: &'static str,
+        pub(crate) per_second: f64,
         /// The cache-line round trip measured just before the runs (median), in ns.
         round_trip_ns: f64,
     }
@@ -286,39 +312,6 @@ mod bench {
         }
     }
 
-    /// Where the parent and its two children meet, in a `MAP_SHARED` anonymous mapping: the
-    /// children say they are ready and wait for the start; the consumer stamps the end.
-    #[repr(C)]
-    struct Control {
-        ready: AtomicU32,
-        go: AtomicU32,
-        /// `CLOCK_MONOTONIC` (system-wide, so comparable across processes) in nanoseconds.
-        finished_at: AtomicU64,
-        /// The line that [`round_trip`] bounces between the two processes.
-        ball: CachePadded<AtomicU64>,
-    }
-
-    /// Round trips of a cache line between the two processes, to characterise the machine:
-    /// how far apart its two CPUs are (siblings sharing a core's caches, or separate cores).
-    const ROUND_TRIPS: u64 = 20_000;
-
-    /// The time a cache line takes to go from one process to the other and back: the
-    /// producer writes odd numbers, the consumer answers each with the next even one.
-    fn round_trip_nanos() -> f64 {
-        let bounce = |control: &Control, parity: u64| {
-            for n in 0..ROUND_TRIPS {
-                // ORDERING: Acquire/Release pair the two processes' stores and loads (nothing
-                // else is published; the bounce itself is what is timed).
-                while control.ball.load(Ordering::Acquire) != 2 * n + parity {
-                    std::hint::spin_loop();
-                }
-                control.ball.store(2 * n + parity + 1, Ordering::Release);
-            }
-        };
-        let took = two_processes_with(|control| bounce(control, 0), |control| bounce(control, 1));
-        took.as_nanos() as f64 / ROUND_TRIPS as f64
-    }
-
     /// The time a u64 takes to go from one process to the other and back through two shared
     /// queues, with blocking calls: the latency of a hand-over, which the throughput cases do
     /// not show.
@@ -340,94 +333,6 @@ mod bench {
             },
         );
         took.as_nanos() as f64 / ROUND_TRIPS as f64
-    }
-
-    /// Forks `consumer` and `producer`, starts them together once both are running, and
-    /// returns the time from the start until the consumer took the last message. Process
-    /// creation and teardown stay outside the measurement. Panics if either child fails.
-    fn two_processes(producer: impl FnOnce(), consumer: impl FnOnce()) -> Duration {
-        two_processes_with(|_| producer(), |_| consumer())
-    }
-
-    /// [`two_processes`], with the shared [`Control`] handed to both children.
-    fn two_processes_with(
-        producer: impl FnOnce(&Control),
-        consumer: impl FnOnce(&Control),
-    ) -> Duration {
-        use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, munmap};
-        let len = std::num::NonZeroUsize::new(size_of::<Control>()).unwrap();
-        // SAFETY: a new zero-filled mapping that overlaps no Rust object, unmapped below
-        // after both children are reaped and the last reference is gone.
-        let mapping = unsafe {
-            mmap_anonymous(
-                None,
-                len,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_SHARED,
-            )
-        }
-        .expect("mmap");
-        // SAFETY: page-aligned, zeroed (all-zero atomics are valid), shared with the children
-        // and accessed only through atomics.
-        let control = unsafe { mapping.cast::<Control>().as_ref() };
-        let wait_for_start = || {
-            // Relaxed: a counter; the start below is what orders the work.
-            control.ready.fetch_add(1, Ordering::Relaxed);
-            // ORDERING: Acquire pairs with the parent's Release store of `go`.
-            while control.go.load(Ordering::Acquire) == 0 {
-                std::hint::spin_loop();
-            }
-        };
-        let consumer = fork_running(|| {
-            wait_for_start();
-            consumer(control);
-            // Relaxed: read by the parent after reaping this process.
-            control
-                .finished_at
-                .store(monotonic_nanos(), Ordering::Relaxed);
-        });
-        let producer = fork_running(|| {
-            wait_for_start();
-            producer(control);
-        });
-        while control.ready.load(Ordering::Relaxed) < 2 {
-            std::thread::yield_now();
-        }
-        let started_at = monotonic_nanos();
-        // ORDERING: Release pairs with the children's Acquire loads in `wait_for_start`.
-        control.go.store(1, Ordering::Release);
-        for (child, what) in [(producer, "producer"), (consumer, "consumer")] {
-            match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, 0)) => {}
-                other => panic!("the {what} process failed: {other:?}"),
-            }
-        }
-        // Relaxed: the consumer stored it before exiting, and we reaped it.
-        let took = control.finished_at.load(Ordering::Relaxed) - started_at;
-        // SAFETY: the mapping made above; `control` is not used after this.
-        unsafe { munmap(mapping, len.get()) }.expect("munmap");
-        Duration::from_nanos(took)
-    }
-
-    /// `CLOCK_MONOTONIC` in nanoseconds: the same clock in every process.
-    fn monotonic_nanos() -> u64 {
-        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
-        now.tv_sec() as u64 * 1_000_000_000 + now.tv_nsec() as u64
-    }
-
-    /// Forks a child that runs `body`, then exits 0 (101 if it panicked).
-    fn fork_running(body: impl FnOnce()) -> nix::unistd::Pid {
-        let _ = std::io::stdout().flush();
-        // SAFETY: the bench runs on its main thread only, so the parent is single-threaded
-        // and the child may run any code.
-        match unsafe { fork() }.expect("fork") {
-            ForkResult::Parent { child } => child,
-            ForkResult::Child => {
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
-                // SAFETY: ends the child without running the parent's exit handlers twice.
-                unsafe { nix::libc::_exit(if outcome.is_ok() { 0 } else { 101 }) }
-            }
-        }
     }
 
     fn queue_try<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {

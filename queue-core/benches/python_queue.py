@@ -6,7 +6,7 @@ until the consumer has taken the last message (CLOCK_MONOTONIC, the same in ever
 Prints one JSON line:
 {"queue": ..., "message": ..., "count": ..., "seconds": ..., "messages_per_second": ...}.
 
-Usage: python3 python_queue.py {Queue|SimpleQueue} {u64|64B} COUNT
+Usage: python3 python_queue.py {Queue|SimpleQueue} {u64|64B|struct} COUNT
 """
 
 import json
@@ -16,9 +16,12 @@ import time
 
 
 def message(kind, n):
-    """An int for u64 messages, 64 bytes for 64B messages (the Rust bench's Frame<60>)."""
+    """An int for u64 messages, 64 bytes for 64B messages (the Rust bench's Frame<60>), and
+    for struct messages the tuple of a short str and two ints (the Rust bench's Squared)."""
     if kind == "u64":
         return n
+    if kind == "struct":
+        return ("w1", n, n * n)
     return n.to_bytes(8, "little") * 8
 
 
@@ -39,7 +42,7 @@ def consume(queue, kind, count, start, finished_at):
 
 def main():
     queue_name, kind, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    assert queue_name in ("Queue", "SimpleQueue") and kind in ("u64", "64B")
+    assert queue_name in ("Queue", "SimpleQueue") and kind in ("u64", "64B", "struct")
     context = multiprocessing.get_context("fork")
     queue = getattr(context, queue_name)()
     start = context.Barrier(3)
