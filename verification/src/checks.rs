@@ -203,6 +203,16 @@ pub(crate) const SUITES: &[Suite] = &[
         args: &["-p", "queue-core", "--test", "attach"],
     },
     Suite {
+        name: "queue-core refused_types",
+        primitive: "Plain (values in shared memory)",
+        checker: Checker::Scenario,
+        property: "a struct with padding, a bool field or without zerocopy's derives cannot be \
+                   Plain, and a shared queue of a String does not compile, each with the \
+                   compiler's error for that reason.",
+        gaps: "the cases listed in queue-core/tests/refused; the rest is zerocopy's own checks.",
+        args: &["-p", "queue-core", "--test", "refused_types"],
+    },
+    Suite {
         name: "queue-core participants",
         primitive: "Queue, BlockingQueue in shared memory",
         checker: Checker::Scenario,

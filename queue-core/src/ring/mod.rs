@@ -91,7 +91,7 @@ pub(crate) use announced::{Announced, Announcement, Participant};
 pub(crate) use claimer::{Claimant, Claimer, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
-pub(crate) use values::{SharedValues, Values, words_per_value};
+pub(crate) use values::{AnyBytes, SharedValues, Values, words_per_value};
 
 /// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the
 /// position `p` whose push wrote it.

@@ -5,6 +5,8 @@
 use core::marker::PhantomData;
 use core::mem::{MaybeUninit, size_of};
 
+use zerocopy::{FromBytes, IntoBytes};
+
 use crate::sync::{AtomicUsize, Ordering, crash_point};
 
 use super::ValueCell;
@@ -100,7 +102,7 @@ pub(crate) const fn words_per_value<T>() -> usize {
 /// Another process may write a slot's words while we copy them (a faulty or hostile one, out
 /// of the protocol). Between threads that would be a data race, undefined behaviour, if the
 /// copy were a plain `memcpy`; with atomic words it is a defined, possibly torn, read, and
-/// the bytes are a valid `T` whatever they are (see [`SharedValues::new`]). The cost is that
+/// the bytes are a valid `T` whatever they are (see [`AnyBytes`]). The cost is that
 /// the compiler cannot merge the copy into wider vector moves: a 64-byte value is eight word
 /// stores instead of four 16-byte ones.
 pub(crate) struct SharedValues<'a, T> {
@@ -116,15 +118,37 @@ impl<T> Clone for SharedValues<'_, T> {
 
 impl<T> Copy for SharedValues<'_, T> {}
 
+/// The compiler's proof that any bytes make a valid `T` and that `T` has no padding: what
+/// copying `T`s in and out of memory that another process may write needs.
+///
+/// It is made only where `T: FromBytes + IntoBytes` holds (both derived and checked by
+/// zerocopy, never promised by hand), and carried, taking no room, by storage whose element
+/// type is not bounded by them, such as a shared mapping reached through a placement.
+pub(crate) struct AnyBytes<T>(PhantomData<T>);
+
+impl<T: FromBytes + IntoBytes> AnyBytes<T> {
+    /// The proof, for a `T` that has it.
+    pub(crate) const fn proven() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<T> Clone for AnyBytes<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for AnyBytes<T> {}
+
 impl<'a, T> SharedValues<'a, T> {
     /// The values stored in `words`, `words_per_value::<T>()` words per slot.
     ///
-    /// # Safety
-    ///
-    /// Every bit pattern of `size_of::<T>()` bytes is a valid `T`, and `T` has no padding
-    /// bytes, so that each of its bytes can be read as part of a word (both are what
-    /// [`Plain`](crate::Plain) promises), and `T` needs no drop.
-    pub(crate) unsafe fn new(words: &'a [AtomicUsize]) -> Self {
+    /// `AnyBytes<T>` is the whole argument that copying words in and out is sound whatever
+    /// another process does to them: whatever bytes we read (torn, stale or hostile) make a
+    /// valid `T`, and every byte of a value we write is initialised, so it can be read as
+    /// part of a word.
+    pub(crate) fn new(words: &'a [AtomicUsize], _: AnyBytes<T>) -> Self {
         Self {
             words,
             _values: PhantomData,
@@ -166,7 +190,7 @@ impl<T> Values<T> for SharedValues<'_, T> {
         // plain word stores (an x86 relaxed store is a `mov`).
         for word in 0..whole {
             // SAFETY: word `word` of the value (`(word + 1) * WORD <= size_of::<T>()`), every
-            // byte of which is initialised (no padding: `new`'s contract), read unaligned;
+            // byte of which is initialised (no padding: [`AnyBytes`]), read unaligned;
             // and word `word` of the slot, inside `self.words` (`slot`).
             unsafe {
                 let bits = bytes.add(word * WORD).cast::<usize>().read_unaligned();
@@ -195,8 +219,8 @@ impl<T> Values<T> for SharedValues<'_, T> {
         // SAFETY: the caller's contract; `value` has room for a `T`.
         unsafe {
             self.copy_out(index, value.as_mut_ptr());
-            // Every byte of `value` was written, and any bytes make a valid `T` (`new`'s
-            // contract), whoever wrote the words.
+            // Every byte of `value` was written, and any bytes make a valid `T` ([`AnyBytes`]),
+            // whoever wrote the words.
             value.assume_init()
         }
     }
@@ -207,7 +231,7 @@ impl<T> Values<T> for SharedValues<'_, T> {
         T: Copy,
     {
         // SAFETY: the caller's contract; `out` is a `T` (`Copy`: overwriting it drops
-        // nothing), and any bytes make a valid one (`new`'s contract).
+        // nothing), and any bytes make a valid one ([`AnyBytes`]).
         unsafe { self.copy_out(index, out) };
     }
 }
@@ -298,8 +322,7 @@ mod tests {
     /// Writes and reads back three values of `N` bytes through words.
     fn round_trip<const N: usize>() {
         let storage = words(3 * words_per_value::<[u8; N]>());
-        // SAFETY: byte arrays are valid for every bit pattern and have no padding.
-        let values = unsafe { SharedValues::<[u8; N]>::new(&storage) };
+        let values = SharedValues::<[u8; N]>::new(&storage, AnyBytes::proven());
         assert_eq!(values.len(), 3);
         for index in 0..3 {
             let value = core::array::from_fn(|byte| (index * N + byte) as u8 | 1);
@@ -324,8 +347,7 @@ mod tests {
         round_trip::<45>(); // two pairs, a word and 5 bytes
         round_trip::<64>();
         let storage = words(2 * words_per_value::<u128>());
-        // SAFETY: an integer: valid for every bit pattern, no padding.
-        let wide = unsafe { SharedValues::<u128>::new(&storage) };
+        let wide = SharedValues::<u128>::new(&storage, AnyBytes::proven());
         // SAFETY: in bounds, and this test is the storage's only user.
         let (written, untouched) = unsafe {
             wide.write(1, u128::MAX - 5);

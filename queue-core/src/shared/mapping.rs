@@ -1,7 +1,6 @@
 //! The shared storage: a whole-file mapping of a memory file, and the ring (and, for a
 //! blocking queue, the wait lists) inside it.
 
-use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 use core::num::NonZeroUsize;
 use core::ptr::NonNull;
@@ -21,7 +20,7 @@ use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
 use crate::error::CapacityError;
 use crate::ring::{
-    Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side, empty_stamps,
+    AnyBytes, Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side, empty_stamps,
     stamp_spacing, words_per_value,
 };
 use crate::storage::{RingOf, RingStorage, WaitingStorage};
@@ -130,17 +129,17 @@ impl Region {
 
     /// The ring, as a caller that announces nothing sees it.
     #[inline(always)]
-    fn unannounced_ring<T>(&self) -> Ring<'_, T, SharedValues<'_, T>> {
+    fn unannounced_ring<T>(&self, element: AnyBytes<T>) -> Ring<'_, T, SharedValues<'_, T>> {
         // The layout (made here or checked against the header and the file's sealed length)
         // puts the cursors, `capacity` slots' stamps and `capacity` values' words in bounds at
         // their alignment, initialised by `create` (the values as the memory file's zeros);
         // references to atomics are sound across processes (see the module docs), whatever
         // another process writes into them. A region is only ever made by `create` or
-        // `attach` of a `Mapping<T>`, for a `T: Plain`: valid for any bytes, with no padding,
-        // no drop, and this `T` is that one.
-        // SAFETY: so the references below are in bounds and valid, `SharedValues::new`'s
-        // contract holds, and so does `Ring::new`'s: the ring checks every position it reads
-        // from the cursors, and never trusts a stamp or a value further than its contract.
+        // `attach` of a `Mapping<T>`, and this `T` is that one (`element` proves it may be
+        // copied through words whatever they hold).
+        // SAFETY: so the references below are in bounds and valid, and `Ring::new`'s
+        // contract holds: the ring checks every position it reads from the cursors, and
+        // never trusts a stamp or a value further than its contract.
         unsafe {
             let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
             let stamps = core::slice::from_raw_parts(
@@ -151,21 +150,21 @@ impl Region {
                 self.raw.at::<AtomicUsize>(self.layout.values),
                 self.shape.capacity * words_per_value::<T>(),
             );
-            Ring::new(cursors, stamps, SharedValues::new(words), self.shape)
+            Ring::new(cursors, stamps, SharedValues::new(words, element), self.shape)
         }
     }
 
     /// Whether the claim `announcement` (of a dead participant) holds no slot any more,
     /// after recovering what it can (see `Ring::settle`), as a caller that is no participant.
-    fn settle<T>(&self, announcement: &Announcement) -> bool {
-        self.unannounced_ring::<T>()
+    fn settle<T>(&self, announcement: &Announcement, element: AnyBytes<T>) -> bool {
+        self.unannounced_ring(element)
             .claiming_as(Announced::new(self))
             .settle(announcement)
     }
 
     /// Takes an entry in the table for a new handle of `roles`.
-    fn join<T>(&self, roles: Roles) -> Result<Membership, MappingError> {
-        Membership::join(&TableOf::<T>::new(self), roles)
+    fn join<T>(&self, roles: Roles, element: AnyBytes<T>) -> Result<Membership, MappingError> {
+        Membership::join(&TableOf::new(self, element), roles)
     }
 
     /// The wait lists, for a queue that has them.
@@ -179,15 +178,12 @@ impl Region {
 /// The table of a region of `T`s, as a joining handle sees it.
 struct TableOf<'a, T> {
     region: &'a Region,
-    _values: PhantomData<T>,
+    element: AnyBytes<T>,
 }
 
 impl<'a, T> TableOf<'a, T> {
-    fn new(region: &'a Region) -> Self {
-        Self {
-            region,
-            _values: PhantomData,
-        }
+    fn new(region: &'a Region, element: AnyBytes<T>) -> Self {
+        Self { region, element }
     }
 }
 
@@ -201,7 +197,7 @@ impl<T> Table for TableOf<'_, T> {
     }
 
     fn settle(&self, announcement: &Announcement) -> bool {
-        self.region.settle::<T>(announcement)
+        self.region.settle(announcement, self.element)
     }
 
     fn taken(&self, index: usize) {
@@ -247,7 +243,8 @@ pub struct Mapping<T> {
     membership: Membership,
     /// The slot this handle last found held (see `Suspicion`).
     suspicion: Suspicion,
-    _values: PhantomData<T>,
+    /// Made by `create` and `attach`, which need `T: Plain`.
+    element: AnyBytes<T>,
 }
 
 impl<T> core::fmt::Debug for Mapping<T> {
@@ -327,12 +324,13 @@ impl<T: Plain> Mapping<T> {
 
     /// The first handle of `region`, of `roles`.
     fn joining(region: Region, roles: Roles) -> Result<Self, MappingError> {
-        let membership = region.join::<T>(roles)?;
+        let element = AnyBytes::proven();
+        let membership = region.join(roles, element)?;
         Ok(Self {
             region: Arc::new(region),
             membership,
             suspicion: Suspicion::default(),
-            _values: PhantomData,
+            element,
         })
     }
 
@@ -373,7 +371,7 @@ impl<T: Plain> Mapping<T> {
             barriers: Barriers::Symmetric,
             watch: Watch::default(),
         };
-        if !region.unannounced_ring::<T>().cursors_in_bounds() {
+        if !region.unannounced_ring::<T>(AnyBytes::proven()).cursors_in_bounds() {
             return Err(MappingError::Corrupted { field: "cursors" });
         }
         // `check_header` accepted only the barrier pairs of a queue with wait lists here.
@@ -393,9 +391,9 @@ impl<T: Plain> Mapping<T> {
     pub(crate) fn try_clone(&self, roles: Roles) -> Result<Self, MappingError> {
         Ok(Self {
             region: Arc::clone(&self.region),
-            membership: self.region.join::<T>(roles)?,
+            membership: self.region.join(roles, self.element)?,
             suspicion: Suspicion::default(),
-            _values: PhantomData,
+            element: self.element,
         })
     }
 }
@@ -410,9 +408,10 @@ impl<T> Mapping<T> {
     #[inline(always)]
     fn announced_ring(&self) -> Ring<'_, T, SharedValues<'_, T>, Announced<&Self>> {
         let region = &*self.region;
-        self.membership.rejoin_if_forked(&TableOf::<T>::new(region));
+        self.membership
+            .rejoin_if_forked(&TableOf::new(region, self.element));
         region
-            .unannounced_ring::<T>()
+            .unannounced_ring(self.element)
             .claiming_as(Announced::new(self))
     }
 }

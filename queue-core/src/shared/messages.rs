@@ -82,6 +82,13 @@ impl<M, R: Role, const N: usize> MessageQueue<M, R, N> {
     pub const MAX_MESSAGE: usize = N - FINGERPRINT;
 
     fn wrap(frames: BlockingQueue<Frame<N>, Shared<R>>) -> Self {
+        // Every handle is made here, so a frame too small for the fingerprint does not build.
+        const {
+            assert!(
+                N > FINGERPRINT,
+                "a MessageQueue's frames need more than the fingerprint's 8 bytes"
+            )
+        };
         Self {
             frames,
             fingerprint: fingerprint::<M>(),
@@ -168,9 +175,11 @@ where
 {
     /// `message` in a frame, or the message back with why it does not go in one.
     fn encode<E>(&self, message: M) -> Result<(Frame<N>, M), SendError<M, E>> {
-        let mut bytes = [0u8; N];
-        bytes[..FINGERPRINT].copy_from_slice(&self.fingerprint);
-        let encoded = match postcard::to_slice(&message, &mut bytes[FINGERPRINT..]) {
+        // Encoded straight into the frame that is pushed: no buffer to zero and copy.
+        let mut frame = Frame::<N>::default();
+        let room = frame.room();
+        room[..FINGERPRINT].copy_from_slice(&self.fingerprint);
+        let encoded = match postcard::to_slice(&message, &mut room[FINGERPRINT..]) {
             Ok(encoded) => encoded.len(),
             Err(postcard::Error::SerializeBufferFull) => {
                 let encoded = postcard::to_allocvec(&message).map_or(N, |bytes| bytes.len());
@@ -187,8 +196,9 @@ where
                 });
             }
         };
-        let frame = Frame::new(&bytes[..FINGERPRINT + encoded])
-            .expect("a frame holds the N bytes it was encoded into");
+        frame
+            .set_len(FINGERPRINT + encoded)
+            .expect("postcard wrote no more than the frame's N bytes");
         Ok((frame, message))
     }
 

@@ -35,7 +35,9 @@
 //! atomics: the cursors, the wait lists, the stamps and the values' words
 //! (`ring::SharedValues`); the header is never referenced, only copied. The ring checks every
 //! position it reads from a cursor, and bounds its retries on this placement (`ring::claim`).
-//! Values are [`Plain`]: whatever bytes another process left in a slot make a valid `T`.
+//! Values are [`Plain`]: zerocopy's derives have checked that whatever bytes another process
+//! left in a slot make a valid `T`, and the mapping carries that proof to the word copies
+//! (`ring::AnyBytes`).
 //!
 //! loom does not model this placement (its atomics are handles into a simulated execution,
 //! not memory): the algorithm is checked on the heap placement, and this one by the

@@ -1,10 +1,57 @@
 //! [`Plain`]: the values that may cross a process boundary, and [`Frame`], a byte message.
 
+use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
 /// Plain data: a value that is nothing but its bytes, so that copying them into another
 /// process makes the same value there.
 ///
-/// Only `Plain` types go through a shared [`BlockingQueue`](crate::BlockingQueue); a type
-/// with pointers is rejected when the program is compiled:
+/// Only `Plain` types go through a shared [`BlockingQueue`](crate::BlockingQueue). The trait
+/// is safe to implement: what makes a type plain is checked by the compiler, through
+/// [`zerocopy`]'s derived traits, which `Plain` requires:
+/// - [`FromBytes`]: every bit pattern of its size is a valid value (integers, floats, arrays
+///   and `#[repr(C)]` structs of them; not `bool`, `char`, references or pointers, nor most
+///   enums). Another process writes those bytes, and a buggy or hostile one could write
+///   anything.
+/// - [`IntoBytes`]: it has no padding bytes, so every byte of it can be copied (a padding
+///   byte is uninitialised memory, which Rust does not let us read).
+/// - [`Immutable`]: nothing inside it can change behind a shared reference.
+///
+/// Derive the three with `zerocopy = { version = "0.8", features = ["derive"] }` in your
+/// `Cargo.toml`:
+///
+/// ```
+/// use queue_core::{BlockingQueue, Plain, Shared, type_tag};
+/// use zerocopy::{FromBytes, Immutable, IntoBytes};
+///
+/// #[derive(FromBytes, IntoBytes, Immutable, Clone, Copy, Debug, PartialEq)]
+/// #[repr(C)]
+/// struct Reading {
+///     sensor: u32,
+///     celsius: f32,
+/// }
+///
+/// impl Plain for Reading {
+///     const TYPE_TAG: u64 = type_tag("my_app::Reading v1");
+/// }
+///
+/// let queue = BlockingQueue::<Reading, Shared>::create(4).unwrap();
+/// queue.push(Reading { sensor: 7, celsius: 21.5 }).unwrap();
+/// assert_eq!(queue.pop().unwrap(), Reading { sensor: 7, celsius: 21.5 });
+/// ```
+///
+/// A struct with a gap between its fields, or with a `bool` field, does not compile:
+///
+/// ```compile_fail
+/// # use zerocopy::{FromBytes, Immutable, IntoBytes};
+/// #[derive(FromBytes, IntoBytes, Immutable, Clone, Copy)]
+/// #[repr(C)]
+/// struct Reading {
+///     sensor: u8, // error: `Reading` has 3 total byte(s) of padding
+///     celsius: f32,
+/// }
+/// ```
+///
+/// Nor does a shared queue of a type with pointers:
 ///
 /// ```compile_fail
 /// use queue_core::{BlockingQueue, Shared};
@@ -20,37 +67,7 @@
 /// program that uses that name, whatever compiler built it, shares the queue. Left at its
 /// default, 0, only the size and alignment are checked. The crate's own `Plain` types carry
 /// tags of their own names, so a queue of `u64` refuses an `i64` attacher.
-///
-/// ```
-/// use queue_core::{Plain, type_tag};
-///
-/// #[derive(Clone, Copy)]
-/// #[repr(C)]
-/// struct Reading {
-///     sensor: u32,
-///     celsius: f32,
-/// }
-///
-/// // SAFETY: two 4-byte numbers: no pointers, no padding, every bit pattern valid.
-/// unsafe impl Plain for Reading {
-///     const TYPE_TAG: u64 = type_tag("my_app::Reading v1");
-/// }
-/// ```
-///
-/// # Safety
-///
-/// Implement it only for a type that
-/// - holds no pointer, reference, or handle whose meaning is local to a process (a `Box`, a
-///   `&str`, a file descriptor number that the receiver does not share, ...),
-/// - is valid for every bit pattern of its size (like integers and floats; unlike `bool`,
-///   `char`, references and most enums): another process writes those bytes, and a buggy or
-///   hostile one could write anything, and
-/// - has no padding bytes: the queue copies every byte of a value as part of a machine word,
-///   and a padding byte is uninitialised memory, which Rust does not let us read.
-///
-/// A `#[repr(C)]` struct of `Plain` fields qualifies if its fields leave no gaps (order them
-/// from the largest alignment down, and make its size a multiple of its alignment).
-pub unsafe trait Plain: Copy + Send + 'static {
+pub trait Plain: FromBytes + IntoBytes + Immutable + Copy + Send + 'static {
     /// The tag a shared queue records for its element type, checked when attaching (see
     /// [the type tag](Plain#the-type-tag)); 0, the default, means "not tagged".
     const TYPE_TAG: u64 = 0;
@@ -89,9 +106,7 @@ const fn array_tag(element: u64, len: usize) -> u64 {
 macro_rules! plain {
     ($($t:ty),* $(,)?) => {
         $(
-            // SAFETY: a primitive number with no pointers and no padding, valid for every bit
-            // pattern.
-            unsafe impl Plain for $t {
+            impl Plain for $t {
                 const TYPE_TAG: u64 = type_tag(stringify!($t));
             }
         )*
@@ -116,21 +131,11 @@ plain!(
     ()
 );
 
-// SAFETY: an array of plain values is its elements' bytes, with no gaps between them (an
-// element's size is a multiple of its alignment), each valid for every pattern.
-unsafe impl<T: Plain, const N: usize> Plain for [T; N] {
+impl<T: Plain, const N: usize> Plain for [T; N] {
     const TYPE_TAG: u64 = array_tag(T::TYPE_TAG, N);
 }
 
-/// A message of up to `N` bytes with its length: plain data for a shared queue when `N` is a
-/// multiple of 4 (a frame of any other size has padding bytes, and a shared queue of it does not
-/// compile).
-///
-/// ```compile_fail
-/// use queue_core::{Frame, Queue, Shared};
-///
-/// let queue = Queue::<Frame<5>, Shared>::create(4); // error: a Frame<N> crosses processes only when N is a multiple of 4
-/// ```
+/// A message of up to `N` bytes with its length: plain data, so a shared queue carries it.
 ///
 /// # Examples
 ///
@@ -141,29 +146,44 @@ unsafe impl<T: Plain, const N: usize> Plain for [T; N] {
 /// assert_eq!(frame.as_bytes(), b"hello");
 /// assert!(Frame::<4>::new(b"too long").is_none());
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+// Bytes only (the length too, as a little-endian `[u8; 4]`): alignment 1 and no padding for
+// every `N`, which is what lets `IntoBytes` be derived for a generic struct.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct Frame<const N: usize> {
-    len: u32,
+    len: [u8; 4],
     bytes: [u8; N],
 }
 
 impl<const N: usize> Frame<N> {
     /// A frame holding `bytes`, or `None` if they do not fit in `N` (or `u32::MAX`) bytes.
     pub fn new(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() > N {
+        let mut frame = Self::default();
+        frame.room().get_mut(..bytes.len())?.copy_from_slice(bytes);
+        frame.set_len(bytes.len())?;
+        Some(frame)
+    }
+
+    /// The frame's `N` bytes, to write a message into in place ([`set_len`](Self::set_len)
+    /// then says how many of them it takes).
+    pub(crate) fn room(&mut self) -> &mut [u8; N] {
+        &mut self.bytes
+    }
+
+    /// Makes the message the first `len` bytes of the frame; `None` (and the frame unchanged)
+    /// if `len` is more than `N` or `u32::MAX`.
+    pub(crate) fn set_len(&mut self, len: usize) -> Option<()> {
+        if len > N {
             return None;
         }
-        let len = u32::try_from(bytes.len()).ok()?;
-        let mut frame = Self { len, bytes: [0; N] };
-        frame.bytes[..bytes.len()].copy_from_slice(bytes);
-        Some(frame)
+        self.len = u32::try_from(len).ok()?.to_le_bytes();
+        Some(())
     }
 
     /// The message. A frame damaged by another process (a length above `N`) yields all `N`
     /// bytes rather than reading out of bounds.
     pub fn as_bytes(&self) -> &[u8] {
-        let len = usize::try_from(self.len).map_or(N, |len| len.min(N));
+        let len = usize::try_from(u32::from_le_bytes(self.len)).map_or(N, |len| len.min(N));
         &self.bytes[..len]
     }
 }
@@ -171,7 +191,7 @@ impl<const N: usize> Frame<N> {
 impl<const N: usize> Default for Frame<N> {
     fn default() -> Self {
         Self {
-            len: 0,
+            len: [0; 4],
             bytes: [0; N],
         }
     }
@@ -185,17 +205,6 @@ impl<const N: usize> core::fmt::Debug for Frame<N> {
     }
 }
 
-// A `u32` and `N` bytes, `#[repr(C)]`, valid for every bit pattern (`as_bytes` clamps the
-// length), with no padding when `N` is a multiple of 4. Other sizes stop the build of any
-// shared queue of them: every one evaluates its element's tag (`create` and `attach` record
-// and check it), and this tag's evaluation fails for them.
-// SAFETY: so every frame that crosses processes is plain data with no padding.
-unsafe impl<const N: usize> Plain for Frame<N> {
-    const TYPE_TAG: u64 = {
-        assert!(
-            N % 4 == 0,
-            "a Frame<N> crosses processes only when N is a multiple of 4 (else it has padding)"
-        );
-        array_tag(type_tag("queue_core::Frame"), N)
-    };
+impl<const N: usize> Plain for Frame<N> {
+    const TYPE_TAG: u64 = array_tag(type_tag("queue_core::Frame"), N);
 }

@@ -27,7 +27,7 @@ use loom::thread;
 use model_check::{Bound, Model, explore};
 
 use super::{
-    Announced, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, Side,
+    AnyBytes, Announced, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, Side,
     empty_stamps,
 };
 use crate::sync::crash::{Crashed, crash_after, disarm};
@@ -144,13 +144,12 @@ impl Shared {
     /// The ring, as participant `me` claims on it.
     fn ring(&self, me: usize) -> Ring<'_, Value, SharedValues<'_, Value>, Announced<Member<'_>>> {
         // SAFETY: the stamps and words were made for `shape` from start position 0, and every
-        // access goes through a ring of this shape; `[usize; 2]` is valid for any bits, has no
-        // padding and no drop.
+        // access goes through a ring of this shape.
         unsafe {
             Ring::new(
                 &self.cursors,
                 &self.stamps,
-                SharedValues::new(&self.words),
+                SharedValues::new(&self.words, AnyBytes::proven()),
                 self.shape,
             )
         }

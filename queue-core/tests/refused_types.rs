@@ -1,0 +1,10 @@
+//! Types that must not cross processes do not compile: each file under `tests/refused` is
+//! built, must fail, and must fail with the error saved beside it (so that it fails for the
+//! reason it is there for, not for a typo).
+#![cfg(not(loom))]
+
+#[test]
+fn types_that_are_not_plain_data_are_refused_at_compile_time() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/refused/*.rs");
+}
