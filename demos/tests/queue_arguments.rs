@@ -1,7 +1,8 @@
 //! Shared queues as arguments of child processes, under each start method: the child gets a
 //! working handle to the same queue (and only the descriptor it needs), several queues travel
-//! in one argument and inside a struct of the user's, and a child passes a handle on to a
-//! grandchild.
+//! in one argument and inside a struct of the user's, a child passes a handle on to a
+//! grandchild, and a forked closure shares the shared queues it captures (a heap queue it
+//! captures is a copy, and says so).
 //!
 //! `harness = false`: the fork start method needs a single-threaded parent.
 //!
@@ -19,9 +20,13 @@ fn main() {}
 mod cases {
     use std::time::Duration;
 
-    use queue_core::{BlockingQueue, Consumer, PopTimeoutError, Producer, Shared};
+    use queue_core::{
+        BlockingQueue, Consumer, PopTimeoutError, Producer, PushError, Shared, TryPopError,
+    };
     use serde::{Deserialize, Serialize};
-    use spawn_core::{Entry, ExitStatus, Process, ProcessHandle, StartMethod, entry};
+    use spawn_core::{
+        ClosureProcess, Entry, ExitStatus, Process, ProcessHandle, StartMethod, entry,
+    };
 
     /// Every wait gives up after this long: a hang is a failure.
     const PATIENCE: Duration = Duration::from_secs(30);
@@ -216,6 +221,40 @@ mod cases {
         }
     }
 
+    /// A forked closure shares a shared queue it captures, and is told that a heap queue it
+    /// captures is a copy (`Disconnected`), never handed a second queue in silence.
+    fn a_closure_shares_a_captured_shared_queue_and_refuses_a_heap_copy() {
+        let shared = BlockingQueue::<u64, Shared>::create(4).unwrap();
+        let heap = BlockingQueue::<u64>::new(4).unwrap();
+        heap.push(1).unwrap();
+        let child = ClosureProcess::new(|| -> Result<(), String> {
+            shared.push(5).map_err(|e| format!("shared: {e}"))?;
+            match (heap.push(2), heap.try_pop()) {
+                (Err(PushError::Disconnected(2)), Err(TryPopError::Disconnected)) => Ok(()),
+                other => Err(format!("the heap queue's copy answered {other:?}")),
+            }
+        })
+        .start()
+        .unwrap();
+        assert_eq!(
+            shared.pop_timeout(PATIENCE),
+            Ok(5),
+            "through the shared queue"
+        );
+        assert_eq!(
+            finish(&child),
+            ExitStatus::Exited(0),
+            "{:?}",
+            child.panic_message()
+        );
+        assert_eq!(
+            heap.try_pop(),
+            Ok(1),
+            "the parent's heap queue is untouched"
+        );
+        assert_eq!(heap.try_pop(), Err(TryPopError::Empty));
+    }
+
     pub(super) fn main() {
         spawn_core::init(&[&PRODUCE, &COUNT_DESCRIPTORS, &SQUARE, &PASS_ON]);
         let tests: &[(&str, fn())] = &[
@@ -230,6 +269,10 @@ mod cases {
             (
                 "a_handle_passes_on_to_a_grandchild",
                 a_handle_passes_on_to_a_grandchild,
+            ),
+            (
+                "a_closure_shares_a_captured_shared_queue_and_refuses_a_heap_copy",
+                a_closure_shares_a_captured_shared_queue_and_refuses_a_heap_copy,
             ),
         ];
         model_check::run_on_main_thread(tests);

@@ -16,7 +16,8 @@ pub(crate) enum Refusal {
     /// `SHARED_RETRY_LIMIT` races in a row.
     Corrupted,
     /// The shared ring is full (for a push) or drained (for a pop), and every participant
-    /// of the other side has left or died: see [`Shared`](crate::Shared#disconnection).
+    /// of the other side has left or died: see [`Shared`](crate::Shared#disconnection). Or
+    /// the heap ring is a copy made by fork, which claims nothing.
     Disconnected,
 }
 
@@ -112,7 +113,8 @@ pub enum TryPushError<T> {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
+    /// it only in a child made by fork, to every call on its copy of the parent's queue.
     Disconnected(T),
 }
 
@@ -220,7 +222,8 @@ pub enum TryPopError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every producer of the shared queue has left or died, and the queue is drained: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
+    /// it only in a child made by fork, to every call on its copy of the parent's queue.
     Disconnected,
 }
 
@@ -282,7 +285,8 @@ pub enum PushError<T> {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
+    /// it only in a child made by fork, to every call on its copy of the parent's queue.
     Disconnected(T),
 }
 
@@ -354,7 +358,8 @@ pub enum PopError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every producer of the shared queue has left or died, and the queue is drained: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
+    /// it only in a child made by fork, to every call on its copy of the parent's queue.
     Disconnected,
 }
 
@@ -391,7 +396,8 @@ pub enum PushSliceError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
+    /// it only in a child made by fork, to every call on its copy of the parent's queue.
     Disconnected,
 }
 
@@ -430,7 +436,8 @@ pub enum PushTimeoutError<T> {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
+    /// it only in a child made by fork, to every call on its copy of the parent's queue.
     Disconnected(T),
 }
 
@@ -514,7 +521,8 @@ pub enum PopTimeoutError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every producer of the shared queue has left or died, and the queue is drained: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
+    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
+    /// it only in a child made by fork, to every call on its copy of the parent's queue.
     Disconnected,
 }
 

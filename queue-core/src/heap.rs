@@ -1,8 +1,9 @@
 //! The heap placement: a ring's storage in one heap allocation, for queues within one process.
 
 use crate::error::CapacityError;
+use crate::forked::Owner;
 use crate::ring::{
-    Cursors, Ring, Shape, Unannounced, ValueCell, empty_stamps, empty_value, stamps_len,
+    Cursors, Local, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len,
 };
 use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
@@ -14,6 +15,8 @@ pub struct HeapRing<T> {
     stamps: Box<[AtomicUsize]>,
     values: Box<[ValueCell<T>]>,
     shape: Shape,
+    /// The process the ring was made in, the only one its claims are made in.
+    owner: Owner,
 }
 
 impl<T> core::fmt::Debug for HeapRing<T> {
@@ -32,6 +35,9 @@ impl<T> HeapRing<T> {
     pub(crate) fn new(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
         let shape = Shape::new(capacity)?;
         let too_large = CapacityError::TooLarge { capacity };
+        // The fork token is one page, mapped once per process: failing, it is memory that
+        // could not be allocated.
+        let owner = Owner::this_process().map_err(|_| too_large)?;
         let (mut stamps, mut values) = (Vec::new(), Vec::new());
         let stamps_len = stamps_len::<T>(capacity).ok_or(too_large)?;
         stamps
@@ -46,6 +52,7 @@ impl<T> HeapRing<T> {
             stamps: stamps.into_boxed_slice(),
             values: values.into_boxed_slice(),
             shape,
+            owner,
         })
     }
 }
@@ -56,7 +63,7 @@ impl<T> RingStorage<T> for HeapRing<T> {
     where
         T: 'a;
     type Claimer<'a>
-        = Unannounced
+        = Local
     where
         T: 'a;
 
@@ -66,6 +73,7 @@ impl<T> RingStorage<T> for HeapRing<T> {
         // `stamps_len` says, made with the cursors from one start position in `new` (every
         // slot empty), and this storage is reached only through rings of this shape.
         unsafe { Ring::new(&self.cursors, &self.stamps, &self.values[..], self.shape) }
+            .claiming_as(Local::new(self.owner))
     }
 }
 
@@ -110,7 +118,7 @@ impl<T> RingStorage<T> for HeapWaiting<T> {
     where
         T: 'a;
     type Claimer<'a>
-        = Unannounced
+        = Local
     where
         T: 'a;
 

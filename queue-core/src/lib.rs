@@ -122,6 +122,7 @@ macro_rules! on_linux {
 on_linux! {
     mod blocking;
     mod error;
+    mod forked;
     mod iter;
     mod heap;
     mod mutant;

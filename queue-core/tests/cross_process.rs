@@ -30,7 +30,7 @@ mod tests {
     use nix::sys::signal::{Signal, kill};
     use queue_core::{
         BlockingQueue, Consumer, Frame, MAX_PARTICIPANTS, MappingError, PopError, PopTimeoutError,
-        Producer, Shared,
+        Producer, PushError, Queue, Shared, TryPopError, TryPushError,
     };
 
     use super::forked::{Children, DEADLINE, SharedMemory};
@@ -46,7 +46,7 @@ mod tests {
         if let Ok(fd) = std::env::var(ATTACH_FD) {
             exec_child(&fd);
         }
-        let tests: [(&str, fn()); 7] = [
+        let tests: [(&str, fn()); 8] = [
             (
                 "two_producer_and_two_consumer_processes_move_a_million_messages_exactly_once",
                 two_producers_two_consumers_exactly_once,
@@ -66,6 +66,10 @@ mod tests {
             (
                 "a_forked_child_takes_entries_of_its_own_and_a_dead_ones_are_taken_back",
                 forked_child_takes_its_own_entries,
+            ),
+            (
+                "a_heap_queue_copied_into_a_forked_child_is_disconnected_there_and_intact_here",
+                heap_queue_copied_by_fork_is_disconnected,
             ),
             (
                 "a_child_started_by_exec_attaches_from_an_inherited_descriptor",
@@ -233,6 +237,55 @@ mod tests {
             Err(MappingError::TooManyParticipants { .. })
         ));
         assert_eq!(handles[0].pop(), Ok(1));
+    }
+
+    /// A forked child has a copy of the parent's heap queues, which reach nobody: every push
+    /// and pop on the copies answers `Disconnected` at once (a blocking pop does not sleep),
+    /// handing pushed values back, while a queue the child makes works; the parent's queues
+    /// keep their values.
+    fn heap_queue_copied_by_fork_is_disconnected() {
+        let mut children = Children::default();
+        let queue = Queue::<String>::new(4).unwrap();
+        queue.try_push("kept".to_string()).unwrap();
+        let blocking = BlockingQueue::<u64>::new(4).unwrap();
+        blocking.push(7).unwrap();
+        let child = children.fork(|| {
+            let copy = "a heap queue's copy answered";
+            let value = "lost".to_string();
+            assert_eq!(
+                queue.try_push(value),
+                Err(TryPushError::Disconnected("lost".to_string())),
+                "{copy} a push"
+            );
+            assert_eq!(
+                queue.try_pop(),
+                Err(TryPopError::Disconnected),
+                "{copy} a pop"
+            );
+            let mut buffer = [0; 2];
+            let popped = blocking.try_pop_slice(&mut buffer);
+            assert_eq!(popped, Err(PopError::Disconnected), "{copy} a batch");
+            assert_eq!(
+                blocking.push(8),
+                Err(PushError::Disconnected(8)),
+                "{copy} a push"
+            );
+            let started = Instant::now();
+            assert_eq!(blocking.pop(), Err(PopError::Disconnected), "{copy} a pop");
+            let popped = blocking.pop_timeout(DEADLINE);
+            assert_eq!(popped, Err(PopTimeoutError::Disconnected), "{copy} a pop");
+            assert!(
+                started.elapsed() < DEADLINE / 2,
+                "answered without sleeping"
+            );
+            let own = BlockingQueue::<u64>::new(4).unwrap();
+            own.push(9).unwrap();
+            assert_eq!(own.pop(), Ok(9));
+        });
+        children.assert_exits_cleanly(child, "forked");
+        assert_eq!(queue.try_pop().as_deref(), Ok("kept"));
+        assert_eq!(blocking.pop(), Ok(7));
+        assert_eq!(blocking.try_pop(), Err(TryPopError::Empty));
     }
 
     /// The only producer, a child process, pushes 3 values and is SIGKILLed while it holds

@@ -11,6 +11,11 @@ use crate::start::{self, ReportPipe};
 /// A child process to start by forking, that runs a closure: Python's `Process(target=...)`
 /// under the fork start method, where the target may be anything in the parent's memory.
 ///
+/// What the closure captures, it has as a copy of the parent's memory. A queue meant to carry
+/// values between the two must live in shared memory (queue-core's `Shared` placement, whose
+/// handles a forked child shares); queue-core's heap queues know when they are such a copy and
+/// answer every call in the child with `Disconnected`, rather than act as a second queue.
+///
 /// # Examples
 ///
 /// ```

@@ -107,6 +107,18 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         caught_by: &["did not return within"],
     },
     Mutant {
+        name: "uses_fork_copies",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: false,
+        faults: false,
+        broken: "a heap queue copied into a forked child (a captured queue) works there as a \
+                 second, silent queue instead of answering Disconnected",
+        target: &["--test", "cross_process"],
+        filter: "a_heap_queue_copied_into_a_forked_child",
+        caught_by: &["a heap queue's copy answered"],
+    },
+    Mutant {
         name: "robs_live_claimers",
         krate: "queue-core",
         cfg: "queue_mutant",

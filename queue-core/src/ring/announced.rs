@@ -182,6 +182,13 @@ impl<P: Participant> Claimer for Announced<P> {
     }
 
     #[inline(always)]
+    fn copied_by_fork(self) -> bool {
+        // A shared handle in a forked child joins again as a participant of its own: the
+        // queue is the same memory, so it is no copy.
+        false
+    }
+
+    #[inline(always)]
     fn suspects(self, side: Side, position: usize) -> bool {
         self.participant.suspects(side, position)
     }

@@ -24,6 +24,8 @@
 //! until it runs.)
 
 use super::Shape;
+use crate::forked::Owner;
+use crate::mutant;
 
 /// The side of a claim.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +80,11 @@ pub(crate) trait Claimer: Copy {
     /// pop that found it empty (about the pushes'), to answer `Disconnected`.
     fn peers_gone(self, side: Side) -> bool;
 
+    /// Whether this process is a copy, made by fork, of the one whose ring this is: a heap
+    /// ring copied into a forked child, whose claims would reach nobody. Such a ring claims
+    /// nothing and answers `Disconnected`.
+    fn copied_by_fork(self) -> bool;
+
     /// Who makes the claims.
     fn claimant(self) -> Claimant;
 
@@ -121,6 +128,11 @@ impl Claimer for Unannounced {
     }
 
     #[inline(always)]
+    fn copied_by_fork(self) -> bool {
+        false
+    }
+
+    #[inline(always)]
     fn claimant(self) -> Claimant {
         Claimant::Thread
     }
@@ -128,6 +140,71 @@ impl Claimer for Unannounced {
     #[inline(always)]
     fn dead_sleepers(self, _: usize) -> usize {
         0
+    }
+}
+
+/// The claimer of a heap ring: [`Unannounced`], in the process that made the ring only.
+///
+/// A child made by fork has a copy of its parent's memory, heap queues included (a closure
+/// started by fork may capture one): pushes into the copy would reach nobody and pops would
+/// take values the parent still has. So a ring's copy claims nothing, and answers
+/// `Disconnected`: the queue's other side is in another process.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Local(Owner);
+
+impl Local {
+    /// The claimer of a ring made in `owner`.
+    pub(crate) fn new(owner: Owner) -> Self {
+        Self(owner)
+    }
+}
+
+impl Claimer for Local {
+    const RECOVERS: bool = false;
+
+    #[inline(always)]
+    fn announce(self, side: Side, first: usize, wanted: usize) {
+        Unannounced.announce(side, first, wanted);
+    }
+
+    #[inline(always)]
+    fn finish(self) {
+        Unannounced.finish();
+    }
+
+    #[inline(always)]
+    fn suspects(self, side: Side, position: usize) -> bool {
+        Unannounced.suspects(side, position)
+    }
+
+    #[inline(always)]
+    fn holders_are_dead(self, side: Side, position: usize, shape: Shape) -> bool {
+        Unannounced.holders_are_dead(side, position, shape)
+    }
+
+    #[inline(always)]
+    fn recovered(self) {
+        Unannounced.recovered();
+    }
+
+    #[inline(always)]
+    fn peers_gone(self, side: Side) -> bool {
+        Unannounced.peers_gone(side)
+    }
+
+    #[inline(always)]
+    fn copied_by_fork(self) -> bool {
+        !mutant::USES_FORK_COPIES && self.0.is_forked_copy()
+    }
+
+    #[inline(always)]
+    fn claimant(self) -> Claimant {
+        Unannounced.claimant()
+    }
+
+    #[inline(always)]
+    fn dead_sleepers(self, registered: usize) -> usize {
+        Unannounced.dead_sleepers(registered)
     }
 }
 

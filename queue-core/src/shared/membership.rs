@@ -3,67 +3,17 @@
 //! not claim under its parent's entry (the parent's death would make the child's claims look
 //! like a dead one's).
 //!
-//! A child made by `fork` is told by a word in a page marked `MADV_WIPEONFORK`: the kernel
-//! gives the child that page zeroed, whatever made the child (`fork`, `clone`, a library),
-//! and the word holds the pid of the process that last set it. A handle compares it with the
-//! pid it joined under on every call (one load, from a line nobody writes), and joins again
-//! when they differ.
+//! A child made by `fork` is told by the fork token (see `forked`): a handle compares it with
+//! the pid it joined under on every call, and joins again when they differ.
 
 use core::cell::Cell;
-use core::num::NonZeroUsize;
-use core::ptr::NonNull;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-
-use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
 
 use super::error::MappingError;
 use super::liveness::{Peers, this_process};
 use super::participants::{MAX_PARTICIPANTS, Roles, State, Status};
+use crate::forked::{current_pid, fork_token};
 use crate::ring::Announcement;
-
-/// The word that reads 0 in a child made by fork, until it is set to the child's pid.
-fn fork_token() -> Result<&'static AtomicU32, MappingError> {
-    static TOKEN: OnceLock<Result<usize, nix::errno::Errno>> = OnceLock::new();
-    let address = TOKEN.get_or_init(|| {
-        let len = NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN);
-        // SAFETY: a new private anonymous mapping overlaps no Rust object; it is never
-        // unmapped, so the `'static` reference below stays valid.
-        let page = unsafe {
-            mmap_anonymous(
-                None,
-                len,
-                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
-                MapFlags::MAP_PRIVATE,
-            )
-        }?;
-        // SAFETY: advice on our own new mapping, exactly its length; it changes no data now.
-        unsafe { madvise(page, len.get(), MmapAdvise::MADV_WIPEONFORK) }?;
-        Ok(page.as_ptr() as usize)
-    });
-    let address = address.map_err(|errno| MappingError::Os(errno.into()))?;
-    let word = NonNull::new(address as *mut AtomicU32).ok_or(MappingError::Os(
-        std::io::Error::other("no fork token"),
-    ))?;
-    // SAFETY: the page is mapped for the life of the process, page-aligned (so aligned for an
-    // `AtomicU32`), readable and writable, and only ever accessed as this atomic; a zeroed page
-    // in a forked child is a valid `AtomicU32` (0).
-    Ok(unsafe { word.as_ref() })
-}
-
-/// The pid this process goes by for handles: set in the fork token if it reads 0.
-fn current_pid(token: &AtomicU32) -> u32 {
-    // Relaxed: the word is this process's own (private memory); only the kernel's wipe at
-    // fork changes it behind our back, and a fork is a full barrier for the child.
-    match token.load(Ordering::Relaxed) {
-        0 => {
-            let pid = std::process::id();
-            token.store(pid, Ordering::Relaxed);
-            pid
-        }
-        pid => pid,
-    }
-}
 
 /// The table of participants a handle joins, as its mapping shows it.
 pub(crate) trait Table {
@@ -94,7 +44,7 @@ pub(crate) struct Membership {
 impl Membership {
     /// Takes an entry for `roles` in `table`.
     pub(crate) fn join(table: &impl Table, roles: Roles) -> Result<Self, MappingError> {
-        let token = fork_token()?;
+        let token = fork_token().map_err(MappingError::Os)?;
         let pid = current_pid(token);
         let entry = take_entry(table, roles)?;
         Ok(Self {
