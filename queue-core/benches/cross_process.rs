@@ -11,7 +11,7 @@
 //! - Python 3's `multiprocessing.Queue` and `SimpleQueue` (`benches/python_queue.py`, run with
 //!   `python3`, same message count);
 //! - with `--features serde`, serde messages (a struct of a short `String` and two integers)
-//!   through `MessageQueue`, beside Python's queues carrying the same tuple
+//!   through `MessageQueue` and `ipc-channel`, beside Python's queues carrying the same tuple
 //!   (`benches/support/messages.rs`).
 //!
 //! Both processes are forked first and wait at a start line; each time runs from the start

@@ -1,6 +1,7 @@
 //! The serde message rows of the cross-process bench (feature `serde`): a small struct (a short
-//! `String` and two integers) through a `MessageQueue`, blocking `push`/`pop`, as Python's
-//! queues carry the tuple `("w1", n, n * n)`.
+//! `String` and two integers) through a `MessageQueue`, blocking `push`/`pop`, and through
+//! `ipc-channel` (Servo's serde channel between processes, `send`/`recv`), as Python's queues
+//! carry the tuple `("w1", n, n * n)`.
 
 use std::time::Duration;
 
@@ -35,18 +36,20 @@ impl Squared {
 type Case = (&'static str, fn(u64) -> Duration);
 
 /// Each case.
-pub(crate) fn cases() -> [Case; 2] {
+pub(crate) fn cases() -> [Case; 3] {
     [
         (
             DEFAULT_FRAME_ROW,
             message_queue::<{ queue_core::DEFAULT_FRAME }>,
         ),
         (SMALL_FRAME_ROW, message_queue::<60>),
+        (IPC_CHANNEL_ROW, ipc_channel),
     ]
 }
 
 const DEFAULT_FRAME_ROW: &str = "message queue, push/pop (blocking), 256-byte slots";
 const SMALL_FRAME_ROW: &str = "message queue, push/pop (blocking), 64-byte slots";
+const IPC_CHANNEL_ROW: &str = "ipc-channel, send/recv";
 
 fn message_queue<const N: usize>(messages: u64) -> Duration {
     let queue = MessageQueue::<Squared, queue_core::Both, N>::create(CAPACITY).unwrap();
@@ -64,6 +67,24 @@ fn message_queue<const N: usize>(messages: u64) -> Duration {
     )
 }
 
+/// The same messages through an `ipc-channel` channel made before the fork (its descriptors
+/// are inherited by both children).
+fn ipc_channel(messages: u64) -> Duration {
+    let (sender, receiver) = ipc_channel::ipc::channel::<Squared>().unwrap();
+    two_processes(
+        || {
+            for n in 0..messages {
+                sender.send(Squared::new(n)).unwrap();
+            }
+        },
+        || {
+            for n in 0..messages {
+                assert_eq!(receiver.recv().unwrap(), Squared::new(n));
+            }
+        },
+    )
+}
+
 /// The message rows' ratios to the `Plain` u64 path and to Python's queue of tuples.
 pub(crate) fn print_ratios(rows: &[Row]) {
     let rate = |transport: &str, message: &str| {
@@ -73,6 +94,7 @@ pub(crate) fn print_ratios(rows: &[Row]) {
     };
     let plain = rate("queue, push/pop (blocking)", "u64");
     let python = rate("python multiprocessing.Queue", KIND);
+    let ipc = rate(IPC_CHANNEL_ROW, KIND);
     println!();
     for row in [DEFAULT_FRAME_ROW, SMALL_FRAME_ROW] {
         let Some(messages) = rate(row, KIND) else {
@@ -82,8 +104,9 @@ pub(crate) fn print_ratios(rows: &[Row]) {
             peer.map_or("n/a".to_string(), |peer| format!("{:.2}", messages / peer))
         };
         println!(
-            "{row}: ÷ mp.Queue of tuples {}, ÷ the Plain u64 queue (blocking) {}",
+            "{row}: ÷ mp.Queue of tuples {}, ÷ ipc-channel {}, ÷ the Plain u64 queue (blocking) {}",
             ratio(python),
+            ratio(ipc),
             ratio(plain)
         );
     }

@@ -91,6 +91,8 @@ pub(crate) use announced::{Announced, Announcement, Participant};
 pub(crate) use claimer::{Claimant, Claimer, Local, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
+#[allow(unreachable_pub, reason = "sealed: `Plain`'s hidden const names it; no path outside reaches it")]
+pub use values::Extent;
 pub(crate) use values::{AnyBytes, SharedValues, Values, words_per_value};
 
 /// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the

@@ -107,6 +107,7 @@ pub(crate) const fn words_per_value<T>() -> usize {
 /// stores instead of four 16-byte ones.
 pub(crate) struct SharedValues<'a, T> {
     words: &'a [AtomicUsize],
+    extent: Extent,
     _values: PhantomData<fn(T) -> T>,
 }
 
@@ -118,18 +119,39 @@ impl<T> Clone for SharedValues<'_, T> {
 
 impl<T> Copy for SharedValues<'_, T> {}
 
+/// How much of a value a copy through shared words moves. Not part of the API: every type
+/// outside the crate copies whole (its type cannot be named there, so no other impl sets it).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extent {
+    /// Every byte.
+    Whole,
+    /// A message with its length first, as a little-endian `u32` (a `Frame`): the length's 4
+    /// bytes and the message's, in whole words (at most the value's size). A pop zeroes the
+    /// rest of its copy, so a short message in a large frame moves one cache line, not the
+    /// frame's four.
+    LengthPrefixed,
+}
+
 /// The compiler's proof that any bytes make a valid `T` and that `T` has no padding: what
-/// copying `T`s in and out of memory that another process may write needs.
+/// copying `T`s in and out of memory that another process may write needs; and how much of a
+/// `T` a copy moves.
 ///
 /// It is made only where `T: FromBytes + IntoBytes` holds (both derived and checked by
-/// zerocopy, never promised by hand), and carried, taking no room, by storage whose element
-/// type is not bounded by them, such as a shared mapping reached through a placement.
-pub(crate) struct AnyBytes<T>(PhantomData<T>);
+/// zerocopy, never promised by hand), and carried by storage whose element type is not
+/// bounded by them, such as a shared mapping reached through a placement.
+pub(crate) struct AnyBytes<T> {
+    extent: Extent,
+    _values: PhantomData<T>,
+}
 
 impl<T: FromBytes + IntoBytes> AnyBytes<T> {
-    /// The proof, for a `T` that has it.
-    pub(crate) const fn proven() -> Self {
-        Self(PhantomData)
+    /// The proof, for a `T` that has it, copied to `extent`.
+    pub(crate) const fn proven(extent: Extent) -> Self {
+        Self {
+            extent,
+            _values: PhantomData,
+        }
     }
 }
 
@@ -147,12 +169,29 @@ impl<'a, T> SharedValues<'a, T> {
     /// `AnyBytes<T>` is the whole argument that copying words in and out is sound whatever
     /// another process does to them: whatever bytes we read (torn, stale or hostile) make a
     /// valid `T`, and every byte of a value we write is initialised, so it can be read as
-    /// part of a word.
-    pub(crate) fn new(words: &'a [AtomicUsize], _: AnyBytes<T>) -> Self {
+    /// part of a word. (Zeros, which a pop puts past a length-prefixed message, are bytes too.)
+    pub(crate) fn new(words: &'a [AtomicUsize], element: AnyBytes<T>) -> Self {
         Self {
             words,
+            extent: element.extent,
             _values: PhantomData,
         }
+    }
+
+    /// How many bytes of a value a copy moves, given the value's first 4 bytes (which only a
+    /// length-prefixed value reads): a length-prefixed message's length and bytes rounded up
+    /// to whole words, never past the value, whatever the length says.
+    #[inline(always)]
+    fn moved_bytes(self, prefix: impl FnOnce() -> [u8; 4]) -> usize {
+        match self.extent {
+            // A value too small to hold the length is copied whole.
+            Extent::LengthPrefixed if size_of::<T>() >= 4 => {
+                let len = usize::try_from(u32::from_le_bytes(prefix())).unwrap_or(usize::MAX);
+                len.saturating_add(4 + WORD - 1) / WORD * WORD
+            }
+            _ => size_of::<T>(),
+        }
+        .min(size_of::<T>())
     }
 
     /// The first word of slot `index`; the slot's [`words_per_value`] words follow it.
@@ -185,12 +224,15 @@ impl<T> Values<T> for SharedValues<'_, T> {
         let slot = unsafe { self.slot(index) };
         let value = MaybeUninit::new(value);
         let bytes = value.as_ptr().cast::<u8>();
-        let (whole, rest) = (size_of::<T>() / WORD, size_of::<T>() % WORD);
-        // A loop of a constant count over raw pointers, which the compiler unrolls into
-        // plain word stores (an x86 relaxed store is a `mov`).
+        // SAFETY: `moved_bytes` asks for the first 4 bytes only of a value that has them,
+        // initialised (no padding: [`AnyBytes`]).
+        let moved = self.moved_bytes(|| unsafe { bytes.cast::<[u8; 4]>().read_unaligned() });
+        let (whole, rest) = (moved / WORD, moved % WORD);
+        // A loop over raw pointers, of a constant count for a value copied whole, which the
+        // compiler unrolls into plain word stores (an x86 relaxed store is a `mov`).
         for word in 0..whole {
-            // SAFETY: word `word` of the value (`(word + 1) * WORD <= size_of::<T>()`), every
-            // byte of which is initialised (no padding: [`AnyBytes`]), read unaligned;
+            // SAFETY: word `word` of the value (`(word + 1) * WORD <= moved <= size_of::<T>()`),
+            // every byte of which is initialised (no padding: [`AnyBytes`]), read unaligned;
             // and word `word` of the slot, inside `self.words` (`slot`).
             unsafe {
                 let bits = bytes.add(word * WORD).cast::<usize>().read_unaligned();
@@ -203,8 +245,8 @@ impl<T> Values<T> for SharedValues<'_, T> {
         }
         if rest != 0 {
             let mut last = [0u8; WORD];
-            // SAFETY: the last `rest` bytes of `value`, initialised, into a local array; and
-            // the slot's last word, inside `self.words`.
+            // SAFETY: the last `rest` bytes of the `moved`, initialised, into a local array;
+            // and the slot's word `whole`, inside `self.words` (`moved <= size_of::<T>()`).
             unsafe {
                 core::ptr::copy_nonoverlapping(bytes.add(whole * WORD), last.as_mut_ptr(), rest);
                 // Relaxed: as above.
@@ -237,7 +279,8 @@ impl<T> Values<T> for SharedValues<'_, T> {
 }
 
 impl<T> SharedValues<'_, T> {
-    /// Copies the words of slot `index` into the `size_of::<T>()` bytes at `out`.
+    /// Copies the words of slot `index` into the `size_of::<T>()` bytes at `out`: the bytes a
+    /// push moved, and zeros after them.
     ///
     /// # Safety
     ///
@@ -247,7 +290,14 @@ impl<T> SharedValues<'_, T> {
         // SAFETY: `index < len()` (the caller's contract).
         let slot = unsafe { self.slot(index) };
         let bytes = out.cast::<u8>();
-        let (whole, rest) = (size_of::<T>() / WORD, size_of::<T>() % WORD);
+        let moved = self.moved_bytes(|| {
+            // SAFETY: asked only of a value of at least 4 bytes, so the slot has a first word.
+            // Relaxed: as for the copy below. A peer may change the word before the copy
+            // reads it again: any length is clamped to the value, and any bytes are a `T`.
+            let first = unsafe { (*slot).load(Ordering::Relaxed) }.to_ne_bytes();
+            [first[0], first[1], first[2], first[3]]
+        });
+        let (whole, rest) = (moved / WORD, moved % WORD);
         let mut word = 0;
         while word + 2 <= whole {
             // SAFETY: words `word` and `word + 1` of the slot, inside `self.words` (`slot`),
@@ -277,6 +327,10 @@ impl<T> SharedValues<'_, T> {
                 let last = (*slot.add(whole)).load(Ordering::Relaxed).to_ne_bytes();
                 core::ptr::copy_nonoverlapping(last.as_ptr(), bytes.add(whole * WORD), rest);
             }
+        }
+        if moved < size_of::<T>() {
+            // SAFETY: the bytes of `out` after the `moved` (`moved < size_of::<T>()`).
+            unsafe { bytes.add(moved).write_bytes(0, size_of::<T>() - moved) };
         }
     }
 }
@@ -322,7 +376,7 @@ mod tests {
     /// Writes and reads back three values of `N` bytes through words.
     fn round_trip<const N: usize>() {
         let storage = words(3 * words_per_value::<[u8; N]>());
-        let values = SharedValues::<[u8; N]>::new(&storage, AnyBytes::proven());
+        let values = SharedValues::<[u8; N]>::new(&storage, AnyBytes::proven(Extent::Whole));
         assert_eq!(values.len(), 3);
         for index in 0..3 {
             let value = core::array::from_fn(|byte| (index * N + byte) as u8 | 1);
@@ -337,6 +391,50 @@ mod tests {
         }
     }
 
+    /// A message with its length first, as a `Frame` lays it out.
+    #[derive(zerocopy::FromBytes, zerocopy::IntoBytes, zerocopy::Immutable)]
+    #[derive(Clone, Copy, PartialEq, Debug)]
+    #[repr(C)]
+    struct Prefixed {
+        len: [u8; 4],
+        bytes: [u8; 60],
+    }
+
+    impl Prefixed {
+        fn new(message: &[u8]) -> Self {
+            let mut bytes = [0; 60];
+            bytes[..message.len()].copy_from_slice(message);
+            let len = (message.len() as u32).to_le_bytes();
+            Self { len, bytes }
+        }
+    }
+
+    #[test]
+    fn a_length_prefixed_value_moves_only_its_words_and_pops_with_zeros_after() {
+        const STALE: usize = usize::MAX;
+        let storage: Vec<_> = (0..2 * 8).map(|_| AtomicUsize::new(STALE)).collect();
+        let values =
+            SharedValues::<Prefixed>::new(&storage, AnyBytes::proven(Extent::LengthPrefixed));
+        let short = Prefixed::new(b"spam"); // 4 + 4 bytes: one word
+        let long = Prefixed::new(&[7; 60]); // 64 bytes: every word
+        // SAFETY: in bounds, and this test is the storage's only user.
+        let (short_back, long_back) = unsafe {
+            values.write(0, short);
+            values.write(1, long);
+            (values.read(0), values.read(1))
+        };
+        assert_eq!((short_back, long_back), (short, long));
+        let untouched = storage[1..8].iter().map(|word| word.load(Ordering::Relaxed));
+        assert!(untouched.into_iter().all(|word| word == STALE), "a short push moved one word");
+        // A peer's length past the value: the whole value is copied, nothing beyond it.
+        storage[0].store(u32::MAX as usize, Ordering::Relaxed);
+        let mut copied = short;
+        // SAFETY: as above.
+        unsafe { values.read_into(0, &mut copied) };
+        assert_eq!(copied.len, u32::MAX.to_le_bytes());
+        assert_eq!(copied.bytes[4..], [0xff; 56], "the stale words, read as they are");
+    }
+
     #[test]
     fn values_of_every_width_go_through_words_and_come_back() {
         round_trip::<1>();
@@ -347,7 +445,7 @@ mod tests {
         round_trip::<45>(); // two pairs, a word and 5 bytes
         round_trip::<64>();
         let storage = words(2 * words_per_value::<u128>());
-        let wide = SharedValues::<u128>::new(&storage, AnyBytes::proven());
+        let wide = SharedValues::<u128>::new(&storage, AnyBytes::proven(Extent::Whole));
         // SAFETY: in bounds, and this test is the storage's only user.
         let (written, untouched) = unsafe {
             wide.write(1, u128::MAX - 5);

@@ -324,7 +324,7 @@ impl<T: Plain> Mapping<T> {
 
     /// The first handle of `region`, of `roles`.
     fn joining(region: Region, roles: Roles) -> Result<Self, MappingError> {
-        let element = AnyBytes::proven();
+        let element = AnyBytes::proven(T::EXTENT);
         let membership = region.join(roles, element)?;
         Ok(Self {
             region: Arc::new(region),
@@ -371,7 +371,7 @@ impl<T: Plain> Mapping<T> {
             barriers: Barriers::Symmetric,
             watch: Watch::default(),
         };
-        if !region.unannounced_ring::<T>(AnyBytes::proven()).cursors_in_bounds() {
+        if !region.unannounced_ring::<T>(AnyBytes::proven(T::EXTENT)).cursors_in_bounds() {
             return Err(MappingError::Corrupted { field: "cursors" });
         }
         // `check_header` accepted only the barrier pairs of a queue with wait lists here.

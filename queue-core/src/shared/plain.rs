@@ -2,6 +2,8 @@
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
+use crate::ring::Extent;
+
 /// Plain data: a value that is nothing but its bytes, so that copying them into another
 /// process makes the same value there.
 ///
@@ -71,6 +73,11 @@ pub trait Plain: FromBytes + IntoBytes + Immutable + Copy + Send + 'static {
     /// The tag a shared queue records for its element type, checked when attaching (see
     /// [the type tag](Plain#the-type-tag)); 0, the default, means "not tagged".
     const TYPE_TAG: u64 = 0;
+
+    /// How much of a value a shared queue copies: not part of the API (its type cannot be
+    /// named outside the crate), and whole for every type but `Frame`.
+    #[doc(hidden)]
+    const EXTENT: Extent = Extent::Whole;
 }
 
 /// The type tag for a type named `name`: the 64-bit FNV-1a hash of its UTF-8 bytes, the same
@@ -207,4 +214,7 @@ impl<const N: usize> core::fmt::Debug for Frame<N> {
 
 impl<const N: usize> Plain for Frame<N> {
     const TYPE_TAG: u64 = array_tag(type_tag("queue_core::Frame"), N);
+    // The length comes first, as a little-endian `u32`: a short message in a large frame
+    // costs the words it fills.
+    const EXTENT: Extent = Extent::LengthPrefixed;
 }

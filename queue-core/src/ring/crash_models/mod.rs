@@ -27,7 +27,7 @@ use loom::thread;
 use model_check::{Bound, Model, explore};
 
 use super::{
-    AnyBytes, Announced, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, Side,
+    AnyBytes, Announced, Extent, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, Side,
     empty_stamps,
 };
 use crate::sync::crash::{Crashed, crash_after, disarm};
@@ -149,7 +149,7 @@ impl Shared {
             Ring::new(
                 &self.cursors,
                 &self.stamps,
-                SharedValues::new(&self.words, AnyBytes::proven()),
+                SharedValues::new(&self.words, AnyBytes::proven(Extent::Whole)),
                 self.shape,
             )
         }
