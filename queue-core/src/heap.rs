@@ -35,8 +35,8 @@ impl<T> HeapRing<T> {
     pub(crate) fn new(capacity: usize, lap: usize) -> Result<Self, CapacityError> {
         let shape = Shape::new(capacity)?;
         let too_large = CapacityError::TooLarge { capacity };
-        // The fork token is one page, mapped once per process: failing, it is memory that
-        // could not be allocated.
+        // Registering the fork handler fails only when libc has no memory for it: memory
+        // that could not be allocated.
         let owner = Owner::this_process().map_err(|_| too_large)?;
         let (mut stamps, mut values) = (Vec::new(), Vec::new());
         let stamps_len = stamps_len::<T>(capacity).ok_or(too_large)?;

@@ -85,8 +85,8 @@ impl<M, R: Role, const N: usize> MessageQueue<M, R, N> {
         // Every handle is made here, so a frame too small for the fingerprint does not build.
         const {
             assert!(
-                N > FINGERPRINT,
-                "a MessageQueue's frames need more than the fingerprint's 8 bytes"
+                N >= FINGERPRINT,
+                "a MessageQueue's frames need room for the fingerprint's 8 bytes"
             )
         };
         Self {
