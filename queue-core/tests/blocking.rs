@@ -351,3 +351,21 @@ fn debug_shows_placement_and_state() {
         "BlockingQueue { placement: \"shared\", len: 1, capacity: 2, closed: false, .. }"
     );
 }
+
+#[test]
+fn zero_sized_values_move_through_a_shared_queue_in_every_build() {
+    // `()` is `Plain`: its slots hold no words, only stamps.
+    let queue = BlockingQueue::<(), Shared>::create(3).unwrap();
+    for _ in 0..3 {
+        queue.push(()).unwrap();
+    }
+    assert_eq!(queue.try_push(()), Err(TryPushError::Full(())));
+    assert_eq!(queue.len(), 3);
+    let mut popped = [(); 5];
+    assert_eq!(queue.try_pop_slice(&mut popped), Ok(3));
+    assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
+    let attached = BlockingQueue::<(), Shared>::attach(queue.fd().try_clone_to_owned().unwrap())
+        .unwrap();
+    attached.push(()).unwrap();
+    assert_eq!(queue.pop_timeout(Duration::from_secs(1)), Ok(()));
+}

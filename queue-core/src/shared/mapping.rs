@@ -55,10 +55,16 @@ impl RawMapping {
 
     /// A pointer to `offset` bytes into the mapping, as a `U`.
     fn at<U>(&self, offset: usize) -> *mut U {
-        debug_assert!(offset + size_of::<U>() <= self.len.get());
+        self.at_many::<U>(offset, 1)
+    }
+
+    /// A pointer to `offset` bytes into the mapping, as the first of `count` `U`s. With
+    /// `count` 0 (the values of a zero-sized `T`) `offset` may be the mapping's end.
+    fn at_many<U>(&self, offset: usize, count: usize) -> *mut U {
+        debug_assert!(offset + count * size_of::<U>() <= self.len.get());
         debug_assert_eq!(offset % align_of::<U>(), 0);
         // SAFETY: callers pass offsets from a `Layout` checked against `len`, so the result
-        // stays inside the mapping.
+        // stays inside the mapping, or one past its end for no `U` at all.
         unsafe { self.base.as_ptr().add(offset).cast() }
     }
 }
@@ -112,7 +118,8 @@ impl Region {
         // alignment, all atomics.
         unsafe {
             core::slice::from_raw_parts(
-                self.raw.at::<Announcement>(self.layout.announcements),
+                self.raw
+                    .at_many::<Announcement>(self.layout.announcements, MAX_PARTICIPANTS),
                 MAX_PARTICIPANTS,
             )
         }
@@ -142,13 +149,15 @@ impl Region {
         // never trusts a stamp or a value further than its contract.
         unsafe {
             let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
+            let stamp_count = self.shape.capacity * stamp_spacing::<T>();
             let stamps = core::slice::from_raw_parts(
-                self.raw.at::<AtomicUsize>(self.layout.stamps),
-                self.shape.capacity * stamp_spacing::<T>(),
+                self.raw.at_many::<AtomicUsize>(self.layout.stamps, stamp_count),
+                stamp_count,
             );
+            let word_count = self.shape.capacity * words_per_value::<T>();
             let words = core::slice::from_raw_parts(
-                self.raw.at::<AtomicUsize>(self.layout.values),
-                self.shape.capacity * words_per_value::<T>(),
+                self.raw.at_many::<AtomicUsize>(self.layout.values, word_count),
+                word_count,
             );
             Ring::new(cursors, stamps, SharedValues::new(words, element), self.shape)
         }
@@ -303,7 +312,7 @@ impl<T: Plain> Mapping<T> {
             // The value cells need no initialisation: a new memory file reads as zeros,
             // valid bytes for a `T: Plain`, and every stamp says "empty". Zeros are also an
             // empty table of participants, and announcements of no claim.
-            let stamps = raw.at::<AtomicUsize>(layout.stamps);
+            let stamps = raw.at_many::<AtomicUsize>(layout.stamps, capacity * stamp_spacing::<T>());
             for (word, stamp) in empty_stamps::<T>(start, capacity).enumerate() {
                 stamps.add(word).write(stamp);
             }
