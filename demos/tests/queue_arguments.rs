@@ -222,7 +222,7 @@ mod cases {
     }
 
     /// A forked closure shares a shared queue it captures, and is told that a heap queue it
-    /// captures is a copy (`Disconnected`), never handed a second queue in silence.
+    /// captures is a copy (`ForkedCopy`), never handed a second queue in silence.
     fn a_closure_shares_a_captured_shared_queue_and_refuses_a_heap_copy() {
         let shared = BlockingQueue::<u64, Shared>::create(4).unwrap();
         let heap = BlockingQueue::<u64>::new(4).unwrap();
@@ -230,7 +230,7 @@ mod cases {
         let child = ClosureProcess::new(|| -> Result<(), String> {
             shared.push(5).map_err(|e| format!("shared: {e}"))?;
             match (heap.push(2), heap.try_pop()) {
-                (Err(PushError::Disconnected(2)), Err(TryPopError::Disconnected)) => Ok(()),
+                (Err(PushError::ForkedCopy(2)), Err(TryPopError::ForkedCopy)) => Ok(()),
                 other => Err(format!("the heap queue's copy answered {other:?}")),
             }
         })

@@ -327,6 +327,8 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             .map_err(|(value, gave_up)| match gave_up {
                 GaveUp::Corrupted => PushError::Corrupted(value),
                 GaveUp::Disconnected => PushError::Disconnected(value),
+                GaveUp::ForkedCopy => PushError::ForkedCopy(value),
+                GaveUp::TooManyParticipants => PushError::TooManyParticipants(value),
                 GaveUp::Closed | GaveUp::TimedOut => PushError::Closed(value),
             })
     }
@@ -364,6 +366,8 @@ impl<T, P: Placement> BlockingQueue<T, P> {
                 GaveUp::Closed => PushTimeoutError::Closed(value),
                 GaveUp::Corrupted => PushTimeoutError::Corrupted(value),
                 GaveUp::Disconnected => PushTimeoutError::Disconnected(value),
+                GaveUp::ForkedCopy => PushTimeoutError::ForkedCopy(value),
+                GaveUp::TooManyParticipants => PushTimeoutError::TooManyParticipants(value),
             })
     }
 
@@ -381,6 +385,10 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             Err(TryPushError::Corrupted(value)) => return Err((value, GaveUp::Corrupted)),
             Err(TryPushError::Disconnected(value)) => {
                 return Err((value, GaveUp::Disconnected));
+            }
+            Err(TryPushError::ForkedCopy(value)) => return Err((value, GaveUp::ForkedCopy)),
+            Err(TryPushError::TooManyParticipants(value)) => {
+                return Err((value, GaveUp::TooManyParticipants));
             }
         };
         let (ring, wait_lists, barriers) = self.parts();
@@ -449,6 +457,8 @@ impl<T, P: Placement> BlockingQueue<T, P> {
                 GaveUp::Closed => PopTimeoutError::Closed,
                 GaveUp::Corrupted => PopTimeoutError::Corrupted,
                 GaveUp::Disconnected => PopTimeoutError::Disconnected,
+                GaveUp::ForkedCopy => PopTimeoutError::ForkedCopy,
+                GaveUp::TooManyParticipants => PopTimeoutError::TooManyParticipants,
             })
     }
 
@@ -528,6 +538,8 @@ impl<T, P: Placement> BlockingQueue<T, P> {
             .map_err(|gave_up| match gave_up {
                 GaveUp::Corrupted => PushSliceError::Corrupted,
                 GaveUp::Disconnected => PushSliceError::Disconnected,
+                GaveUp::ForkedCopy => PushSliceError::ForkedCopy,
+                GaveUp::TooManyParticipants => PushSliceError::TooManyParticipants,
                 GaveUp::Closed | GaveUp::TimedOut => PushSliceError::Closed,
             })?;
         wait_lists.not_empty.wake(barriers, wake_count(pushed), ring.claimer());
@@ -626,6 +638,8 @@ fn pop_error(gave_up: GaveUp) -> PopError {
     match gave_up {
         GaveUp::Corrupted => PopError::Corrupted,
         GaveUp::Disconnected => PopError::Disconnected,
+        GaveUp::ForkedCopy => PopError::ForkedCopy,
+        GaveUp::TooManyParticipants => PopError::TooManyParticipants,
         GaveUp::Closed | GaveUp::TimedOut => PopError::Closed,
     }
 }

@@ -16,9 +16,13 @@ pub(crate) enum Refusal {
     /// `SHARED_RETRY_LIMIT` races in a row.
     Corrupted,
     /// The shared ring is full (for a push) or drained (for a pop), and every participant
-    /// of the other side has left or died: see [`Shared`](crate::Shared#disconnection). Or
-    /// the heap ring is a copy made by fork, which claims nothing.
+    /// of the other side has left or died: see [`Shared`](crate::Shared#disconnection).
     Disconnected,
+    /// The heap ring is a copy made by fork, which claims nothing.
+    ForkedCopy,
+    /// The shared handle is a copy made by fork that found the table of participants full:
+    /// it has no entry to announce its claims under, so it claims nothing.
+    TooManyParticipants,
 }
 
 /// The queue could not be created with the requested capacity.
@@ -67,11 +71,20 @@ const CORRUPTED: &str = "the shared queue is corrupted: another process wrote it
 /// What every error's `Disconnected` variant says, for `Display`.
 const DISCONNECTED: &str = "the other side of the shared queue is gone: each of its participants left or died";
 
+/// What every error's `ForkedCopy` variant says, for `Display`.
+const FORKED_COPY: &str = "this queue is a copy that fork made of a queue on the heap: it is not \
+                           shared with the process that made the queue, and refuses every call";
+
+/// What every error's `TooManyParticipants` variant says, for `Display`.
+const TOO_MANY_PARTICIPANTS: &str = "this handle, copied into a child by fork, has no entry in the \
+                                     shared queue's table of participants (all taken): it cannot \
+                                     claim until a participant leaves";
+
 /// The answer of a non-blocking batch: the count, 0 for a full or empty ring, or the error
 /// for a closed, corrupted or disconnected one.
 fn batch_answer<E>(
     result: Result<usize, Refusal>,
-    [closed, corrupted, disconnected]: [E; 3],
+    [closed, corrupted, disconnected, forked_copy, too_many]: [E; 5],
 ) -> Result<usize, E> {
     match result {
         Ok(count) => Ok(count),
@@ -79,6 +92,8 @@ fn batch_answer<E>(
         Err(Refusal::Closed) => Err(closed),
         Err(Refusal::Corrupted) => Err(corrupted),
         Err(Refusal::Disconnected) => Err(disconnected),
+        Err(Refusal::ForkedCopy) => Err(forked_copy),
+        Err(Refusal::TooManyParticipants) => Err(too_many),
     }
 }
 
@@ -113,9 +128,15 @@ pub enum TryPushError<T> {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
-    /// it only in a child made by fork, to every call on its copy of the parent's queue.
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
     Disconnected(T),
+    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
+    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
+    ForkedCopy(T),
+    /// This shared handle was copied into a child by fork, and the queue's table of participants
+    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
+    /// without an entry it cannot claim safely. Each call tries again to take one.
+    TooManyParticipants(T),
 }
 
 impl<T> TryPushError<T> {
@@ -127,6 +148,8 @@ impl<T> TryPushError<T> {
             Self::Closed(value) => TryPushError::Closed(f(value)),
             Self::Corrupted(value) => TryPushError::Corrupted(f(value)),
             Self::Disconnected(value) => TryPushError::Disconnected(f(value)),
+            Self::ForkedCopy(value) => TryPushError::ForkedCopy(f(value)),
+            Self::TooManyParticipants(value) => TryPushError::TooManyParticipants(f(value)),
         }
     }
     /// The error of a push the ring refused, holding its value.
@@ -136,6 +159,8 @@ impl<T> TryPushError<T> {
             Refusal::Closed => Self::Closed(value),
             Refusal::Corrupted => Self::Corrupted(value),
             Refusal::Disconnected => Self::Disconnected(value),
+            Refusal::ForkedCopy => Self::ForkedCopy(value),
+            Refusal::TooManyParticipants => Self::TooManyParticipants(value),
         }
     }
 
@@ -145,7 +170,9 @@ impl<T> TryPushError<T> {
             Self::Full(value)
             | Self::Closed(value)
             | Self::Corrupted(value)
-            | Self::Disconnected(value) => value,
+            | Self::Disconnected(value)
+            | Self::ForkedCopy(value)
+            | Self::TooManyParticipants(value) => value,
         }
     }
 
@@ -177,6 +204,8 @@ impl<T> fmt::Debug for TryPushError<T> {
             Self::Closed(_) => f.pad("Closed(..)"),
             Self::Corrupted(_) => f.pad("Corrupted(..)"),
             Self::Disconnected(_) => f.pad("Disconnected(..)"),
+            Self::ForkedCopy(_) => f.pad("ForkedCopy(..)"),
+            Self::TooManyParticipants(_) => f.pad("TooManyParticipants(..)"),
         }
     }
 }
@@ -188,6 +217,8 @@ impl<T> fmt::Display for TryPushError<T> {
             Self::Closed(_) => f.pad("pushing into a closed queue"),
             Self::Corrupted(_) => f.pad(CORRUPTED),
             Self::Disconnected(_) => f.pad(DISCONNECTED),
+            Self::ForkedCopy(_) => f.pad(FORKED_COPY),
+            Self::TooManyParticipants(_) => f.pad(TOO_MANY_PARTICIPANTS),
         }
     }
 }
@@ -222,9 +253,15 @@ pub enum TryPopError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every producer of the shared queue has left or died, and the queue is drained: see
-    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
-    /// it only in a child made by fork, to every call on its copy of the parent's queue.
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
     Disconnected,
+    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
+    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
+    ForkedCopy,
+    /// This shared handle was copied into a child by fork, and the queue's table of participants
+    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
+    /// without an entry it cannot claim safely. Each call tries again to take one.
+    TooManyParticipants,
 }
 
 impl TryPopError {
@@ -235,6 +272,8 @@ impl TryPopError {
             Refusal::Closed => Self::Closed,
             Refusal::Corrupted => Self::Corrupted,
             Refusal::Disconnected => Self::Disconnected,
+            Refusal::ForkedCopy => Self::ForkedCopy,
+            Refusal::TooManyParticipants => Self::TooManyParticipants,
         }
     }
 
@@ -266,6 +305,8 @@ impl fmt::Display for TryPopError {
             Self::Closed => f.pad("popping from a closed and empty queue"),
             Self::Corrupted => f.pad(CORRUPTED),
             Self::Disconnected => f.pad(DISCONNECTED),
+            Self::ForkedCopy => f.pad(FORKED_COPY),
+            Self::TooManyParticipants => f.pad(TOO_MANY_PARTICIPANTS),
         }
     }
 }
@@ -285,9 +326,15 @@ pub enum PushError<T> {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
-    /// it only in a child made by fork, to every call on its copy of the parent's queue.
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
     Disconnected(T),
+    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
+    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
+    ForkedCopy(T),
+    /// This shared handle was copied into a child by fork, and the queue's table of participants
+    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
+    /// without an entry it cannot claim safely. Each call tries again to take one.
+    TooManyParticipants(T),
 }
 
 impl<T> PushError<T> {
@@ -298,12 +345,18 @@ impl<T> PushError<T> {
             Self::Closed(value) => PushError::Closed(f(value)),
             Self::Corrupted(value) => PushError::Corrupted(f(value)),
             Self::Disconnected(value) => PushError::Disconnected(f(value)),
+            Self::ForkedCopy(value) => PushError::ForkedCopy(f(value)),
+            Self::TooManyParticipants(value) => PushError::TooManyParticipants(f(value)),
         }
     }
     /// Returns the value that could not be pushed.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Closed(value) | Self::Corrupted(value) | Self::Disconnected(value) => value,
+            Self::Closed(value)
+            | Self::Corrupted(value)
+            | Self::Disconnected(value)
+            | Self::ForkedCopy(value)
+            | Self::TooManyParticipants(value) => value,
         }
     }
 
@@ -329,6 +382,8 @@ impl<T> fmt::Debug for PushError<T> {
             Self::Closed(_) => f.pad("Closed(..)"),
             Self::Corrupted(_) => f.pad("Corrupted(..)"),
             Self::Disconnected(_) => f.pad("Disconnected(..)"),
+            Self::ForkedCopy(_) => f.pad("ForkedCopy(..)"),
+            Self::TooManyParticipants(_) => f.pad("TooManyParticipants(..)"),
         }
     }
 }
@@ -339,6 +394,8 @@ impl<T> fmt::Display for PushError<T> {
             Self::Closed(_) => f.pad("pushing into a closed queue"),
             Self::Corrupted(_) => f.pad(CORRUPTED),
             Self::Disconnected(_) => f.pad(DISCONNECTED),
+            Self::ForkedCopy(_) => f.pad(FORKED_COPY),
+            Self::TooManyParticipants(_) => f.pad(TOO_MANY_PARTICIPANTS),
         }
     }
 }
@@ -358,16 +415,28 @@ pub enum PopError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every producer of the shared queue has left or died, and the queue is drained: see
-    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
-    /// it only in a child made by fork, to every call on its copy of the parent's queue.
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
     Disconnected,
+    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
+    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
+    ForkedCopy,
+    /// This shared handle was copied into a child by fork, and the queue's table of participants
+    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
+    /// without an entry it cannot claim safely. Each call tries again to take one.
+    TooManyParticipants,
 }
 
 impl PopError {
     /// The answer of a non-blocking batch: how many values moved (0 when the ring was
     /// empty), or why none ever will.
     pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
-        batch_answer(result, [Self::Closed, Self::Corrupted, Self::Disconnected])
+        batch_answer(result, [
+            Self::Closed,
+            Self::Corrupted,
+            Self::Disconnected,
+            Self::ForkedCopy,
+            Self::TooManyParticipants,
+        ])
     }
 }
 
@@ -377,6 +446,8 @@ impl fmt::Display for PopError {
             Self::Closed => f.pad("popping from a closed and empty queue"),
             Self::Corrupted => f.pad(CORRUPTED),
             Self::Disconnected => f.pad(DISCONNECTED),
+            Self::ForkedCopy => f.pad(FORKED_COPY),
+            Self::TooManyParticipants => f.pad(TOO_MANY_PARTICIPANTS),
         }
     }
 }
@@ -396,16 +467,28 @@ pub enum PushSliceError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
-    /// it only in a child made by fork, to every call on its copy of the parent's queue.
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
     Disconnected,
+    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
+    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
+    ForkedCopy,
+    /// This shared handle was copied into a child by fork, and the queue's table of participants
+    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
+    /// without an entry it cannot claim safely. Each call tries again to take one.
+    TooManyParticipants,
 }
 
 impl PushSliceError {
     /// The answer of a non-blocking batch: how many values moved (0 when the ring was
     /// full), or why none ever will.
     pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
-        batch_answer(result, [Self::Closed, Self::Corrupted, Self::Disconnected])
+        batch_answer(result, [
+            Self::Closed,
+            Self::Corrupted,
+            Self::Disconnected,
+            Self::ForkedCopy,
+            Self::TooManyParticipants,
+        ])
     }
 }
 
@@ -415,6 +498,8 @@ impl fmt::Display for PushSliceError {
             Self::Closed => f.pad("pushing into a closed queue"),
             Self::Corrupted => f.pad(CORRUPTED),
             Self::Disconnected => f.pad(DISCONNECTED),
+            Self::ForkedCopy => f.pad(FORKED_COPY),
+            Self::TooManyParticipants => f.pad(TOO_MANY_PARTICIPANTS),
         }
     }
 }
@@ -436,9 +521,15 @@ pub enum PushTimeoutError<T> {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted(T),
     /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
-    /// it only in a child made by fork, to every call on its copy of the parent's queue.
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
     Disconnected(T),
+    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
+    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
+    ForkedCopy(T),
+    /// This shared handle was copied into a child by fork, and the queue's table of participants
+    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
+    /// without an entry it cannot claim safely. Each call tries again to take one.
+    TooManyParticipants(T),
 }
 
 impl<T> PushTimeoutError<T> {
@@ -450,6 +541,8 @@ impl<T> PushTimeoutError<T> {
             Self::Closed(value) => PushTimeoutError::Closed(f(value)),
             Self::Corrupted(value) => PushTimeoutError::Corrupted(f(value)),
             Self::Disconnected(value) => PushTimeoutError::Disconnected(f(value)),
+            Self::ForkedCopy(value) => PushTimeoutError::ForkedCopy(f(value)),
+            Self::TooManyParticipants(value) => PushTimeoutError::TooManyParticipants(f(value)),
         }
     }
     /// Returns the value that could not be pushed.
@@ -458,7 +551,9 @@ impl<T> PushTimeoutError<T> {
             Self::Timeout(value)
             | Self::Closed(value)
             | Self::Corrupted(value)
-            | Self::Disconnected(value) => value,
+            | Self::Disconnected(value)
+            | Self::ForkedCopy(value)
+            | Self::TooManyParticipants(value) => value,
         }
     }
 
@@ -490,6 +585,8 @@ impl<T> fmt::Debug for PushTimeoutError<T> {
             Self::Closed(_) => f.pad("Closed(..)"),
             Self::Corrupted(_) => f.pad("Corrupted(..)"),
             Self::Disconnected(_) => f.pad("Disconnected(..)"),
+            Self::ForkedCopy(_) => f.pad("ForkedCopy(..)"),
+            Self::TooManyParticipants(_) => f.pad("TooManyParticipants(..)"),
         }
     }
 }
@@ -501,6 +598,8 @@ impl<T> fmt::Display for PushTimeoutError<T> {
             Self::Closed(_) => f.pad("pushing into a closed queue"),
             Self::Corrupted(_) => f.pad(CORRUPTED),
             Self::Disconnected(_) => f.pad(DISCONNECTED),
+            Self::ForkedCopy(_) => f.pad(FORKED_COPY),
+            Self::TooManyParticipants(_) => f.pad(TOO_MANY_PARTICIPANTS),
         }
     }
 }
@@ -521,9 +620,15 @@ pub enum PopTimeoutError {
     /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
     Corrupted,
     /// Every producer of the shared queue has left or died, and the queue is drained: see
-    /// [disconnection](crate::Shared#disconnection). A queue on the heap answers
-    /// it only in a child made by fork, to every call on its copy of the parent's queue.
+    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
     Disconnected,
+    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
+    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
+    ForkedCopy,
+    /// This shared handle was copied into a child by fork, and the queue's table of participants
+    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
+    /// without an entry it cannot claim safely. Each call tries again to take one.
+    TooManyParticipants,
 }
 
 impl PopTimeoutError {
@@ -555,6 +660,8 @@ impl fmt::Display for PopTimeoutError {
             Self::Closed => f.pad("popping from a closed and empty queue"),
             Self::Corrupted => f.pad(CORRUPTED),
             Self::Disconnected => f.pad(DISCONNECTED),
+            Self::ForkedCopy => f.pad(FORKED_COPY),
+            Self::TooManyParticipants => f.pad(TOO_MANY_PARTICIPANTS),
         }
     }
 }

@@ -59,7 +59,7 @@ impl Role for Consumer {}
 /// A child made by fork (a closure started by fork, say) has a copy of the parent's memory,
 /// and so a copy of every heap queue the parent had. A copy reaches nobody: pushed values
 /// would stay in the child, popped ones are still in the parent's queue. So in the child
-/// every push and pop on such a copy answers `Disconnected` (handing a pushed value back),
+/// every push and pop on such a copy answers `ForkedCopy` (handing a pushed value back),
 /// at once, never sleeping; a queue the child makes itself works. To share a queue with a
 /// child process, make it [`Shared`].
 #[derive(Debug)]

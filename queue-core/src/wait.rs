@@ -91,6 +91,10 @@ pub(crate) enum GaveUp {
     Corrupted,
     /// The ring answered [`Refusal::Disconnected`].
     Disconnected,
+    /// The ring answered [`Refusal::ForkedCopy`].
+    ForkedCopy,
+    /// The ring answered [`Refusal::TooManyParticipants`].
+    TooManyParticipants,
 }
 
 impl GaveUp {
@@ -101,6 +105,8 @@ impl GaveUp {
             Refusal::Closed => Some(Self::Closed),
             Refusal::Corrupted => Some(Self::Corrupted),
             Refusal::Disconnected => Some(Self::Disconnected),
+            Refusal::ForkedCopy => Some(Self::ForkedCopy),
+            Refusal::TooManyParticipants => Some(Self::TooManyParticipants),
         }
     }
 }

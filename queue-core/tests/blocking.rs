@@ -364,8 +364,8 @@ fn zero_sized_values_move_through_a_shared_queue_in_every_build() {
     let mut popped = [(); 5];
     assert_eq!(queue.try_pop_slice(&mut popped), Ok(3));
     assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
-    let attached = BlockingQueue::<(), Shared>::attach(queue.fd().try_clone_to_owned().unwrap())
-        .unwrap();
+    let attached =
+        BlockingQueue::<(), Shared>::attach(queue.fd().try_clone_to_owned().unwrap()).unwrap();
     attached.push(()).unwrap();
     assert_eq!(queue.pop_timeout(Duration::from_secs(1)), Ok(()));
 }

@@ -46,7 +46,7 @@ mod tests {
         if let Ok(fd) = std::env::var(ATTACH_FD) {
             exec_child(&fd);
         }
-        let tests: [(&str, fn()); 8] = [
+        let tests: [(&str, fn()); 9] = [
             (
                 "two_producer_and_two_consumer_processes_move_a_million_messages_exactly_once",
                 two_producers_two_consumers_exactly_once,
@@ -68,8 +68,12 @@ mod tests {
                 forked_child_takes_its_own_entries,
             ),
             (
-                "a_heap_queue_copied_into_a_forked_child_is_disconnected_there_and_intact_here",
-                heap_queue_copied_by_fork_is_disconnected,
+                "a_heap_queue_copied_into_a_forked_child_refuses_every_call_there_and_is_intact_here",
+                heap_queue_copied_by_fork_refuses_every_call,
+            ),
+            (
+                "a_forked_child_that_finds_the_table_full_claims_nothing_until_an_entry_frees",
+                forked_child_finding_the_table_full_claims_nothing,
             ),
             (
                 "a_child_started_by_exec_attaches_from_an_inherited_descriptor",
@@ -239,11 +243,66 @@ mod tests {
         assert_eq!(handles[0].pop(), Ok(1));
     }
 
+    /// The parent's handles fill the table; a forked child that uses an inherited handle has
+    /// no entry to announce its claims under, so each call answers `TooManyParticipants`
+    /// (handing the value back, never sleeping) instead of claiming where a death of the child
+    /// could not be recovered; once the parent drops a handle, the child's next call joins.
+    fn forked_child_finding_the_table_full_claims_nothing() {
+        let mut children = Children::default();
+        let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
+        let mut handles: Vec<_> = (1..MAX_PARTICIPANTS)
+            .map(|_| queue.try_clone().unwrap())
+            .collect();
+        let flags = SharedMemory::new(2);
+        let [refused, freed] = [&flags.flags()[0], &flags.flags()[1]];
+        let child = children.fork(|| {
+            let error = queue.try_push(1).unwrap_err();
+            assert_eq!(error, TryPushError::TooManyParticipants(1), "a push");
+            assert!(
+                error.to_string().contains("table of participants"),
+                "the error says what happened: {error}"
+            );
+            let started = Instant::now();
+            let popped = queue.pop_timeout(DEADLINE);
+            assert_eq!(popped, Err(PopTimeoutError::TooManyParticipants), "a pop");
+            assert!(
+                started.elapsed() < DEADLINE / 2,
+                "answered without sleeping"
+            );
+            assert_eq!(queue.push(2), Err(PushError::TooManyParticipants(2)));
+            // Release: the parent acts on it only; nothing else is published.
+            refused.store(1, Ordering::Release);
+            while freed.load(Ordering::Acquire) == 0 {
+                assert!(
+                    started.elapsed() < DEADLINE,
+                    "the parent never freed an entry"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            queue.push(3).expect("an entry is free now");
+        });
+        let started = Instant::now();
+        while refused.load(Ordering::Acquire) == 0 {
+            assert!(started.elapsed() < DEADLINE, "the child never reported");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(
+            queue.is_empty(),
+            "the child's refused calls claimed nothing"
+        );
+        handles.pop();
+        freed.store(1, Ordering::Release);
+        children.assert_exits_cleanly(child, "forked");
+        assert_eq!(queue.try_pop(), Ok(3));
+        assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
+        drop(handles);
+    }
+
     /// A forked child has a copy of the parent's heap queues, which reach nobody: every push
-    /// and pop on the copies answers `Disconnected` at once (a blocking pop does not sleep),
-    /// handing pushed values back, while a queue the child makes works; the parent's queues
-    /// keep their values.
-    fn heap_queue_copied_by_fork_is_disconnected() {
+    /// and pop on the copies answers `ForkedCopy` at once (a blocking pop does not sleep),
+    /// handing pushed values back and saying what happened, while a queue the child makes
+    /// works; the parent's queues keep their values.
+    fn heap_queue_copied_by_fork_refuses_every_call() {
         let mut children = Children::default();
         let queue = Queue::<String>::new(4).unwrap();
         queue.try_push("kept".to_string()).unwrap();
@@ -254,26 +313,29 @@ mod tests {
             let value = "lost".to_string();
             assert_eq!(
                 queue.try_push(value),
-                Err(TryPushError::Disconnected("lost".to_string())),
+                Err(TryPushError::ForkedCopy("lost".to_string())),
                 "{copy} a push"
             );
-            assert_eq!(
-                queue.try_pop(),
-                Err(TryPopError::Disconnected),
-                "{copy} a pop"
+            let refused = queue.try_pop().unwrap_err();
+            assert_eq!(refused, TryPopError::ForkedCopy, "{copy} a pop");
+            let said = refused.to_string();
+            assert!(
+                said.contains("copy that fork made of a queue on the heap")
+                    && !said.contains("shared queue"),
+                "a heap copy's error says what happened to it: {said}"
             );
             let mut buffer = [0; 2];
             let popped = blocking.try_pop_slice(&mut buffer);
-            assert_eq!(popped, Err(PopError::Disconnected), "{copy} a batch");
+            assert_eq!(popped, Err(PopError::ForkedCopy), "{copy} a batch");
             assert_eq!(
                 blocking.push(8),
-                Err(PushError::Disconnected(8)),
+                Err(PushError::ForkedCopy(8)),
                 "{copy} a push"
             );
             let started = Instant::now();
-            assert_eq!(blocking.pop(), Err(PopError::Disconnected), "{copy} a pop");
+            assert_eq!(blocking.pop(), Err(PopError::ForkedCopy), "{copy} a pop");
             let popped = blocking.pop_timeout(DEADLINE);
-            assert_eq!(popped, Err(PopTimeoutError::Disconnected), "{copy} a pop");
+            assert_eq!(popped, Err(PopTimeoutError::ForkedCopy), "{copy} a pop");
             assert!(
                 started.elapsed() < DEADLINE / 2,
                 "answered without sleeping"

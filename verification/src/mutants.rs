@@ -113,7 +113,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         loom: false,
         faults: false,
         broken: "a heap queue copied into a forked child (a captured queue) works there as a \
-                 second, silent queue instead of answering Disconnected",
+                 second, silent queue instead of answering ForkedCopy",
         target: &["--test", "cross_process"],
         filter: "a_heap_queue_copied_into_a_forked_child",
         caught_by: &["a heap queue's copy answered"],

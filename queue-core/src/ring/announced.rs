@@ -8,6 +8,7 @@ use crate::mutant;
 use crate::sync::{AtomicUsize, Ordering, crash_point};
 
 use super::claimer::{Claimant, Claimer, Side};
+use crate::error::Refusal;
 use super::{Ring, Shape, Values};
 
 /// The bit of [`Announcement::wanted`] that says the claim is a pop's.
@@ -182,10 +183,14 @@ impl<P: Participant> Claimer for Announced<P> {
     }
 
     #[inline(always)]
-    fn copied_by_fork(self) -> bool {
-        // A shared handle in a forked child joins again as a participant of its own: the
-        // queue is the same memory, so it is no copy.
-        false
+    fn refusal(self) -> Option<Refusal> {
+        // A shared handle in a forked child joins again as a participant of its own (the
+        // queue is the same memory, so it is no copy); one that found no free entry has
+        // nowhere to announce a claim, and a claim nobody could recover must not be made.
+        self.participant
+            .me()
+            .is_none()
+            .then_some(Refusal::TooManyParticipants)
     }
 
     #[inline(always)]

@@ -48,8 +48,8 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// caller finishes it (see `claimer`); a refusal is announced as nothing.
     #[inline(always)]
     pub(super) fn claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
-        if self.claimer.copied_by_fork() {
-            return Err(Refusal::Disconnected);
+        if let Some(refusal) = self.claimer.refusal() {
+            return Err(refusal);
         }
         let claimed = self.try_claim_for_push(wanted);
         if claimed.is_err() {
@@ -63,8 +63,8 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// values, passing over the slots of dead pushes.
     #[inline(always)]
     pub(super) fn claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
-        if self.claimer.copied_by_fork() {
-            return Err(Refusal::Disconnected);
+        if let Some(refusal) = self.claimer.refusal() {
+            return Err(refusal);
         }
         let claimed = self.try_claim_for_pop(wanted);
         if claimed.is_err() {

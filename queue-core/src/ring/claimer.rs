@@ -25,6 +25,7 @@
 
 use super::Shape;
 use crate::forked::Owner;
+use crate::error::Refusal;
 use crate::mutant;
 
 /// The side of a claim.
@@ -80,10 +81,10 @@ pub(crate) trait Claimer: Copy {
     /// pop that found it empty (about the pushes'), to answer `Disconnected`.
     fn peers_gone(self, side: Side) -> bool;
 
-    /// Whether this process is a copy, made by fork, of the one whose ring this is: a heap
-    /// ring copied into a forked child, whose claims would reach nobody. Such a ring claims
-    /// nothing and answers `Disconnected`.
-    fn copied_by_fork(self) -> bool;
+    /// Why this claimer may not claim at all in this process, if it may not: a heap ring
+    /// copied into a forked child, whose claims would reach nobody (`ForkedCopy`), or a
+    /// shared handle with no entry to announce its claims under (`TooManyParticipants`).
+    fn refusal(self) -> Option<Refusal>;
 
     /// Who makes the claims.
     fn claimant(self) -> Claimant;
@@ -128,8 +129,8 @@ impl Claimer for Unannounced {
     }
 
     #[inline(always)]
-    fn copied_by_fork(self) -> bool {
-        false
+    fn refusal(self) -> Option<Refusal> {
+        None
     }
 
     #[inline(always)]
@@ -193,8 +194,8 @@ impl Claimer for Local {
     }
 
     #[inline(always)]
-    fn copied_by_fork(self) -> bool {
-        !mutant::USES_FORK_COPIES && self.0.is_forked_copy()
+    fn refusal(self) -> Option<Refusal> {
+        (!mutant::USES_FORK_COPIES && self.0.is_forked_copy()).then_some(Refusal::ForkedCopy)
     }
 
     #[inline(always)]

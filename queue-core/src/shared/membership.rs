@@ -33,8 +33,8 @@ pub(crate) trait Table {
 #[derive(Debug)]
 pub(crate) struct Membership {
     token: &'static AtomicU32,
-    /// The entry and the state it was made active in; `None` if the table was full when a
-    /// forked child tried to join again (its calls then make unannounced claims).
+    /// The entry and the state it was made active in; `None` while the table is full in a
+    /// forked child that has not joined again (its calls then claim nothing).
     entry: Cell<Option<(usize, State)>>,
     /// The pid of the process that took `entry`.
     pid: Cell<u32>,
@@ -78,9 +78,14 @@ impl Membership {
     #[cold]
     #[inline(never)]
     fn join_again(&self, table: &impl Table) {
-        // The parent's entry stays the parent's: this process never leaves it.
-        self.pid.set(current_pid(self.token));
-        self.entry.set(take_entry(table, self.roles).ok());
+        // The parent's entry stays the parent's: this process never leaves it, nor claims
+        // under it. With no entry of its own, the handle claims nothing (its calls answer
+        // `TooManyParticipants`), and every call tries again: `pid` still names the parent.
+        self.entry.set(None);
+        if let Ok(entry) = take_entry(table, self.roles) {
+            self.entry.set(Some(entry));
+            self.pid.set(current_pid(self.token));
+        }
     }
 
     /// Gives the entry back, if this process took it.
