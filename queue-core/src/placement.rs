@@ -103,8 +103,26 @@ pub enum Heap {}
 /// gone, a push that finds the queue full answers `Disconnected` and hands its value back (a
 /// push with room still succeeds: a consumer may attach later). Every value pushed before the
 /// last producer left is popped first. A handle that leaves wakes the other side's sleepers;
-/// a process's death is found by the next call that looks (a pidfd per handle of the other
-/// side, at most once per 50 µs per handle), and by a sleeper within 10 ms.
+/// a process's death is found by the next call that looks (one lock test, at most once per
+/// 50 µs per handle), and by a sleeper within 10 ms.
+///
+/// The kernel counts the handles: each holds a shared lock, one byte per role, on an open file
+/// description of the queue's memory file of its own (one descriptor per handle, beside the
+/// memory file's one per process). The lock ends when the handle is dropped, and when its
+/// process exits or calls `exec`, however it dies. A copy made by `fork` shares it, so a handle
+/// is never taken for gone while it exists in any process, in transit included:
+///
+/// - **A closure started by fork, or your own `fork()`**: a handle the child inherited counts
+///   from the fork on (the parent may drop its copy at once), until the child drops it, exits
+///   or calls `exec`. So does every other handle the parent held at the fork, used in the
+///   child or not: a worker forked this way that waits for `Disconnected` must not inherit
+///   the handle whose drop it waits for (end the stream with [`close`](crate::Queue::close),
+///   or pass the worker its queues as a spawn-core `Process` argument).
+/// - **A `Process` argument** (feature `serde`): the child attaches a handle of its own before
+///   `start` returns, under every start method; under spawn-core's fork start method the child
+///   gives up the handles it merely inherited ([`fd_presence::give_up_inherited`]).
+/// - **`attach` with a descriptor from [`fd`](crate::Queue::fd)**: a descriptor is not a
+///   handle. The attacher counts from its `attach` on; until then, keep a handle of that role.
 ///
 /// `Disconnected` describes now, not for ever: a producer that joins later (`attach`, or
 /// `try_clone_as` on a consumer) connects the queue again. A [`Both`] handle is on both

@@ -28,6 +28,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
     use queue_core::{
         BlockingQueue, Consumer, Frame, MAX_PARTICIPANTS, MappingError, PopError, PopTimeoutError,
         Producer, PushError, Queue, Shared, TryPopError, TryPushError,
@@ -46,7 +47,7 @@ mod tests {
         if let Ok(fd) = std::env::var(ATTACH_FD) {
             exec_child(&fd);
         }
-        let tests: [(&str, fn()); 9] = [
+        let tests: [(&str, fn()); 11] = [
             (
                 "two_producer_and_two_consumer_processes_move_a_million_messages_exactly_once",
                 two_producers_two_consumers_exactly_once,
@@ -72,8 +73,16 @@ mod tests {
                 heap_queue_copied_by_fork_refuses_every_call,
             ),
             (
+                "a_producer_handle_in_a_forked_child_counts_from_the_fork_until_it_is_dropped_exits_or_execs",
+                a_forked_producer_counts_from_the_fork,
+            ),
+            (
                 "a_forked_child_that_finds_the_table_full_claims_nothing_until_an_entry_frees",
                 forked_child_finding_the_table_full_claims_nothing,
+            ),
+            (
+                "a_dead_participant_is_not_taken_for_a_process_that_reused_its_pid_within_its_tick",
+                a_dead_participant_is_not_taken_for_its_pids_next_process,
             ),
             (
                 "a_child_started_by_exec_attaches_from_an_inherited_descriptor",
@@ -243,6 +252,80 @@ mod tests {
         assert_eq!(handles[0].pop(), Ok(1));
     }
 
+    /// A producer handle copied into a forked child exists there from the fork on: the parent
+    /// drops its own copy at once, before the child has made a call, and its consumer is never
+    /// told `Disconnected` while the child's copy lives, and is told once the child drops it,
+    /// exits without dropping it, or replaces its image with `exec` (the handle is gone, the
+    /// process is not).
+    fn a_forked_producer_counts_from_the_fork() {
+        let mut children = Children::default();
+        let consumer = BlockingQueue::<u64, Shared<Consumer>>::create(4).unwrap();
+        let wait = Duration::from_millis(30);
+        // The child pushes only after the parent has dropped its copy, then drops its own.
+        let producer = consumer.try_clone_as::<Producer>().unwrap();
+        let child = children.fork(|| {
+            std::thread::sleep(wait);
+            producer.push(7).unwrap();
+            std::thread::sleep(wait);
+            producer.push(8).unwrap();
+            drop(producer);
+            std::thread::sleep(10 * wait);
+        });
+        assert_eq!(
+            consumer.pop_timeout(DEADLINE),
+            Ok(7),
+            "before the child's first call"
+        );
+        assert_eq!(consumer.pop_timeout(DEADLINE), Ok(8), "between its calls");
+        let started = Instant::now();
+        assert_eq!(
+            consumer.pop_timeout(DEADLINE),
+            Err(PopTimeoutError::Disconnected)
+        );
+        assert!(
+            started.elapsed() < 5 * wait,
+            "told once the child dropped its copy"
+        );
+        children.assert_exits_cleanly(child, "forked");
+        // A child that never uses its copy and ends with `_exit`, dropping nothing.
+        let producer = consumer.try_clone_as::<Producer>().unwrap();
+        let child = children.fork(|| {
+            std::thread::sleep(wait);
+            // SAFETY: ends this forked child at once; always safe to call.
+            unsafe { nix::libc::_exit(0) };
+        });
+        drop(producer);
+        assert_eq!(
+            consumer.pop_timeout(wait / 3),
+            Err(PopTimeoutError::Timeout),
+            "the child's copy exists"
+        );
+        assert_eq!(
+            consumer.pop_timeout(DEADLINE),
+            Err(PopTimeoutError::Disconnected)
+        );
+        children.assert_exits_cleanly(child, "forked");
+        // A child that replaces its image: the copy is gone at `exec`, the process lives on.
+        let producer = consumer.try_clone_as::<Producer>().unwrap();
+        let child = children.fork(|| {
+            let sleep = c"/bin/sleep";
+            let _ = nix::unistd::execv(sleep, &[sleep, c"3"]);
+            panic!("exec failed");
+        });
+        drop(producer);
+        let started = Instant::now();
+        assert_eq!(
+            consumer.pop_timeout(DEADLINE),
+            Err(PopTimeoutError::Disconnected)
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "told while the child sleeps"
+        );
+        kill(child, Signal::SIGKILL).unwrap();
+        children.wait(child, "exec'd");
+    }
+
     /// The parent's handles fill the table; a forked child that uses an inherited handle has
     /// no entry to announce its claims under, so each call answers `TooManyParticipants`
     /// (handing the value back, never sleeping) instead of claiming where a death of the child
@@ -296,6 +379,76 @@ mod tests {
         assert_eq!(queue.try_pop(), Ok(3));
         assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
         drop(handles);
+    }
+
+    /// Field `field` (1-based) of `/proc/PID/stat`, after the command name; `None` once the
+    /// process is reaped.
+    fn stat_field(pid: Pid, field: usize) -> Option<String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        after_name
+            .split_ascii_whitespace()
+            .nth(field - 3)
+            .map(str::to_owned)
+    }
+
+    /// A participant that dies within its first clock tick (10 ms), whose pid a new process
+    /// takes within that same tick, is still known dead while the new one lives: the table
+    /// the two filled gives its entry back. The pid is reused on purpose (by writing
+    /// `ns_last_pid`, which needs root); an attempt whose two processes started in different
+    /// ticks, or in which another process took the pid, is made again.
+    fn a_dead_participant_is_not_taken_for_its_pids_next_process() {
+        const NS_LAST_PID: &str = "/proc/sys/kernel/ns_last_pid";
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .open(NS_LAST_PID)
+            .is_err()
+        {
+            println!("    pid reuse not forced: writing {NS_LAST_PID} needs root");
+            return;
+        }
+        let mut children = Children::default();
+        let (mut forced, mut attempts) = (0, 0);
+        while forced < 3 {
+            attempts += 1;
+            assert!(
+                attempts <= 100,
+                "pid reuse within one tick forced {forced} times in 100"
+            );
+            let queue = BlockingQueue::<u64, Shared>::create(4).unwrap();
+            let handles: Vec<_> = (2..MAX_PARTICIPANTS)
+                .map(|_| queue.try_clone().unwrap())
+                .collect();
+            let dead = children.fork(|| {
+                // The last entry, never given back: this process ends without dropping it.
+                std::mem::forget(queue.try_clone().unwrap());
+            });
+            let started = loop {
+                // A zombie still has its `/proc` entry: read its start time before reaping.
+                if stat_field(dead, 3).as_deref() == Some("Z") {
+                    break stat_field(dead, 22).unwrap();
+                }
+                std::thread::yield_now();
+            };
+            children.assert_exits_cleanly(dead, "participant");
+            std::fs::write(NS_LAST_PID, (dead.as_raw() - 1).to_string()).unwrap();
+            let reuser = children.fork(|| std::thread::sleep(DEADLINE));
+            let reused =
+                reuser == dead && stat_field(reuser, 22).as_deref() == Some(started.as_str());
+            if reused {
+                forced += 1;
+                let taken_back = queue.try_clone();
+                assert!(
+                    taken_back.is_ok(),
+                    "the dead participant's entry, under a pid reused in its tick: {:?}",
+                    taken_back.err()
+                );
+            }
+            kill(reuser, Signal::SIGKILL).unwrap();
+            children.wait(reuser, "reusing");
+            drop(handles);
+        }
+        println!("    pid reused within the dead participant's tick {forced} times in {attempts}");
     }
 
     /// A forked child has a copy of the parent's heap queues, which reach nobody: every push

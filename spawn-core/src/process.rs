@@ -220,11 +220,19 @@ impl<A: Serialize> Process<A> {
             StartMethod::Fork => {
                 refuse_if_multithreaded()?;
                 let entry = self.entry;
+                // The child is handed its values in its argument, as under the other methods:
+                // what it merely inherited of the parent's (a queue handle, say) must not
+                // count as present there until it exits (see `fd_presence`).
+                let run = move || match fd_presence::give_up_inherited() {
+                    Ok(_) => entry.run(argument),
+                    Err(error) => {
+                        eprintln!("spawn-core: the forked child could not give up what it inherited: {error}");
+                        1
+                    }
+                };
                 // SAFETY: this process runs one thread (checked just above, and only this
                 // thread could start another in between).
-                Child::Own(unsafe {
-                    start::fork(move || entry.run(argument), options, &report.write)?
-                })
+                Child::Own(unsafe { start::fork(run, options, &report.write)? })
             }
             StartMethod::ForkServer => {
                 Child::Served(forkserver::start(name, argument, options, &report.write)?)

@@ -1,10 +1,17 @@
 //! Whether a participant's process is dead, as the kernel tells it.
 //!
-//! Each participant's entry names its process by pid, start time and pid namespace
-//! (`participants::Identity`). To judge it, this process opens a pidfd for the pid once per
-//! entry and generation, checks that the process behind it started when the entry says (so a
-//! later process given the same pid is not taken for it), and then asks the pidfd: it is
-//! readable exactly when the process has exited. An event the kernel records, not a heartbeat:
+//! Each participant's entry names its process by pid, start time, pid namespace and pidfd
+//! inode (`participants::Identity`). To judge it, this process opens a pidfd for the pid once
+//! per entry and generation, checks that the process behind it is the one the entry names (so
+//! a later process given the same pid is not taken for it), and then asks the pidfd: it is
+//! readable exactly when the process has exited.
+//!
+//! Which process a pidfd is of: where pidfds live in pidfs (Linux 6.9 on), each process's
+//! pidfds have an inode number the kernel never gives another process until it reboots, and
+//! the entry records its process's. On older kernels every pidfd shares one inode, and the
+//! start time (in clock ticks, 10 ms) decides: a process that died within its first tick and
+//! whose pid a new process took within that same tick is taken for the new one, and its
+//! claims are recovered only once that one exits. An event the kernel records, not a heartbeat:
 //! a process is dead from the instant it exits, and a live one, however long stalled, never is.
 //!
 //! When the kernel cannot tell (a participant in another pid namespace, no `/proc`, no
@@ -33,7 +40,20 @@ pub(crate) fn this_process() -> Identity {
         pid,
         started: start_time(pid).unwrap_or(0),
         namespace: pid_namespace().unwrap_or(0),
+        inode: open_pidfd(pid).ok().and_then(|pidfd| pidfs_inode(&pidfd)).unwrap_or(0),
     }
+}
+
+/// The inode of `pidfd`, if pidfds live in pidfs here (so that it names one process for
+/// good); `None` on older kernels, whose pidfds all share one anonymous inode.
+fn pidfs_inode(pidfd: &OwnedFd) -> Option<u64> {
+    /// `PIDFS_MAGIC` of `linux/magic.h`: "PIDF".
+    const PIDFS_MAGIC: i64 = 0x5049_4446;
+    let filesystem = nix::sys::statfs::fstatfs(pidfd).ok()?;
+    if filesystem.filesystem_type().0 as i64 != PIDFS_MAGIC {
+        return None;
+    }
+    nix::sys::stat::fstat(pidfd).ok().map(|stat| stat.st_ino)
 }
 
 /// When process `pid` started, in clock ticks after boot: field 22 of `/proc/PID/stat`.
@@ -127,10 +147,28 @@ fn judge(who: Identity, status: Status) -> Verdict {
         }
         Err(_) => return Verdict::Unknowable,
     };
-    // Read after the pidfd was opened: if the start time matches, the pidfd is of the
-    // process the entry names. A joining entry's start time may not be written yet, so only
-    // its pid is checked.
-    if status == Status::Active && who.started != 0 {
+    // Read after the pidfd was opened: if the inode (or, without one, the start time)
+    // matches, the pidfd is of the process the entry names. A joining entry's identity may
+    // not be written yet, so only its pid is checked.
+    if status == Status::Active && who.inode != 0 {
+        return match pidfs_inode(&pidfd) {
+            Some(inode) if inode == who.inode => Verdict::Watching(pidfd),
+            Some(_) => Verdict::Dead,
+            // A pidfd outside pidfs, where the entry's process had one in it: no kernel does
+            // that, so only a hostile write gets here. Judged as if no inode were known.
+            None => judge_by_start_time(who, pidfd),
+        };
+    }
+    if status == Status::Active {
+        return judge_by_start_time(who, pidfd);
+    }
+    Verdict::Watching(pidfd)
+}
+
+/// The verdict on `pidfd`, opened for the active entry `who` that records no inode: dead if
+/// the process behind the pid started at another time than the entry says.
+fn judge_by_start_time(who: Identity, pidfd: OwnedFd) -> Verdict {
+    if who.started != 0 {
         match start_time(who.pid) {
             Some(started) if started == who.started => {}
             Some(_) => return Verdict::Dead,
@@ -269,50 +307,15 @@ impl Peers<'_> {
         }
     }
 
-    /// Whether every participant that claims on `side` has left or died, one at least having
-    /// joined, for a caller that is entry `me` (`None`: no entry). An entry that looks alive
-    /// is asked about (a pidfd each) only if `look` says so.
-    pub(crate) fn side_gone(self, side: Side, me: Option<usize>, look: impl FnOnce() -> bool) -> bool {
-        // ORDERING: Acquire, both, pairing with the SeqCst read-modify-writes of `activate`
-        // and the Release ones of `leave`: a participant seen gone here did everything it
-        // did (its pushes, say) before, and the caller reads the cursors after this.
-        let joined = self.participants.masks.joined.load(crate::sync::Ordering::Acquire);
-        if !Roles::of(side).among(joined) {
-            return false;
-        }
-        let mask = self.announcers(side);
-        if me.is_some_and(|me| mask & (1 << (me % MAX_PARTICIPANTS)) != 0) {
-            return false;
-        }
-        let mut unproven = 0_usize;
-        let mut left = mask;
-        while left != 0 {
-            let index = left.trailing_zeros() as usize;
-            left &= left - 1;
-            let status = self
-                .participants
-                .entries
-                .get(index)
-                .map_or(Status::Free, |entry| entry.state().status());
-            if matches!(status, Status::Joining | Status::Active) {
-                unproven |= 1 << index;
-            }
-        }
-        if unproven == 0 {
-            return true;
-        }
-        if !look() {
-            return false;
-        }
-        let mut left = unproven;
-        while left != 0 {
-            let index = left.trailing_zeros() as usize;
-            left &= left - 1;
-            if !self.is_dead(index) {
-                return false;
-            }
-        }
-        true
+    /// Whether a participant that claims on `side` has ever joined: a side that never had
+    /// one is not gone, only not there yet. Whether it is gone is the presence's to tell
+    /// (see `presence`): the kernel counts a handle's copies in forked children, which the
+    /// table cannot.
+    pub(crate) fn side_joined(self, side: Side) -> bool {
+        // Relaxed: this only decides whether to ask the kernel, whose lock test is what
+        // orders the answer (a participant's bits are set after its presence is taken).
+        let joined = self.participants.masks.joined.load(crate::sync::Ordering::Relaxed);
+        Roles::of(side).among(joined)
     }
 
     /// The participants that may announce a claim on `side` (see `Participant::announcers`).
@@ -347,15 +350,29 @@ mod tests {
     #[test]
     fn a_reused_pid_or_an_exited_process_is_dead() {
         let me = this_process();
-        let reused = Identity {
+        if me.inode == 0 {
+            eprintln!("pidfds do not live in pidfs on this kernel: the start time decides");
+        } else {
+            // Another process with our pid and start tick: its pidfd's inode differs.
+            let reused = Identity {
+                inode: me.inode + 1,
+                ..me
+            };
+            assert!(matches!(judge(reused, Status::Active), Verdict::Dead));
+        }
+        // Without an inode (an older kernel), the start time decides.
+        let started_later = Identity {
             started: me.started + 1,
+            inode: 0,
             ..me
         };
-        assert!(matches!(judge(reused, Status::Active), Verdict::Dead));
+        assert!(matches!(judge(started_later, Status::Active), Verdict::Dead));
         let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pidfd = open_pidfd(child.id()).unwrap();
         let child_id = Identity {
             pid: child.id(),
             started: start_time(child.id()).unwrap_or(0),
+            inode: pidfs_inode(&pidfd).unwrap_or(0),
             ..me
         };
         let verdict = judge(child_id, Status::Active);

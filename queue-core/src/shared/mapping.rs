@@ -15,6 +15,7 @@ use super::layout::{
     BARRIERS_MEMBARRIER, BARRIERS_NONE, BARRIERS_SYMMETRIC, Header, Layout, check_header,
 };
 use super::liveness::{Peers, Suspicion, Watch};
+use super::presence::Presence;
 use super::membership::{Membership, Table};
 use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
@@ -171,9 +172,9 @@ impl Region {
             .settle(announcement)
     }
 
-    /// Takes an entry in the table for a new handle of `roles`.
+    /// Takes the presence and an entry in the table for a new handle of `roles`.
     fn join<T>(&self, roles: Roles, element: AnyBytes<T>) -> Result<Membership, MappingError> {
-        Membership::join(&TableOf::new(self, element), roles)
+        Membership::join(&TableOf::new(self, element), self.fd.as_fd(), roles)
     }
 
     /// The wait lists, for a queue that has them.
@@ -418,7 +419,7 @@ impl<T> Mapping<T> {
     fn announced_ring(&self) -> Ring<'_, T, SharedValues<'_, T>, Announced<&Self>> {
         let region = &*self.region;
         self.membership
-            .rejoin_if_forked(&TableOf::new(region, self.element));
+            .rejoin_if_forked(&TableOf::new(region, self.element), region.fd.as_fd());
         region
             .unannounced_ring(self.element)
             .claiming_as(Announced::new(self))
@@ -454,11 +455,14 @@ impl<T> Participant for &Mapping<T> {
     }
 
     fn peers_gone(&self, side: Side) -> bool {
-        self.region
-            .peers()
-            .side_gone(side, self.membership.index(), || {
-                self.suspicion.may_look_for_the_gone()
-            })
+        let peers = self.region.peers();
+        // The kernel's answer costs a system call: asked at once when no entry of that side
+        // is left (the last handle just left, or the others are copies a fork made), and
+        // otherwise at most once per look-stuck period, to find the dead.
+        !self.membership.has(side)
+            && peers.side_joined(side)
+            && (peers.announcers(side) == 0 || self.suspicion.may_look_for_the_gone())
+            && Presence::side_gone(self.region.fd.as_fd(), side)
     }
 
     fn wake_all(&self) {

@@ -5,13 +5,19 @@
 //!
 //! A child made by `fork` is told by the fork token (see `forked`): a handle compares it with
 //! the pid it joined under on every call, and joins again when they differ.
+//!
+//! A handle's presence (see `presence`) is not its entry: it is taken once, when the handle is
+//! made, and a forked child's copy keeps sharing it, so that the handle counts as existing
+//! from the fork on, before the child's first call takes an entry.
 
 use core::cell::Cell;
+use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::error::MappingError;
 use super::liveness::{Peers, this_process};
 use super::participants::{MAX_PARTICIPANTS, Roles, State, Status};
+use super::presence::Presence;
 use crate::forked::{current_pid, fork_token};
 use crate::ring::Announcement;
 
@@ -30,7 +36,6 @@ pub(crate) trait Table {
 }
 
 /// A handle's place in the table: its entry (if it has one) and the process it took it in.
-#[derive(Debug)]
 pub(crate) struct Membership {
     token: &'static AtomicU32,
     /// The entry and the state it was made active in; `None` while the table is full in a
@@ -39,20 +44,44 @@ pub(crate) struct Membership {
     /// The pid of the process that took `entry`.
     pid: Cell<u32>,
     roles: Roles,
+    /// The handle's presence, shared with its copies in forked children; `None` once it left.
+    presence: Cell<Option<Presence>>,
+}
+
+impl core::fmt::Debug for Membership {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Membership")
+            .field("entry", &self.entry.get())
+            .field("pid", &self.pid.get())
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Membership {
-    /// Takes an entry for `roles` in `table`.
-    pub(crate) fn join(table: &impl Table, roles: Roles) -> Result<Self, MappingError> {
+    /// Takes the presence of `roles` in the queue's memory file `file`, then an entry in
+    /// `table`: a side is never seen joined (`Masks::joined`) before it is present.
+    pub(crate) fn join(
+        table: &impl Table,
+        file: BorrowedFd<'_>,
+        roles: Roles,
+    ) -> Result<Self, MappingError> {
         let token = fork_token().map_err(MappingError::Os)?;
         let pid = current_pid(token);
+        let presence = Presence::take(file, roles).map_err(MappingError::Os)?;
         let entry = take_entry(table, roles)?;
         Ok(Self {
             token,
             entry: Cell::new(Some(entry)),
             pid: Cell::new(pid),
             roles,
+            presence: Cell::new(Some(presence)),
         })
+    }
+
+    /// Whether this handle claims on `side`.
+    pub(crate) fn has(&self, side: crate::ring::Side) -> bool {
+        self.roles.has(side)
     }
 
     /// Joins again in a child made by fork (see the module docs), so that [`index`]
@@ -60,10 +89,10 @@ impl Membership {
     ///
     /// [`index`]: Self::index
     #[inline(always)]
-    pub(crate) fn rejoin_if_forked(&self, table: &impl Table) {
+    pub(crate) fn rejoin_if_forked(&self, table: &impl Table, file: BorrowedFd<'_>) {
         // Relaxed: see `current_pid`.
         if self.token.load(Ordering::Relaxed) != self.pid.get() {
-            self.join_again(table);
+            self.join_again(table, file);
         }
     }
 
@@ -77,7 +106,7 @@ impl Membership {
 
     #[cold]
     #[inline(never)]
-    fn join_again(&self, table: &impl Table) {
+    fn join_again(&self, table: &impl Table, file: BorrowedFd<'_>) {
         // The parent's entry stays the parent's: this process never leaves it, nor claims
         // under it. With no entry of its own, the handle claims nothing (its calls answer
         // `TooManyParticipants`), and every call tries again: `pid` still names the parent.
@@ -85,17 +114,23 @@ impl Membership {
         if let Ok(entry) = take_entry(table, self.roles) {
             self.entry.set(Some(entry));
             self.pid.set(current_pid(self.token));
+            // A presence of its own, in place of the one shared with the parent (which this
+            // process may have given up). If none can be opened, the shared one stays.
+            if let Ok(own) = Presence::take(file, self.roles) {
+                drop(self.presence.replace(Some(own)));
+            }
         }
     }
 
-    /// Gives the entry back, if this process took it.
+    /// Gives the entry back, if this process took it, then this process's hold on the
+    /// handle's presence (the last process to let go of it ends it).
     pub(crate) fn leave(&self, peers: Peers<'_>) {
-        if self.token.load(Ordering::Relaxed) != self.pid.get() {
-            return;
-        }
-        if let Some((index, state)) = self.entry.take() {
+        if self.token.load(Ordering::Relaxed) == self.pid.get()
+            && let Some((index, state)) = self.entry.take()
+        {
             peers.participants.leave(index, state);
         }
+        drop(self.presence.take());
     }
 }
 

@@ -12,7 +12,7 @@
 //!                     blocking queue only;
 //!                     0 in the header of a non-blocking one
 //! participants_offset Participants: the role masks, then one entry per participant (state,
-//!                     start time, pid namespace), each on its own cache line
+//!                     start time, pid namespace, pidfd inode), each on its own cache line
 //! announcements_offset
 //!                     MAX_PARTICIPANTS x Announcement: the claim each participant may be
 //!                     making, each on its own cache line
@@ -57,6 +57,7 @@ mod participants;
 #[cfg(feature = "serde")]
 mod passing;
 mod plain;
+mod presence;
 
 pub use error::{ElementType, FileKind, MappingError};
 pub use participants::MAX_PARTICIPANTS;

@@ -5,7 +5,8 @@
 //! # An entry's life
 //!
 //! Each entry is one word of state (its status, the roles, a generation and a process id),
-//! the start time of that process and its pid namespace, on a cache line of its own; its
+//! the start time of that process, its pid namespace and its pidfd's inode, on a cache line
+//! of its own; its
 //! announcement (`ring::Announcement`) is in a second table, at the same index.
 //!
 //! ```text
@@ -15,7 +16,7 @@
 //! ```
 //!
 //! - **Join.** A joiner takes a free entry with one compare-and-swap to `Joining` under its
-//!   pid, writes its start time and namespace, sets its bits in the role masks, and only then
+//!   pid, writes its start time, namespace and pidfd inode, sets its bits in the role masks, and only then
 //!   stores `Active`. It announces nothing before `Active`.
 //! - **Leave.** A handle dropped between calls holds no claim: it clears its mask bits and
 //!   frees the entry, bumping the generation.
@@ -49,6 +50,11 @@ impl Roles {
             Side::Push => Self::PRODUCER,
             Side::Pop => Self::CONSUMER,
         }
+    }
+
+    /// Whether these roles claim on `side`.
+    pub(crate) fn has(self, side: Side) -> bool {
+        self.0 & Self::of(side).0 != 0
     }
 
     /// Whether `bits` (of `Masks::joined`) hold these roles.
@@ -146,6 +152,9 @@ pub(crate) struct Identity {
     /// The inode of its pid namespace; 0 if unknown. A pid means that process only to a
     /// process in the same namespace.
     pub(crate) namespace: u64,
+    /// The inode of a pidfd of it, where pidfds live in pidfs (Linux 6.9 on): a number the
+    /// kernel gives no other process until it reboots. 0 if unknown (an older kernel).
+    pub(crate) inode: u64,
 }
 
 /// One participant's entry.
@@ -155,6 +164,7 @@ pub(crate) struct Entry {
     state: AtomicU64,
     started: AtomicU64,
     namespace: AtomicU64,
+    inode: AtomicU64,
 }
 
 impl Entry {
@@ -171,6 +181,7 @@ impl Entry {
             pid: state.pid(),
             started: self.started.load(Ordering::Relaxed),
             namespace: self.namespace.load(Ordering::Relaxed),
+            inode: self.inode.load(Ordering::Relaxed),
         }
     }
 
@@ -242,6 +253,7 @@ impl Participants {
         // Relaxed: published by the Release compare-and-swap to `Active` below.
         entry.started.store(me.started, Ordering::Relaxed);
         entry.namespace.store(me.namespace, Ordering::Relaxed);
+        entry.inode.store(me.inode, Ordering::Relaxed);
         let joining = State(entry.state.load(Ordering::Relaxed));
         if joining.status() != Status::Joining || joining.pid() != me.pid {
             return None;

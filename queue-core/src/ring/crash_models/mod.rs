@@ -97,14 +97,17 @@ impl Participant for Member<'_> {
         self.shared.progressed();
     }
 
-    /// As the table's `Peers::side_gone`: every producer left (its bit cleared) or is dead.
+    /// As a shared handle's `peers_gone` asks the kernel (see `shared::presence`): every
+    /// producer's presence has ended, because it left (its bit cleared) or died. The kernel
+    /// ends a presence after the process's last access, and tests it under the same lock:
+    /// the Release and Acquire pairs below stand for that.
     fn peers_gone(&self, side: Side) -> bool {
         let shared = self.shared;
         if side != Side::Push || !shared.producers_joined {
             return false;
         }
-        // ORDERING: Acquire pairs with the Release `fetch_and` of a producer leaving, as in
-        // `Peers::side_gone`.
+        // ORDERING: Acquire pairs with the Release `fetch_and` of a producer leaving, as the
+        // kernel's lock test does with the release of a presence.
         let mut left = shared.producers.load(Ordering::Acquire);
         while left != 0 {
             let index = left.trailing_zeros() as usize;
