@@ -71,3 +71,26 @@ pub(crate) const DISCONNECTS_UNDRAINED: bool = cfg!(queue_mutant = "disconnects_
 /// in every normal build); the `uses_fork_copies` mutant lets a forked child push into and pop
 /// from its silent copy of the parent's queue.
 pub(crate) const USES_FORK_COPIES: bool = cfg!(queue_mutant = "uses_fork_copies");
+
+/// Whether a blocking call takes every wake at its word (`false` in every normal build); the
+/// `trusts_every_wake` mutant goes round at system-call speed for a peer that keeps bumping
+/// its futex word.
+pub(crate) const TRUSTS_EVERY_WAKE: bool = cfg!(queue_mutant = "trusts_every_wake");
+
+/// Whether a shared handle takes the other side for gone as soon as no entry of it is left,
+/// without asking the kernel whether a handle of it exists (`false` in every normal build);
+/// the `counts_entries_not_handles` mutant tells a consumer `Disconnected` while a producer
+/// handle, copied into a forked child, has yet to make its first call.
+pub(crate) const COUNTS_ENTRIES_NOT_HANDLES: bool =
+    cfg!(queue_mutant = "counts_entries_not_handles");
+
+/// Whether a shared handle with no entry in the table claims all the same, unannounced
+/// (`false` in every normal build); the `claims_without_an_entry` mutant lets a forked child
+/// that found the table full make claims nobody could recover.
+pub(crate) const CLAIMS_WITHOUT_AN_ENTRY: bool = cfg!(queue_mutant = "claims_without_an_entry");
+
+/// Whether a participant's process is told from a later one with its pid by the start time
+/// alone, even where the pidfd's inode tells (`false` in every normal build); the
+/// `knows_pids_by_start_time` mutant takes a process that reused a dead one's pid within its
+/// clock tick for the dead one.
+pub(crate) const KNOWS_PIDS_BY_START_TIME: bool = cfg!(queue_mutant = "knows_pids_by_start_time");

@@ -80,6 +80,32 @@ pub(crate) const DEATH_RECHECK: Duration = Duration::from_millis(10);
 /// than [`DEATH_RECHECK`] later. A sleeper woken before it pays nothing for it.
 const FIRST_RECHECK: Duration = Duration::from_micros(100);
 
+/// How many wakes in a row one blocking call takes at their word: a wake after which the
+/// call's attempt still finds the ring full (or empty). A live waker's wake brings a change
+/// (another sleeper may take it first, now and then); a peer that bumps the futex word
+/// outside the protocol brings none, and would keep the call going round at system-call
+/// speed. Past this many, the call stops sleeping on the word and sleeps by the clock.
+const FUTILE_WAKES_TRUSTED: u32 = 8;
+
+/// The first clock sleep of a call past [`FUTILE_WAKES_TRUSTED`]; each next one is twice as
+/// long, up to [`DEATH_RECHECK`], so that such a call looks about 100 times a second at
+/// most: what an idle sleeper costs.
+const FIRST_DISTRUSTED_SLEEP: Duration = Duration::from_micros(100);
+
+/// How long a call that has had `futile` wakes in a row sleeps by the clock before its next
+/// look; zero while it still trusts wakes.
+fn distrusted_sleep(futile: u32) -> Duration {
+    let Some(past) = futile.checked_sub(FUTILE_WAKES_TRUSTED) else {
+        return Duration::ZERO;
+    };
+    if mutant::TRUSTS_EVERY_WAKE {
+        return Duration::ZERO;
+    }
+    FIRST_DISTRUSTED_SLEEP
+        .saturating_mul(1 << past.min(16))
+        .min(DEATH_RECHECK)
+}
+
 /// Why a blocking call gave up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum GaveUp {
@@ -302,7 +328,18 @@ impl WaitList {
                 }
             }
         }
+        let mut futile_wakes = 0;
         loop {
+            // Wakes that changed nothing: sleep by the clock (bounded by the deadline), so no
+            // peer can make this call burn a core. Loom has no clock, and no such peer.
+            let distrusted = distrusted_sleep(futile_wakes);
+            if HAS_CLOCK && !distrusted.is_zero() {
+                match TimeLeft::until(deadline) {
+                    TimeLeft::Expired => {}
+                    TimeLeft::Some(left) => std::thread::sleep(distrusted.min(left)),
+                    TimeLeft::Unbounded => std::thread::sleep(distrusted),
+                }
+            }
             // Step 1. ORDERING: Acquire pairs with the Release bump in `wake`.
             let early_epoch = self.epoch.load(Ordering::Acquire);
             // Step 2.
@@ -337,6 +374,9 @@ impl WaitList {
             if let Some(outcome) = outcome {
                 return outcome;
             }
+            // Woken (or refused a barrier), and the next round's attempt comes first: if it
+            // fails, this wake was futile.
+            futile_wakes = futile_wakes.saturating_add(1);
         }
     }
 

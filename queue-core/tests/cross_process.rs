@@ -339,8 +339,9 @@ mod tests {
         let flags = SharedMemory::new(2);
         let [refused, freed] = [&flags.flags()[0], &flags.flags()[1]];
         let child = children.fork(|| {
-            let error = queue.try_push(1).unwrap_err();
-            assert_eq!(error, TryPushError::TooManyParticipants(1), "a push");
+            let pushed = queue.try_push(1);
+            assert_eq!(pushed, Err(TryPushError::TooManyParticipants(1)), "a push");
+            let error = pushed.unwrap_err();
             assert!(
                 error.to_string().contains("table of participants"),
                 "the error says what happened: {error}"
@@ -367,7 +368,9 @@ mod tests {
         let started = Instant::now();
         while refused.load(Ordering::Acquire) == 0 {
             assert!(started.elapsed() < DEADLINE, "the child never reported");
-            std::thread::sleep(Duration::from_millis(1));
+            if let Some(ended) = children.wait_within(child, Duration::from_millis(1)) {
+                panic!("the forked process failed before it reported: {ended:?} (see its stderr)");
+            }
         }
         assert!(
             queue.is_empty(),

@@ -411,3 +411,88 @@ fn a_peer_scribbling_all_the_time_never_makes_a_call_spin_panic_or_fault() {
         "the peer cannot shrink the file under us"
     );
 }
+
+/// The CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    use nix::libc;
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec on this frame.
+    let result = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(result, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+/// Byte offset of the header field that locates the wait lists; the sleeping pops' futex
+/// word is their first word.
+const WAIT_LISTS_OFFSET_FIELD: usize = 64;
+
+/// A peer that bumps the futex word of the sleeping pops and wakes them, as fast as it can,
+/// while no value ever comes: a sleeping pop's thread uses under 5% of a core (CPU time, not
+/// wall time), whether it has a timeout (which it meets) or not (it returns the value pushed
+/// after a second). Prints the measurements.
+#[test]
+fn a_peer_bumping_a_sleepers_futex_word_cannot_make_it_burn_a_core() {
+    let queue = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
+    let peer = Arc::new(Peer::new(queue.fd()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let bumper = thread::spawn({
+        let (peer, stop) = (Arc::clone(&peer), Arc::clone(&stop));
+        move || {
+            let epoch = peer.read(WAIT_LISTS_OFFSET_FIELD) as usize;
+            // SAFETY: the wait lists are in bounds and aligned (the header says where), and the
+            // futex word is a `u32` used only through atomics by every process.
+            let word = unsafe {
+                &*peer
+                    .base
+                    .as_ptr()
+                    .add(epoch)
+                    .cast::<std::sync::atomic::AtomicU32>()
+            };
+            while !stop.load(Ordering::Relaxed) {
+                word.fetch_add(1, Ordering::Relaxed);
+                // SAFETY: FUTEX_WAKE on a mapped, aligned word only wakes its waiters.
+                unsafe {
+                    nix::libc::syscall(
+                        nix::libc::SYS_futex,
+                        word.as_ptr(),
+                        nix::libc::FUTEX_WAKE,
+                        i32::MAX,
+                    )
+                };
+            }
+        }
+    });
+    let measured = |what: &str, call: &dyn Fn() -> bool| {
+        let (before, started) = (thread_cpu_time(), Instant::now());
+        assert!(call(), "{what} answered wrongly");
+        let (cpu, wall) = (thread_cpu_time() - before, started.elapsed());
+        let share = cpu.as_secs_f64() / wall.as_secs_f64();
+        println!(
+            "{what} under a futex-bumping peer: {:.3} s, {:.2} ms of CPU, {:.2}% of a core",
+            wall.as_secs_f64(),
+            cpu.as_secs_f64() * 1e3,
+            share * 100.0
+        );
+        assert!(share < 0.05, "{what} used {cpu:?} of CPU in {wall:?}");
+    };
+    let timeout = Duration::from_secs(1);
+    measured("pop_timeout", &|| {
+        let started = Instant::now();
+        queue.pop_timeout(timeout) == Err(PopTimeoutError::Timeout)
+            && started.elapsed() < timeout + PROMPTLY
+    });
+    let pusher = thread::spawn({
+        let queue = queue.try_clone().unwrap();
+        move || {
+            thread::sleep(timeout);
+            queue.push(7).unwrap();
+        }
+    });
+    measured("pop", &|| queue.pop() == Ok(7));
+    pusher.join().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    bumper.join().unwrap();
+}

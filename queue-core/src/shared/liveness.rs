@@ -150,7 +150,7 @@ fn judge(who: Identity, status: Status) -> Verdict {
     // Read after the pidfd was opened: if the inode (or, without one, the start time)
     // matches, the pidfd is of the process the entry names. A joining entry's identity may
     // not be written yet, so only its pid is checked.
-    if status == Status::Active && who.inode != 0 {
+    if status == Status::Active && who.inode != 0 && !mutant::KNOWS_PIDS_BY_START_TIME {
         return match pidfs_inode(&pidfd) {
             Some(inode) if inode == who.inode => Verdict::Watching(pidfd),
             Some(_) => Verdict::Dead,

@@ -16,6 +16,7 @@ use super::layout::{
 };
 use super::liveness::{Peers, Suspicion, Watch};
 use super::presence::Presence;
+use crate::mutant;
 use super::membership::{Membership, Table};
 use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
@@ -462,7 +463,8 @@ impl<T> Participant for &Mapping<T> {
         !self.membership.has(side)
             && peers.side_joined(side)
             && (peers.announcers(side) == 0 || self.suspicion.may_look_for_the_gone())
-            && Presence::side_gone(self.region.fd.as_fd(), side)
+            && (mutant::COUNTS_ENTRIES_NOT_HANDLES && peers.announcers(side) == 0
+                || Presence::side_gone(self.region.fd.as_fd(), side))
     }
 
     fn wake_all(&self) {
