@@ -3,11 +3,14 @@
 //! `cross_process.rs`.)
 #![cfg(not(loom))]
 
+mod common;
+
 use std::ops::Deref;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::cpu::thread_cpu_time;
 use queue_core::{
     BlockingQueue, Frame, Heap, Placement, PopError, PopTimeoutError, PushSliceError,
     PushTimeoutError, Shared, TryPopError, TryPushError,
@@ -140,19 +143,6 @@ fn timeouts_bound_the_whole_call_and_hand_the_value_back() {
         assert!(matches!(err, PushTimeoutError::Timeout(2)));
         assert_eq!(queue.pop_timeout(Duration::ZERO), Ok(1));
     });
-}
-
-/// The CPU time the calling thread has used.
-fn thread_cpu_time() -> Duration {
-    use nix::libc;
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec on this frame.
-    let result = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(result, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// A getter blocked for a second sleeps: it uses under 1% of a core (CPU time, not wall

@@ -7,6 +7,8 @@
 //! two differ in what an overflow or a `debug_assert!` does.
 #![cfg(not(loom))]
 
+mod common;
+
 use std::num::NonZeroUsize;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,6 +16,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::cpu::thread_cpu_time;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
 use queue_core::{
     BlockingQueue, PopError, PopTimeoutError, PushSliceError, PushTimeoutError, Queue, Shared,
@@ -410,19 +413,6 @@ fn a_peer_scribbling_all_the_time_never_makes_a_call_spin_panic_or_fault() {
         file.set_len(64).is_err(),
         "the peer cannot shrink the file under us"
     );
-}
-
-/// The CPU time the calling thread has used.
-fn thread_cpu_time() -> Duration {
-    use nix::libc;
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a valid, writable timespec on this frame.
-    let result = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
-    assert_eq!(result, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// Byte offset of the header field that locates the wait lists; the sleeping pops' futex

@@ -2,6 +2,8 @@
 //! histories with happens-before clocks, and a linearizability checker over them.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(not(loom))]
+pub mod cpu;
 pub mod history;
 pub mod linearizability;
 pub mod reference;
