@@ -19,8 +19,8 @@
 //!
 //! `harness = false`, like `cross_process.rs`: each test forks. Every other build has no hook
 //! and this binary runs nothing; `cargo test-all` runs it in the fault-injection build:
-//! `RUSTFLAGS="--cfg queue_faults" CARGO_TARGET_DIR=target/faults cargo test --release -p
-//! queue-core --test crash_recovery`.
+//! `QUEUE_CORE_FAULTS=1 cargo test --release -p queue-core --test crash_recovery` (queue-core's
+//! build script then sets `--cfg queue_faults`).
 
 #[cfg(all(queue_faults, not(loom)))]
 mod forked;

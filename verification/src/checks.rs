@@ -26,48 +26,64 @@ impl Checker {
     }
 }
 
-/// A build other than cargo's default: its `RUSTFLAGS`, and the target directory it keeps to
-/// itself (a build whose `RUSTFLAGS` differ rebuilds every dependency).
+/// A build other than cargo's default: its `RUSTFLAGS`, the variable its crate's build script
+/// reads (if any), and its target directory. A build whose `RUSTFLAGS` differ rebuilds every
+/// dependency, so it keeps a directory to itself; one that differs only by a build script's
+/// variable rebuilds that crate alone, and shares the release build's.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Build {
     pub(crate) rustflags: &'static str,
+    pub(crate) variable: Option<(&'static str, &'static str)>,
     pub(crate) target_dir: &'static str,
 }
 
 /// The loom build: every model, in release.
 pub(crate) const LOOM_BUILD: Build = Build {
     rustflags: "--cfg loom",
+    variable: None,
     target_dir: "target/loom",
 };
 
-/// The build with the fault-injection hook.
+/// The build with the fault-injection hook (queue-core's build script sets `queue_faults`).
 pub(crate) const FAULTS_BUILD: Build = Build {
-    rustflags: "--cfg queue_faults",
-    target_dir: "target/faults",
+    rustflags: "",
+    variable: Some(("QUEUE_CORE_FAULTS", "1")),
+    target_dir: "target",
 };
 
-/// The release build of the mutants that ordinary tests catch, beside the default one (which
-/// the verification binary itself runs from).
+/// The release build of the mutants that ordinary tests catch: the release build itself,
+/// with the mutant's variable set.
 pub(crate) const MUTANT_BUILD: Build = Build {
     rustflags: "",
-    target_dir: "target/mutant",
+    variable: None,
+    target_dir: "target",
 };
 
 impl Build {
-    /// Sets `command`'s `RUSTFLAGS` and target directory (under `root`) to this build's.
+    /// Sets `command`'s `RUSTFLAGS`, variable and target directory (under `root`) to this
+    /// build's.
     pub(crate) fn apply(self, command: &mut std::process::Command, root: &std::path::Path) {
         command
             .env("RUSTFLAGS", self.rustflags)
             .env("CARGO_TARGET_DIR", root.join(self.target_dir));
+        if let Some((name, value)) = self.variable {
+            command.env(name, value);
+        }
     }
 
     /// The same, as a reader types it before a command.
     pub(crate) fn shown(self) -> String {
-        let rustflags = match self.rustflags {
+        let mut shown = match self.rustflags {
             "" => String::new(),
             flags => format!("RUSTFLAGS=\"{flags}\" "),
         };
-        format!("{rustflags}CARGO_TARGET_DIR={}", self.target_dir)
+        if let Some((name, value)) = self.variable {
+            shown.push_str(&format!("{name}={value} "));
+        }
+        if self.target_dir != "target" {
+            shown.push_str(&format!("CARGO_TARGET_DIR={} ", self.target_dir));
+        }
+        shown.trim_end().to_owned()
     }
 }
 
@@ -243,7 +259,8 @@ pub(crate) const SUITES: &[Suite] = &[
                    lists, once (a damaged stamp, a huge stamp, cursors one and two laps ahead, \
                    head at usize::MAX, an index past the capacity) or all the time, never makes \
                    a call panic, fault or spin: each returns a value, an answer or Corrupted \
-                   within its bound, and len() stays within the capacity.",
+                   within its bound, and len() stays within the capacity; a peer bumping a \
+                   sleeper's futex word without end leaves it under 5% of a core.",
         gaps: "the peer is a thread with its own mapping, not a process; its scribbling is \
                random, not exhaustive (here in release; `cargo test` runs it in debug too).",
         args: &["-p", "queue-core", "--test", "hostile_peer"],
@@ -255,8 +272,12 @@ pub(crate) const SUITES: &[Suite] = &[
         property: "2 producer and 2 consumer processes move 1,000,000 messages through a capacity-8 \
                    queue exactly once and in order; blocking calls, timeouts, close and attach work \
                    between real processes; a forked child takes entries of its own, and a dead \
-                   child's are taken back; a consumer blocked on a queue whose only producer \
-                   process was SIGKILLed is told Disconnected (it prints how soon).",
+                   child's are taken back, even when a new process reused its pid within its \
+                   clock tick (forced as root); a forked child that finds the table full claims \
+                   nothing (TooManyParticipants) until an entry frees; a producer handle copied \
+                   by fork counts from the fork until the child drops it, exits or calls exec; \
+                   a heap queue's copy answers ForkedCopy; a consumer blocked on a queue whose \
+                   only producer process was SIGKILLed is told Disconnected (it prints how soon).",
         gaps: "fixed scenarios on this machine's scheduler; a stress test, not a proof.",
         args: &["-p", "queue-core", "--test", "cross_process"],
     },
@@ -349,9 +370,11 @@ pub(crate) const SUITES: &[Suite] = &[
         property: "under every start method a child given a queue handle pushes into the parent's \
                    queue while it pops, and the parent is told Disconnected only once every child \
                    is done (never about a handle in transit); a spawned or fork-served child holds \
-                   exactly one descriptor more than a child given none; two queues inside a \
-                   user's struct work; a child passes a handle on to a grandchild, all nine \
-                   start-method pairs.",
+                   exactly two descriptors more than a child given none; two queues inside a \
+                   user's struct work (a fork-method child gives up the handles it inherited); a \
+                   child passes a handle on to a grandchild, all nine start-method pairs; a \
+                   producer moved into a forked closure is never taken for gone (100 rounds, and \
+                   4 producers of 20,000 values).",
         gaps: "fixed scenarios.",
         args: &["-p", "demos", "--test", "queue_arguments"],
     },

@@ -19,6 +19,7 @@
 
 mod checks;
 mod command;
+mod loom_pool;
 mod mutants;
 mod outcome;
 mod report;
@@ -56,8 +57,6 @@ fn test_all(root: &Path) -> bool {
         command.current_dir(root).args(args);
         command
     };
-    let mut loom = cargo(&["test", "--release", "--", "--nocapture"]);
-    LOOM_BUILD.apply(&mut loom, root);
     let mut tests = cargo(&["test", "--workspace"]);
     // Debug and release builds differ in what an overflow or a `debug_assert!` does: the
     // hostile-peer tests run in both.
@@ -93,8 +92,8 @@ fn test_all(root: &Path) -> bool {
             Box::new(move || command::run_through(&mut faults)),
         ),
         (
-            "loom models (release, their own target directory)",
-            Box::new(move || command::run_through(&mut loom)),
+            "loom models (release, their own target directory, one job per model on every core)",
+            Box::new(|| loom_pool::run_all(root)),
         ),
         (
             "mutants: each must be caught",
@@ -237,7 +236,7 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
     };
     if let Some(build) = build {
         build.apply(&mut command, root);
-        shown = format!("{} {shown}", build.shown());
+        shown = format!("{} {shown}", build.shown()).trim_start().to_owned();
     }
     if quick {
         command

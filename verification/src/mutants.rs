@@ -278,11 +278,12 @@ impl Mutant {
 
     /// Its `cargo test` command, as a reader would type it.
     pub(crate) fn command_line(&self) -> String {
+        let build = self.build().shown();
+        let build = if build.is_empty() { build } else { build + " " };
         format!(
-            "{}={} {} cargo test --release -p {} {}",
+            "{}={} {build}cargo test --release -p {} {}",
             self.env_var(),
             self.name,
-            self.build().shown(),
             self.krate,
             self.target.join(" ")
         )

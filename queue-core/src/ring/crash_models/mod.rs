@@ -19,7 +19,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool as StdAtomicBool, Ordering as StdOrdering};
+use std::cell::Cell;
 
 use loom::sync::atomic::AtomicBool;
 use loom::sync::{Condvar, Mutex};
@@ -185,8 +185,12 @@ impl Shared {
     }
 }
 
-/// Set when some execution of the current model crashed its victim.
-static CRASHED: StdAtomicBool = StdAtomicBool::new(false);
+std::thread_local! {
+    /// Set when some execution of the current model crashed its victim. Per OS thread: loom
+    /// runs a model's threads as coroutines on the thread that explores it, and libtest runs
+    /// other models beside it on other threads, whose crashes are no news of this one's.
+    static CRASHED: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Runs `work` as the victim, participant `me`, crashing at its crash point `crash_at`;
 /// returns what it returned, or `None` if it crashed (it is dead from then on).
@@ -199,7 +203,7 @@ fn victim<R>(shared: &Shared, me: usize, crash_at: u32, work: impl FnOnce() -> R
             Some(result)
         }
         Err(payload) if payload.is::<Crashed>() => {
-            CRASHED.store(true, StdOrdering::Relaxed);
+            CRASHED.set(true);
             // ORDERING: Release, as the kernel's record of a death, after every write.
             shared.dead[me].store(true, Ordering::Release);
             None
@@ -238,7 +242,7 @@ fn every_crash_point(name: &str, property: &str, described: &str, bound: Bound, 
     quiet_crashes();
     let mut crash_at = 0;
     loop {
-        CRASHED.store(false, StdOrdering::Relaxed);
+        CRASHED.set(false);
         let model_name = format!("{name}_crash_at_{crash_at}");
         explore(
             Model {
@@ -249,7 +253,7 @@ fn every_crash_point(name: &str, property: &str, described: &str, bound: Bound, 
             },
             move || scenario(crash_at),
         );
-        if !CRASHED.load(StdOrdering::Relaxed) {
+        if !CRASHED.get() {
             break;
         }
         crash_at += 1;

@@ -1,0 +1,225 @@
+//! The loom step of `cargo test-all`: every loom model of the workspace run as one job each, by
+//! a pool of one worker per core, the longest first.
+//!
+//! `cargo test` runs test binaries one after another, each with libtest's threads: while a
+//! binary's longest model finished, a core stood idle and the next binary waited. Here every
+//! model of every binary is a job of one pool, ordered by the time it took in the committed
+//! report (a model the report does not know goes last), so both cores stay busy to the end.
+//! Each model runs exactly as `cargo test` would run it: the same binary, its package's
+//! directory, `--exact NAME`, one test thread.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::thread;
+use std::time::Instant;
+
+use crate::checks::LOOM_BUILD;
+use crate::command;
+
+/// One job: a model of a test binary, or (with no name) the loom build's doc tests.
+#[derive(Debug)]
+struct Job {
+    /// How long it took in the committed report, in seconds: the pool's order.
+    hint: f64,
+    what: JobKind,
+}
+
+#[derive(Debug)]
+enum JobKind {
+    /// Test `name` of the binary `binary`, run in `dir` (its package's directory).
+    Model {
+        binary: PathBuf,
+        dir: PathBuf,
+        name: String,
+    },
+    /// A test binary without libtest's harness (it lists no tests): run whole.
+    Whole { binary: PathBuf, dir: PathBuf },
+    /// `cargo test --doc` in the loom build.
+    DocTests,
+}
+
+/// Builds every test target in the loom build and runs every model; whether all passed.
+pub(crate) fn run_all(root: &Path) -> bool {
+    let started = Instant::now();
+    let Some(binaries) = build(root) else {
+        return false;
+    };
+    let hints = report_times(root);
+    let mut jobs = vec![Job {
+        // Compiling the doc tests takes a while: start it beside the longest model.
+        hint: f64::MAX,
+        what: JobKind::DocTests,
+    }];
+    for (binary, dir) in binaries {
+        match list(&binary) {
+            Some(names) => jobs.extend(names.into_iter().map(|name| Job {
+                hint: hints.get(short_name(&name)).copied().unwrap_or(0.0),
+                what: JobKind::Model {
+                    binary: binary.clone(),
+                    dir: dir.clone(),
+                    name,
+                },
+            })),
+            None => jobs.push(Job {
+                hint: 0.0,
+                what: JobKind::Whole { binary, dir },
+            }),
+        }
+    }
+    // Stable: models the report does not know keep the order cargo built them in.
+    jobs.sort_by(|a, b| b.hint.total_cmp(&a.hint));
+    let count = jobs.len();
+    let queue = Mutex::new(VecDeque::from(jobs));
+    let failed = Mutex::new(Vec::new());
+    let workers = thread::available_parallelism().map_or(1, |n| n.get());
+    println!("{count} loom jobs on {workers} workers, the longest first");
+    thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    // A worker that panicked while it held the lock left a queue still whole.
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .pop_front();
+                    let Some(job) = next else { break };
+                    if let Err(what) = run(root, &job) {
+                        failed
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .push(what);
+                    }
+                }
+            });
+        }
+    });
+    let failed = failed
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    println!(
+        "loom: {} passed, {} failed ({:.0} s)",
+        count - failed.len(),
+        failed.len(),
+        started.elapsed().as_secs_f64()
+    );
+    for what in &failed {
+        println!("  FAILED: {what}");
+    }
+    failed.is_empty()
+}
+
+/// `cargo test --release --no-run` in the loom build; the test binaries it made, each with
+/// its package's directory, or `None` if the build failed.
+fn build(root: &Path) -> Option<Vec<(PathBuf, PathBuf)>> {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(root)
+        .args([
+            "test",
+            "--release",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    LOOM_BUILD.apply(&mut cargo, root);
+    let output = cargo.output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let binaries = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["profile"]["test"] == true
+        })
+        .filter_map(|artifact| {
+            let binary = PathBuf::from(artifact["executable"].as_str()?);
+            let manifest = Path::new(artifact["manifest_path"].as_str()?);
+            Some((binary, manifest.parent()?.to_path_buf()))
+        })
+        .collect();
+    Some(binaries)
+}
+
+/// The tests `binary` holds, as libtest lists them; `None` for a binary without libtest's
+/// harness (it prints no count).
+fn list(binary: &Path) -> Option<Vec<String>> {
+    let output = Command::new(binary).arg("--list").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !text.lines().any(|line| line.ends_with(" benchmarks")) {
+        return None;
+    }
+    Some(
+        text.lines()
+            .filter_map(|line| line.strip_suffix(": test"))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The last segment of a test's path: how the report names a model.
+fn short_name(test: &str) -> &str {
+    test.rsplit("::").next().unwrap_or(test)
+}
+
+/// Each model's time in the committed report (`verification/REPORT.md`), by name.
+fn report_times(root: &Path) -> HashMap<String, f64> {
+    let report = std::fs::read_to_string(root.join("verification/REPORT.md")).unwrap_or_default();
+    report
+        .lines()
+        .filter_map(|line| {
+            // | `name` | scenario | coverage | executions | 12.34 s | verdict |
+            let cells: Vec<&str> = line.split(" | ").collect();
+            let name = cells.first()?.strip_prefix("| `")?.strip_suffix('`')?;
+            let seconds = cells.get(cells.len().checked_sub(2)?)?.strip_suffix(" s")?;
+            Some((name.to_owned(), seconds.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs `job` with its progress shown as it comes; `Err` names it if it failed.
+fn run(root: &Path, job: &Job) -> Result<(), String> {
+    let started = Instant::now();
+    let (mut command, what) = match &job.what {
+        JobKind::Model { binary, dir, name } => {
+            let mut command = Command::new(binary);
+            command
+                .current_dir(dir)
+                .args(["--exact", name, "--nocapture", "--test-threads", "1"]);
+            (command, name.clone())
+        }
+        JobKind::Whole { binary, dir } => {
+            let mut command = Command::new(binary);
+            command.current_dir(dir);
+            (command, binary.display().to_string())
+        }
+        JobKind::DocTests => {
+            let mut command = Command::new(env!("CARGO"));
+            command
+                .current_dir(root)
+                .args(["test", "--release", "--doc"]);
+            LOOM_BUILD.apply(&mut command, root);
+            (command, "doc tests".to_owned())
+        }
+    };
+    let output = command::run_captured(&mut command).map_err(|error| format!("{what}: {error}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let results: Vec<&str> = output
+        .text
+        .lines()
+        .filter(|line| line.starts_with("test result:"))
+        .collect();
+    if output.success {
+        println!("{what}: ok ({seconds:.1} s)");
+        for result in results {
+            println!("{result}");
+        }
+        Ok(())
+    } else {
+        println!("{what}: FAILED ({seconds:.1} s)\n{}", output.text);
+        Err(what)
+    }
+}
