@@ -3,10 +3,11 @@
 //!
 //! `cargo test` runs test binaries one after another, each with libtest's threads: while a
 //! binary's longest model finished, a core stood idle and the next binary waited. Here every
-//! model of every binary is a job of one pool, ordered by the time it took in the committed
-//! report (a model the report does not know goes last), so both cores stay busy to the end.
-//! Each model runs exactly as `cargo test` would run it: the same binary, its package's
-//! directory, `--exact NAME`, one test thread.
+//! test of every binary is a job of one pool, so both cores stay busy to the end. The order:
+//! the jobs whose time the committed report does not tell first (a test that explores a
+//! series of models, unit tests), then the others by the time their model took there, the
+//! longest first, so that no long model starts last. Each test runs exactly as `cargo test`
+//! would run it: the same binary, its package's directory, `--exact NAME`, one test thread.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -18,10 +19,11 @@ use std::time::Instant;
 use crate::checks::LOOM_BUILD;
 use crate::command;
 
-/// One job: a model of a test binary, or (with no name) the loom build's doc tests.
+/// One job: a test of a test binary, a binary run whole, or the loom build's doc tests.
 #[derive(Debug)]
 struct Job {
-    /// How long it took in the committed report, in seconds: the pool's order.
+    /// How long its model took in the committed report, in seconds, or infinity if the report
+    /// does not tell: the pool's order, the largest first.
     hint: f64,
     what: JobKind,
 }
@@ -48,14 +50,13 @@ pub(crate) fn run_all(root: &Path) -> bool {
     };
     let hints = report_times(root);
     let mut jobs = vec![Job {
-        // Compiling the doc tests takes a while: start it beside the longest model.
-        hint: f64::MAX,
+        hint: f64::INFINITY,
         what: JobKind::DocTests,
     }];
     for (binary, dir) in binaries {
         match list(&binary) {
             Some(names) => jobs.extend(names.into_iter().map(|name| Job {
-                hint: hints.get(short_name(&name)).copied().unwrap_or(0.0),
+                hint: hint(&hints, &name),
                 what: JobKind::Model {
                     binary: binary.clone(),
                     dir: dir.clone(),
@@ -63,12 +64,12 @@ pub(crate) fn run_all(root: &Path) -> bool {
                 },
             })),
             None => jobs.push(Job {
-                hint: 0.0,
+                hint: f64::INFINITY,
                 what: JobKind::Whole { binary, dir },
             }),
         }
     }
-    // Stable: models the report does not know keep the order cargo built them in.
+    // Stable: the jobs the report does not know keep the order cargo built them in.
     jobs.sort_by(|a, b| b.hint.total_cmp(&a.hint));
     let count = jobs.len();
     let queue = Mutex::new(VecDeque::from(jobs));
@@ -160,9 +161,19 @@ fn list(binary: &Path) -> Option<Vec<String>> {
     )
 }
 
-/// The last segment of a test's path: how the report names a model.
-fn short_name(test: &str) -> &str {
-    test.rsplit("::").next().unwrap_or(test)
+/// The report's time of the model that test `test` explores: a model test is named after its
+/// model, with its coverage after (`..._exhaustive`, `..._bound_4`). Infinity if none.
+fn hint(times: &HashMap<String, f64>, test: &str) -> f64 {
+    let short = test.rsplit("::").next().unwrap_or(test);
+    times
+        .iter()
+        .filter(|(model, _)| {
+            short
+                .strip_prefix(model.as_str())
+                .is_some_and(|rest| rest.starts_with('_'))
+        })
+        .max_by_key(|(model, _)| model.len())
+        .map_or(f64::INFINITY, |(_, &seconds)| seconds)
 }
 
 /// Each model's time in the committed report (`verification/REPORT.md`), by name.
@@ -221,5 +232,52 @@ fn run(root: &Path, job: &Job) -> Result<(), String> {
     } else {
         println!("{what}: FAILED ({seconds:.1} s)\n{}", output.text);
         Err(what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_test_is_timed_by_its_model_in_the_report() {
+        let times: HashMap<String, f64> = [
+            ("two_producers_one_consumer_capacity_2", 627.0),
+            ("two_producers_one_consumer_capacity_2_small", 13.4),
+        ]
+        .into_iter()
+        .map(|(model, seconds)| (model.to_owned(), seconds))
+        .collect();
+        assert_eq!(
+            hint(&times, "two_producers_one_consumer_capacity_2_bound_4"),
+            627.0
+        );
+        assert_eq!(
+            hint(
+                &times,
+                "tests::two_producers_one_consumer_capacity_2_small_exhaustive"
+            ),
+            13.4
+        );
+        assert_eq!(
+            hint(&times, "a_participant_dies_at_any_step_of_close"),
+            f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn the_report_gives_each_model_its_time() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let times = report_times(&root);
+        assert!(
+            times.len() > 50,
+            "{} models read from the report",
+            times.len()
+        );
+        assert!(
+            times
+                .values()
+                .all(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        );
     }
 }
