@@ -82,10 +82,9 @@ pub fn give_up_inherited() -> io::Result<usize> {
     }
     let null = File::open("/dev/null")?;
     for &fd in registered.iter() {
-        // SAFETY: `fd` is registered, so a live `PresenceFd` of this process owns it (it
-        // unregisters before it closes, under the lock we hold): `dup3` replaces what the
-        // number refers to without closing the number, which stays that owner's. `null` is a
-        // descriptor we own, open for the call.
+        // SAFETY: a registered `fd` is owned by a live `PresenceFd` (which unregisters under
+        // this lock before it closes): `dup3` changes what the number refers to and leaves the
+        // number its owner's. `null` is ours, open for the call.
         let result = unsafe { libc::dup3(null.as_raw_fd(), fd, libc::O_CLOEXEC) };
         if result == -1 {
             return Err(io::Error::last_os_error());

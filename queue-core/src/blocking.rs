@@ -6,15 +6,15 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use crate::error::{
-    CapacityError, PopError, PopTimeoutError, PushError, PushSliceError, PushTimeoutError,
-    TryPopError, TryPushError,
+    CapacityError, GaveUp, PopError, PopTimeoutError, PushError, PushSliceError,
+    PushTimeoutError, Refusal, TryPopError, TryPushError,
 };
 use crate::heap::HeapWaiting;
 use crate::placement::{Heap, Placement, Pops, Pushes, Role, Shared, sealed};
 use crate::shared::{MappingError, Plain, WaitingMapping};
 use crate::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::Barriers;
-use crate::wait::{GaveUp, WaitLists};
+use crate::wait::WaitLists;
 
 /// A bounded multi-producer multi-consumer FIFO queue whose calls can wait: Python's
 /// `multiprocessing.Queue`, within one process or shared between processes.
@@ -323,14 +323,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     where
         P: Pushes,
     {
-        self.push_until(value, None)
-            .map_err(|(value, gave_up)| match gave_up {
-                GaveUp::Corrupted => PushError::Corrupted(value),
-                GaveUp::Disconnected => PushError::Disconnected(value),
-                GaveUp::ForkedCopy => PushError::ForkedCopy(value),
-                GaveUp::TooManyParticipants => PushError::TooManyParticipants(value),
-                GaveUp::Closed | GaveUp::TimedOut => PushError::Closed(value),
-            })
+        self.push_until(value, None).map_err(PushError::gave_up)
     }
 
     /// Pushes `value`, sleeping while the queue is full, for at most `timeout` in all.
@@ -361,14 +354,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         P: Pushes,
     {
         self.push_until(value, deadline_after(timeout))
-            .map_err(|(value, gave_up)| match gave_up {
-                GaveUp::TimedOut => PushTimeoutError::Timeout(value),
-                GaveUp::Closed => PushTimeoutError::Closed(value),
-                GaveUp::Corrupted => PushTimeoutError::Corrupted(value),
-                GaveUp::Disconnected => PushTimeoutError::Disconnected(value),
-                GaveUp::ForkedCopy => PushTimeoutError::ForkedCopy(value),
-                GaveUp::TooManyParticipants => PushTimeoutError::TooManyParticipants(value),
-            })
+            .map_err(PushTimeoutError::gave_up)
     }
 
     fn push_until(&self, value: T, deadline: Option<Instant>) -> Result<(), (T, GaveUp)>
@@ -378,20 +364,15 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         // The first attempt is a `try_push`, with the value passed straight to the ring: a push
         // that need not wait costs what a non-blocking one does. Only a refused push moves its
         // value into the `Option` that its retries take it from and put it back into.
-        let refused = match self.try_push(value) {
-            Ok(()) => return Ok(()),
-            Err(TryPushError::Full(value)) => value,
-            Err(TryPushError::Closed(value)) => return Err((value, GaveUp::Closed)),
-            Err(TryPushError::Corrupted(value)) => return Err((value, GaveUp::Corrupted)),
-            Err(TryPushError::Disconnected(value)) => {
-                return Err((value, GaveUp::Disconnected));
-            }
-            Err(TryPushError::ForkedCopy(value)) => return Err((value, GaveUp::ForkedCopy)),
-            Err(TryPushError::TooManyParticipants(value)) => {
-                return Err((value, GaveUp::TooManyParticipants));
-            }
-        };
         let (ring, wait_lists, barriers) = self.parts();
+        let refused = match ring.try_push(value) {
+            Ok(()) => {
+                wait_lists.not_empty.wake(barriers, 1, ring.claimer());
+                return Ok(());
+            }
+            Err((value, Refusal::FullOrEmpty)) => value,
+            Err((value, refusal)) => return Err((value, GaveUp::Refused(refusal))),
+        };
         let mut value = Some(refused);
         let pushed = wait_lists
             .not_full
@@ -424,7 +405,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     where
         P: Pops,
     {
-        self.pop_until(None).map_err(pop_error)
+        self.pop_until(None).map_err(PopError::gave_up)
     }
 
     /// Pops the oldest value, sleeping while the queue is empty, for at most `timeout` in all.
@@ -452,14 +433,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         P: Pops,
     {
         self.pop_until(deadline_after(timeout))
-            .map_err(|gave_up| match gave_up {
-                GaveUp::TimedOut => PopTimeoutError::Timeout,
-                GaveUp::Closed => PopTimeoutError::Closed,
-                GaveUp::Corrupted => PopTimeoutError::Corrupted,
-                GaveUp::Disconnected => PopTimeoutError::Disconnected,
-                GaveUp::ForkedCopy => PopTimeoutError::ForkedCopy,
-                GaveUp::TooManyParticipants => PopTimeoutError::TooManyParticipants,
-            })
+            .map_err(PopTimeoutError::gave_up)
     }
 
     fn pop_until(&self, deadline: Option<Instant>) -> Result<T, GaveUp>
@@ -535,13 +509,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let pushed = wait_lists
             .not_full
             .wait_for(barriers, None, ring.claimer(), || ring.try_push_slice(values))
-            .map_err(|gave_up| match gave_up {
-                GaveUp::Corrupted => PushSliceError::Corrupted,
-                GaveUp::Disconnected => PushSliceError::Disconnected,
-                GaveUp::ForkedCopy => PushSliceError::ForkedCopy,
-                GaveUp::TooManyParticipants => PushSliceError::TooManyParticipants,
-                GaveUp::Closed | GaveUp::TimedOut => PushSliceError::Closed,
-            })?;
+            .map_err(PushSliceError::gave_up)?;
         wait_lists.not_empty.wake(barriers, wake_count(pushed), ring.claimer());
         Ok(pushed)
     }
@@ -579,7 +547,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         let popped = wait_lists
             .not_empty
             .wait_for(barriers, None, ring.claimer(), || ring.try_pop_slice(buffer))
-            .map_err(pop_error)?;
+            .map_err(PopError::gave_up)?;
         wait_lists.not_full.wake(barriers, wake_count(popped), ring.claimer());
         Ok(popped)
     }
@@ -631,17 +599,6 @@ impl<T, P: Placement> BlockingQueue<T, P> {
 /// The deadline `timeout` from now; a timeout too large to represent never expires.
 fn deadline_after(timeout: Duration) -> Option<Instant> {
     Instant::now().checked_add(timeout)
-}
-
-/// The error of a pop without a deadline that gave up.
-fn pop_error(gave_up: GaveUp) -> PopError {
-    match gave_up {
-        GaveUp::Corrupted => PopError::Corrupted,
-        GaveUp::Disconnected => PopError::Disconnected,
-        GaveUp::ForkedCopy => PopError::ForkedCopy,
-        GaveUp::TooManyParticipants => PopError::TooManyParticipants,
-        GaveUp::Closed | GaveUp::TimedOut => PopError::Closed,
-    }
 }
 
 /// How many sleepers to wake after `count` values or slots became available.

@@ -2,6 +2,11 @@
 
 use core::fmt;
 
+mod blocking;
+
+pub use blocking::{PopTimeoutError, PushError, PushTimeoutError};
+pub(crate) use blocking::GaveUp;
+
 /// Why a ring operation claimed nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -65,35 +70,44 @@ impl fmt::Display for CapacityError {
 impl std::error::Error for CapacityError {}
 
 /// What every error's `Corrupted` variant says, for `Display`.
-const CORRUPTED: &str = "the shared queue is corrupted: another process wrote its memory outside \
+pub(crate) const CORRUPTED: &str = "the shared queue is corrupted: another process wrote its memory outside \
                          the queue's protocol";
 
 /// What every error's `Disconnected` variant says, for `Display`.
-const DISCONNECTED: &str = "the other side of the shared queue is gone: each of its participants left or died";
+pub(crate) const DISCONNECTED: &str = "the other side of the shared queue is gone: each of its participants left or died";
 
 /// What every error's `ForkedCopy` variant says, for `Display`.
-const FORKED_COPY: &str = "this queue is a copy that fork made of a queue on the heap: it is not \
+pub(crate) const FORKED_COPY: &str = "this queue is a copy that fork made of a queue on the heap: it is not \
                            shared with the process that made the queue, and refuses every call";
 
 /// What every error's `TooManyParticipants` variant says, for `Display`.
-const TOO_MANY_PARTICIPANTS: &str = "this handle, copied into a child by fork, has no entry in the \
+pub(crate) const TOO_MANY_PARTICIPANTS: &str = "this handle, copied into a child by fork, has no entry in the \
                                      shared queue's table of participants (all taken): it cannot \
                                      claim until a participant leaves";
 
-/// The answer of a non-blocking batch: the count, 0 for a full or empty ring, or the error
-/// for a closed, corrupted or disconnected one.
-fn batch_answer<E>(
-    result: Result<usize, Refusal>,
+/// The error that `refusal` is, as one of `[closed, corrupted, disconnected, forked_copy,
+/// too_many]`, for a call that gives up on every refusal but `FullOrEmpty` (which it never
+/// gives up on: answered, unreachably, as `closed`).
+pub(crate) fn refused_as<E>(
+    refusal: Refusal,
     [closed, corrupted, disconnected, forked_copy, too_many]: [E; 5],
-) -> Result<usize, E> {
+) -> E {
+    match refusal {
+        Refusal::FullOrEmpty | Refusal::Closed => closed,
+        Refusal::Corrupted => corrupted,
+        Refusal::Disconnected => disconnected,
+        Refusal::ForkedCopy => forked_copy,
+        Refusal::TooManyParticipants => too_many,
+    }
+}
+
+/// The answer of a non-blocking batch: the count, 0 for a full or empty ring, or the error
+/// (one of `errors`, as [`refused_as`] picks) for a ring no batch will ever move.
+fn batch_answer<E>(result: Result<usize, Refusal>, errors: [E; 5]) -> Result<usize, E> {
     match result {
         Ok(count) => Ok(count),
         Err(Refusal::FullOrEmpty) => Ok(0),
-        Err(Refusal::Closed) => Err(closed),
-        Err(Refusal::Corrupted) => Err(corrupted),
-        Err(Refusal::Disconnected) => Err(disconnected),
-        Err(Refusal::ForkedCopy) => Err(forked_copy),
-        Err(Refusal::TooManyParticipants) => Err(too_many),
+        Err(refusal) => Err(refused_as(refusal, errors)),
     }
 }
 
@@ -154,14 +168,20 @@ impl<T> TryPushError<T> {
     }
     /// The error of a push the ring refused, holding its value.
     pub(crate) fn refused((value, refusal): (T, Refusal)) -> Self {
-        match refusal {
-            Refusal::FullOrEmpty => Self::Full(value),
-            Refusal::Closed => Self::Closed(value),
-            Refusal::Corrupted => Self::Corrupted(value),
-            Refusal::Disconnected => Self::Disconnected(value),
-            Refusal::ForkedCopy => Self::ForkedCopy(value),
-            Refusal::TooManyParticipants => Self::TooManyParticipants(value),
+        if refusal == Refusal::FullOrEmpty {
+            return Self::Full(value);
         }
+        let error: fn(T) -> Self = refused_as(
+            refusal,
+            [
+                Self::Closed,
+                Self::Corrupted,
+                Self::Disconnected,
+                Self::ForkedCopy,
+                Self::TooManyParticipants,
+            ],
+        );
+        error(value)
     }
 
     /// Returns the value that could not be pushed.
@@ -267,15 +287,20 @@ pub enum TryPopError {
 impl TryPopError {
     /// The error of a pop the ring refused.
     pub(crate) fn refused(refusal: Refusal) -> Self {
-        match refusal {
-            Refusal::FullOrEmpty => Self::Empty,
-            Refusal::Closed => Self::Closed,
-            Refusal::Corrupted => Self::Corrupted,
-            Refusal::Disconnected => Self::Disconnected,
-            Refusal::ForkedCopy => Self::ForkedCopy,
-            Refusal::TooManyParticipants => Self::TooManyParticipants,
+        if refusal == Refusal::FullOrEmpty {
+            return Self::Empty;
         }
+        refused_as(refusal, Self::GIVEN_UP)
     }
+
+    /// The answers of a pop that gives up, as [`refused_as`] takes them.
+    const GIVEN_UP: [Self; 5] = [
+        Self::Closed,
+        Self::Corrupted,
+        Self::Disconnected,
+        Self::ForkedCopy,
+        Self::TooManyParticipants,
+    ];
 
     /// Whether the pop failed because the queue was empty.
     pub fn is_empty(&self) -> bool {
@@ -313,95 +338,6 @@ impl fmt::Display for TryPopError {
 
 impl std::error::Error for TryPopError {}
 
-/// A blocking push can never succeed; the value is handed back.
-///
-/// Returned by [`BlockingQueue::push`](crate::BlockingQueue::push). More variants may be
-/// added, so match with a wildcard arm or use [`into_inner`](Self::into_inner).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PushError<T> {
-    /// The queue is closed.
-    Closed(T),
-    /// The shared memory holds what no process running the queue's protocol writes: see
-    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
-    Corrupted(T),
-    /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
-    Disconnected(T),
-    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
-    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
-    ForkedCopy(T),
-    /// This shared handle was copied into a child by fork, and the queue's table of participants
-    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
-    /// without an entry it cannot claim safely. Each call tries again to take one.
-    TooManyParticipants(T),
-}
-
-impl<T> PushError<T> {
-    /// The same error, holding `f` of its value (a value put in another form to be pushed,
-    /// turned back into the caller's).
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> PushError<U> {
-        match self {
-            Self::Closed(value) => PushError::Closed(f(value)),
-            Self::Corrupted(value) => PushError::Corrupted(f(value)),
-            Self::Disconnected(value) => PushError::Disconnected(f(value)),
-            Self::ForkedCopy(value) => PushError::ForkedCopy(f(value)),
-            Self::TooManyParticipants(value) => PushError::TooManyParticipants(f(value)),
-        }
-    }
-    /// Returns the value that could not be pushed.
-    pub fn into_inner(self) -> T {
-        match self {
-            Self::Closed(value)
-            | Self::Corrupted(value)
-            | Self::Disconnected(value)
-            | Self::ForkedCopy(value)
-            | Self::TooManyParticipants(value) => value,
-        }
-    }
-
-    /// Whether the push failed because the queue was closed.
-    pub fn is_closed(&self) -> bool {
-        matches!(self, Self::Closed(_))
-    }
-
-    /// Whether the push failed because the shared queue is corrupted.
-    pub fn is_corrupted(&self) -> bool {
-        matches!(self, Self::Corrupted(_))
-    }
-
-    /// Whether the call failed because the other side of the shared queue is gone.
-    pub fn is_disconnected(&self) -> bool {
-        matches!(self, Self::Disconnected(_))
-    }
-}
-
-impl<T> fmt::Debug for PushError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Closed(_) => f.pad("Closed(..)"),
-            Self::Corrupted(_) => f.pad("Corrupted(..)"),
-            Self::Disconnected(_) => f.pad("Disconnected(..)"),
-            Self::ForkedCopy(_) => f.pad("ForkedCopy(..)"),
-            Self::TooManyParticipants(_) => f.pad("TooManyParticipants(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for PushError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Closed(_) => f.pad("pushing into a closed queue"),
-            Self::Corrupted(_) => f.pad(CORRUPTED),
-            Self::Disconnected(_) => f.pad(DISCONNECTED),
-            Self::ForkedCopy(_) => f.pad(FORKED_COPY),
-            Self::TooManyParticipants(_) => f.pad(TOO_MANY_PARTICIPANTS),
-        }
-    }
-}
-
-impl<T> std::error::Error for PushError<T> {}
-
 /// A pop can never succeed: the queue is closed and drained, or corrupted.
 ///
 /// Returned by [`BlockingQueue::pop`](crate::BlockingQueue::pop) and by the batch pops. More
@@ -430,14 +366,26 @@ impl PopError {
     /// The answer of a non-blocking batch: how many values moved (0 when the ring was
     /// empty), or why none ever will.
     pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
-        batch_answer(result, [
-            Self::Closed,
-            Self::Corrupted,
-            Self::Disconnected,
-            Self::ForkedCopy,
-            Self::TooManyParticipants,
-        ])
+        batch_answer(result, Self::GIVEN_UP)
     }
+
+    /// The error of a blocking call that gave up.
+    pub(crate) fn gave_up(gave_up: GaveUp) -> Self {
+        match gave_up {
+            // Unreachable: the call has no deadline.
+            GaveUp::TimedOut => Self::Closed,
+            GaveUp::Refused(refusal) => refused_as(refusal, Self::GIVEN_UP),
+        }
+    }
+
+    /// The answers of a call that gives up, as [`refused_as`] takes them.
+    const GIVEN_UP: [Self; 5] = [
+        Self::Closed,
+        Self::Corrupted,
+        Self::Disconnected,
+        Self::ForkedCopy,
+        Self::TooManyParticipants,
+    ];
 }
 
 impl fmt::Display for PopError {
@@ -482,14 +430,26 @@ impl PushSliceError {
     /// The answer of a non-blocking batch: how many values moved (0 when the ring was
     /// full), or why none ever will.
     pub(crate) fn batch_answer(result: Result<usize, Refusal>) -> Result<usize, Self> {
-        batch_answer(result, [
-            Self::Closed,
-            Self::Corrupted,
-            Self::Disconnected,
-            Self::ForkedCopy,
-            Self::TooManyParticipants,
-        ])
+        batch_answer(result, Self::GIVEN_UP)
     }
+
+    /// The error of a blocking call that gave up.
+    pub(crate) fn gave_up(gave_up: GaveUp) -> Self {
+        match gave_up {
+            // Unreachable: the call has no deadline.
+            GaveUp::TimedOut => Self::Closed,
+            GaveUp::Refused(refusal) => refused_as(refusal, Self::GIVEN_UP),
+        }
+    }
+
+    /// The answers of a call that gives up, as [`refused_as`] takes them.
+    const GIVEN_UP: [Self; 5] = [
+        Self::Closed,
+        Self::Corrupted,
+        Self::Disconnected,
+        Self::ForkedCopy,
+        Self::TooManyParticipants,
+    ];
 }
 
 impl fmt::Display for PushSliceError {
@@ -506,164 +466,3 @@ impl fmt::Display for PushSliceError {
 
 impl std::error::Error for PushSliceError {}
 
-/// A timed push did not go in before its timeout, or can never succeed; the value is handed
-/// back.
-///
-/// Returned by [`BlockingQueue::push_timeout`](crate::BlockingQueue::push_timeout).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PushTimeoutError<T> {
-    /// The queue stayed full until the timeout.
-    Timeout(T),
-    /// The queue was closed.
-    Closed(T),
-    /// The shared memory holds what no process running the queue's protocol writes: see
-    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
-    Corrupted(T),
-    /// Every consumer of the shared queue has left or died, and the queue is full: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
-    Disconnected(T),
-    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
-    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
-    ForkedCopy(T),
-    /// This shared handle was copied into a child by fork, and the queue's table of participants
-    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
-    /// without an entry it cannot claim safely. Each call tries again to take one.
-    TooManyParticipants(T),
-}
-
-impl<T> PushTimeoutError<T> {
-    /// The same error, holding `f` of its value (a value put in another form to be pushed,
-    /// turned back into the caller's).
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> PushTimeoutError<U> {
-        match self {
-            Self::Timeout(value) => PushTimeoutError::Timeout(f(value)),
-            Self::Closed(value) => PushTimeoutError::Closed(f(value)),
-            Self::Corrupted(value) => PushTimeoutError::Corrupted(f(value)),
-            Self::Disconnected(value) => PushTimeoutError::Disconnected(f(value)),
-            Self::ForkedCopy(value) => PushTimeoutError::ForkedCopy(f(value)),
-            Self::TooManyParticipants(value) => PushTimeoutError::TooManyParticipants(f(value)),
-        }
-    }
-    /// Returns the value that could not be pushed.
-    pub fn into_inner(self) -> T {
-        match self {
-            Self::Timeout(value)
-            | Self::Closed(value)
-            | Self::Corrupted(value)
-            | Self::Disconnected(value)
-            | Self::ForkedCopy(value)
-            | Self::TooManyParticipants(value) => value,
-        }
-    }
-
-    /// Whether the push timed out.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout(_))
-    }
-
-    /// Whether the push failed because the queue was closed.
-    pub fn is_closed(&self) -> bool {
-        matches!(self, Self::Closed(_))
-    }
-
-    /// Whether the push failed because the shared queue is corrupted.
-    pub fn is_corrupted(&self) -> bool {
-        matches!(self, Self::Corrupted(_))
-    }
-
-    /// Whether the call failed because the other side of the shared queue is gone.
-    pub fn is_disconnected(&self) -> bool {
-        matches!(self, Self::Disconnected(_))
-    }
-}
-
-impl<T> fmt::Debug for PushTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Timeout(_) => f.pad("Timeout(..)"),
-            Self::Closed(_) => f.pad("Closed(..)"),
-            Self::Corrupted(_) => f.pad("Corrupted(..)"),
-            Self::Disconnected(_) => f.pad("Disconnected(..)"),
-            Self::ForkedCopy(_) => f.pad("ForkedCopy(..)"),
-            Self::TooManyParticipants(_) => f.pad("TooManyParticipants(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for PushTimeoutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Timeout(_) => f.pad("timed out pushing into a full queue"),
-            Self::Closed(_) => f.pad("pushing into a closed queue"),
-            Self::Corrupted(_) => f.pad(CORRUPTED),
-            Self::Disconnected(_) => f.pad(DISCONNECTED),
-            Self::ForkedCopy(_) => f.pad(FORKED_COPY),
-            Self::TooManyParticipants(_) => f.pad(TOO_MANY_PARTICIPANTS),
-        }
-    }
-}
-
-impl<T> std::error::Error for PushTimeoutError<T> {}
-
-/// A timed pop got no value before its timeout, or can never succeed.
-///
-/// Returned by [`BlockingQueue::pop_timeout`](crate::BlockingQueue::pop_timeout).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PopTimeoutError {
-    /// The queue stayed empty until the timeout.
-    Timeout,
-    /// The queue was closed and drained.
-    Closed,
-    /// The shared memory holds what no process running the queue's protocol writes: see
-    /// [the trust model](crate::Shared#trust). Never answered by a queue on the heap.
-    Corrupted,
-    /// Every producer of the shared queue has left or died, and the queue is drained: see
-    /// [disconnection](crate::Shared#disconnection). Never answered by a queue on the heap.
-    Disconnected,
-    /// This is a queue on the heap, copied into a child by fork: the copy shares nothing with
-    /// the parent's queue, and every call on it answers this. Never answered by a shared queue.
-    ForkedCopy,
-    /// This shared handle was copied into a child by fork, and the queue's table of participants
-    /// was full ([`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS)) when the child first used it:
-    /// without an entry it cannot claim safely. Each call tries again to take one.
-    TooManyParticipants,
-}
-
-impl PopTimeoutError {
-    /// Whether the pop timed out.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout)
-    }
-
-    /// Whether the pop failed because the queue was closed and drained.
-    pub fn is_closed(&self) -> bool {
-        matches!(self, Self::Closed)
-    }
-
-    /// Whether the pop failed because the shared queue is corrupted.
-    pub fn is_corrupted(&self) -> bool {
-        matches!(self, Self::Corrupted)
-    }
-
-    /// Whether the call failed because the other side of the shared queue is gone.
-    pub fn is_disconnected(&self) -> bool {
-        matches!(self, Self::Disconnected)
-    }
-}
-
-impl fmt::Display for PopTimeoutError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Timeout => f.pad("timed out popping from an empty queue"),
-            Self::Closed => f.pad("popping from a closed and empty queue"),
-            Self::Corrupted => f.pad(CORRUPTED),
-            Self::Disconnected => f.pad(DISCONNECTED),
-            Self::ForkedCopy => f.pad(FORKED_COPY),
-            Self::TooManyParticipants => f.pad(TOO_MANY_PARTICIPANTS),
-        }
-    }
-}
-
-impl std::error::Error for PopTimeoutError {}

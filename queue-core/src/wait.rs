@@ -45,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::error::GaveUp;
 use crate::mutant;
 use crate::ring::{Claimant, Claimer, Refusal};
 use crate::sync::{AtomicUsize, Backoff, Barriers, FutexWord, HAS_CLOCK, Ordering, crash_point};
@@ -104,37 +105,6 @@ fn distrusted_sleep(futile: u32) -> Duration {
     FIRST_DISTRUSTED_SLEEP
         .saturating_mul(1 << past.min(16))
         .min(DEATH_RECHECK)
-}
-
-/// Why a blocking call gave up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum GaveUp {
-    /// The ring is closed (and, for a pop, drained).
-    Closed,
-    /// The deadline passed first.
-    TimedOut,
-    /// The ring answered [`Refusal::Corrupted`].
-    Corrupted,
-    /// The ring answered [`Refusal::Disconnected`].
-    Disconnected,
-    /// The ring answered [`Refusal::ForkedCopy`].
-    ForkedCopy,
-    /// The ring answered [`Refusal::TooManyParticipants`].
-    TooManyParticipants,
-}
-
-impl GaveUp {
-    /// Why a call gives up on the ring's refusal, or `None` (FullOrEmpty: wait on).
-    fn on(refusal: Refusal) -> Option<Self> {
-        match refusal {
-            Refusal::FullOrEmpty => None,
-            Refusal::Closed => Some(Self::Closed),
-            Refusal::Corrupted => Some(Self::Corrupted),
-            Refusal::Disconnected => Some(Self::Disconnected),
-            Refusal::ForkedCopy => Some(Self::ForkedCopy),
-            Refusal::TooManyParticipants => Some(Self::TooManyParticipants),
-        }
-    }
 }
 
 /// What registering `claimant` adds to `sleepers` (see [`Claimant`]): 1 to the count of a
