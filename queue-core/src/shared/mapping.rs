@@ -15,12 +15,12 @@ use super::layout::{
     BARRIERS_MEMBARRIER, BARRIERS_NONE, BARRIERS_SYMMETRIC, Header, Layout, check_header,
 };
 use super::liveness::{Peers, Suspicion, Watch};
-use super::presence::Presence;
-use crate::mutant;
 use super::membership::{Membership, Table};
 use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
 use super::plain::Plain;
+use super::presence::Presence;
 use crate::error::CapacityError;
+use crate::mutant;
 use crate::ring::{
     AnyBytes, Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side, empty_stamps,
     stamp_spacing, words_per_value,
