@@ -9,10 +9,11 @@ use crate::error::{
     CapacityError, GaveUp, PopError, PopTimeoutError, PushError, PushSliceError,
     PushTimeoutError, Refusal, TryPopError, TryPushError,
 };
-use crate::heap::HeapWaiting;
+use crate::placement::heap::HeapWaiting;
 use crate::placement::{Heap, Placement, Pops, Pushes, Role, Shared, sealed};
-use crate::shared::{MappingError, Plain, WaitingMapping};
-use crate::storage::{RingOf, RingStorage, WaitingStorage};
+use crate::placement::shared::{MappingError, WaitingMapping};
+use crate::ring::Plain;
+use crate::placement::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::Barriers;
 use crate::wait::WaitLists;
 

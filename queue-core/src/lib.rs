@@ -124,13 +124,12 @@ on_linux! {
     mod error;
     mod forked;
     mod iter;
-    mod heap;
+    #[cfg(feature = "serde")]
+    mod message;
     mod mutant;
     mod placement;
     mod queue;
     mod ring;
-    mod shared;
-    mod storage;
     mod sync;
     mod wait;
 
@@ -159,9 +158,8 @@ on_linux! {
             queue.registered_sleepers()
         }
     }
-    pub use shared::{
-        ElementType, FileKind, Frame, MAX_PARTICIPANTS, MappingError, Plain, type_tag,
-    };
+    pub use placement::shared::{ElementType, FileKind, MAX_PARTICIPANTS, MappingError};
+    pub use ring::{Frame, Plain, type_tag};
     #[cfg(feature = "serde")]
-    pub use shared::{DEFAULT_FRAME, MessageQueue, Messages, ReceiveError, SendError};
+    pub use message::{DEFAULT_FRAME, MessageQueue, Messages, ReceiveError, SendError};
 }

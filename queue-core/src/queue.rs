@@ -5,10 +5,11 @@ use core::fmt;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{CapacityError, PopError, PushSliceError, TryPopError, TryPushError};
-use crate::heap::HeapRing;
+use crate::placement::heap::HeapRing;
 use crate::placement::{Heap, Placement, Pops, Pushes, Role, Shared, sealed};
-use crate::shared::{Mapping, MappingError, Plain};
-use crate::storage::{RingOf, RingStorage};
+use crate::placement::shared::{Mapping, MappingError};
+use crate::ring::Plain;
+use crate::placement::storage::{RingOf, RingStorage};
 
 /// A bounded multi-producer multi-consumer FIFO queue.
 ///

@@ -76,6 +76,7 @@ mod claimer;
 #[cfg(all(test, loom))]
 mod crash_models;
 mod cursors;
+mod plain;
 mod recovery;
 mod shape;
 mod single;
@@ -92,6 +93,8 @@ pub(crate) use claimer::{Claimant, Claimer, Local, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
 #[allow(unreachable_pub, reason = "sealed: `Plain`'s hidden const names it; no path outside reaches it")]
+pub use plain::{Frame, Plain, type_tag};
+#[allow(unreachable_pub, reason = "named in `Plain::EXTENT`, a hidden item of a public trait")]
 pub use values::Extent;
 pub(crate) use values::{AnyBytes, SharedValues, Values, words_per_value};
 

@@ -49,22 +49,10 @@ mod layout;
 mod liveness;
 mod mapping;
 mod membership;
-#[cfg(feature = "serde")]
-mod message_error;
-#[cfg(feature = "serde")]
-mod messages;
 mod participants;
-#[cfg(feature = "serde")]
-mod passing;
-mod plain;
 mod presence;
 
 pub use error::{ElementType, FileKind, MappingError};
 pub use participants::MAX_PARTICIPANTS;
 pub(crate) use participants::Roles;
 pub(crate) use mapping::{Mapping, WaitingMapping};
-pub use plain::{Frame, Plain, type_tag};
-#[cfg(feature = "serde")]
-pub use message_error::{ReceiveError, SendError};
-#[cfg(feature = "serde")]
-pub use messages::{DEFAULT_FRAME, MessageQueue, Messages};

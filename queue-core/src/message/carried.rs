@@ -13,7 +13,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::Plain;
+use crate::Plain;
 use crate::{BlockingQueue, Queue, Role, Shared};
 
 /// What a handle serializes as: its descriptor's index in the list being carried.

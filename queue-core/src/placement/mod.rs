@@ -6,6 +6,10 @@
 //! both placements, and only a shared queue has a descriptor to hand to another process.
 //! The trait is sealed: the storage behind each placement is this crate's own.
 
+pub(crate) mod heap;
+pub(crate) mod shared;
+pub(crate) mod storage;
+
 /// Where a queue's ring lives: [`Heap`] or [`Shared`]. Sealed: no other placement exists.
 pub trait Placement: sealed::Placement {}
 
@@ -214,23 +218,23 @@ pub(crate) mod sealed {
     pub trait Placement: 'static {
         /// The storage of a non-blocking queue of `T`.
         #[allow(private_bounds, reason = "sealed: the storage is this crate's own")]
-        type Ring<T>: crate::storage::RingStorage<T>;
+        type Ring<T>: crate::placement::storage::RingStorage<T>;
         /// The storage of a blocking queue of `T`.
         #[allow(private_bounds, reason = "sealed: the storage is this crate's own")]
-        type Waiting<T>: crate::storage::WaitingStorage<T>;
+        type Waiting<T>: crate::placement::storage::WaitingStorage<T>;
         /// The placement's name, for `Debug`.
         const NAME: &'static str;
     }
 
     impl Placement for super::Heap {
-        type Ring<T> = crate::heap::HeapRing<T>;
-        type Waiting<T> = crate::heap::HeapWaiting<T>;
+        type Ring<T> = crate::placement::heap::HeapRing<T>;
+        type Waiting<T> = crate::placement::heap::HeapWaiting<T>;
         const NAME: &'static str = "heap";
     }
 
     impl<R: super::Role> Placement for super::Shared<R> {
-        type Ring<T> = crate::shared::Mapping<T>;
-        type Waiting<T> = crate::shared::WaitingMapping<T>;
+        type Ring<T> = crate::placement::shared::Mapping<T>;
+        type Waiting<T> = crate::placement::shared::WaitingMapping<T>;
         const NAME: &'static str = "shared";
     }
 
@@ -238,21 +242,21 @@ pub(crate) mod sealed {
     pub trait Role: 'static {
         /// The roles recorded for a handle of this role.
         #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
-        const ROLES: crate::shared::Roles;
+        const ROLES: crate::placement::shared::Roles;
     }
 
     impl Role for super::Both {
         #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
-        const ROLES: crate::shared::Roles = crate::shared::Roles::BOTH;
+        const ROLES: crate::placement::shared::Roles = crate::placement::shared::Roles::BOTH;
     }
 
     impl Role for super::Producer {
         #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
-        const ROLES: crate::shared::Roles = crate::shared::Roles::PRODUCER;
+        const ROLES: crate::placement::shared::Roles = crate::placement::shared::Roles::PRODUCER;
     }
 
     impl Role for super::Consumer {
         #[allow(private_interfaces, reason = "sealed: the table is this crate's own")]
-        const ROLES: crate::shared::Roles = crate::shared::Roles::CONSUMER;
+        const ROLES: crate::placement::shared::Roles = crate::placement::shared::Roles::CONSUMER;
     }
 }

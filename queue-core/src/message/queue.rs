@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::message_error::{ReceiveError, SendError};
-use super::{Frame, MappingError, type_tag};
+use super::error::{ReceiveError, SendError};
+use crate::{Frame, MappingError, type_tag};
 use crate::error::{PopError, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError};
 use crate::{BlockingQueue, Both, Pops, Pushes, Role, Shared};
 

@@ -4,7 +4,7 @@
 use core::mem::{align_of, size_of};
 
 use super::error::{ElementType, MappingError};
-use super::plain::Plain;
+use crate::ring::Plain;
 use super::participants::{MAX_PARTICIPANTS, Participants};
 use crate::ring::{Announcement, CACHE_LINE, Cursors, Shape, stamps_len, words_per_value};
 use crate::sync::AtomicUsize;

@@ -17,7 +17,7 @@ use super::layout::{
 use super::liveness::{Peers, Suspicion, Watch};
 use super::membership::{Membership, Table};
 use super::participants::{MAX_PARTICIPANTS, Participants, Roles};
-use super::plain::Plain;
+use crate::ring::Plain;
 use super::presence::Presence;
 use crate::error::CapacityError;
 use crate::mutant;
@@ -25,7 +25,7 @@ use crate::ring::{
     AnyBytes, Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side, empty_stamps,
     stamp_spacing, words_per_value,
 };
-use crate::storage::{RingOf, RingStorage, WaitingStorage};
+use crate::placement::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
 

@@ -5,7 +5,7 @@ use crate::forked::Owner;
 use crate::ring::{
     Cursors, Local, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len,
 };
-use crate::storage::{RingOf, RingStorage, WaitingStorage};
+use crate::placement::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
 use crate::wait::WaitLists;
 

@@ -2,7 +2,7 @@
 
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-use crate::ring::Extent;
+use super::Extent;
 
 /// Plain data: a value that is nothing but its bytes, so that copying them into another
 /// process makes the same value there.
