@@ -11,7 +11,7 @@ use crate::error::{
 };
 use crate::placement::heap::HeapWaiting;
 use crate::placement::{Heap, Placement, Pops, Pushes, Role, Shared, sealed};
-use crate::placement::shared::{MappingError, WaitingMapping};
+use crate::placement::shared::{FrontDoor, MappingError, WaitingMapping, shared_front_door};
 use crate::ring::Plain;
 use crate::placement::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::Barriers;
@@ -128,128 +128,56 @@ impl<T> BlockingQueue<T> {
     }
 }
 
-impl<T: Plain, R: Role> BlockingQueue<T, Shared<R>> {
-    /// Creates an empty queue of `capacity` values in a new shared memory mapping.
-    ///
-    /// A child made by `fork` after this call shares the queue. A child started by `exec`
-    /// attaches with [`attach`](Self::attach), given the descriptor from [`fd`](Self::fd)
-    /// (duplicate it without `FD_CLOEXEC` for the child).
-    ///
-    /// The mapping holds, besides a header of a few cache lines, each slot's value and its
-    /// stamp (a stamp takes as many bytes as its value, from 8 up to a cache line): 16 MiB
-    /// for a million u64. For a stream between processes on cores that share no cache, a
-    /// ring several times larger than a core's L2 cache was much faster on the crate's test
-    /// machine than one that fits in it (the crate's cross-process bench measures it); a
-    /// small ring keeps less memory and fewer messages in flight.
-    ///
-    /// The kernel allocates every page of the mapping here (`fallocate`), not when a push
-    /// first touches it: the memory is committed once, a machine short of it fails this call
-    /// rather than a later push's first touch of a page (which the kernel answers with
-    /// `SIGBUS` or its out-of-memory killer), and no call on the queue waits for a page to be
-    /// allocated. It costs a few milliseconds for a large ring (about 3 ms more for 32 MiB on
-    /// the crate's test machine).
-    ///
-    /// # Errors
-    ///
-    /// [`MappingError::Capacity`] for a capacity of 0 or one whose mapping would not fit;
-    /// [`MappingError::Os`] if the kernel refused the memory.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use queue_core::{BlockingQueue, Shared};
-    ///
-    /// let queue = BlockingQueue::<u64, Shared>::create(8)?;
-    /// queue.push(7)?;
-    /// // Another mapping of the same memory, as a process given the descriptor would make:
-    /// let attached = BlockingQueue::<u64, Shared>::attach(queue.fd().try_clone_to_owned()?)?;
-    /// assert_eq!(attached.pop(), Ok(7));
-    /// // The wrong type is refused:
-    /// let fd = queue.fd().try_clone_to_owned()?;
-    /// assert!(BlockingQueue::<u32, Shared>::attach(fd).is_err());
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(loom)] fn main() {}
-    /// ```
-    pub fn create(capacity: usize) -> Result<Self, MappingError> {
-        Ok(Self {
-            storage: WaitingMapping::create(capacity, R::ROLES)?,
-        })
+impl<T: Plain, R: Role> FrontDoor for BlockingQueue<T, Shared<R>> {
+    type As<R2: Role> = BlockingQueue<T, Shared<R2>>;
+
+    fn create_queue(capacity: usize) -> Result<Self, MappingError> {
+        let storage = WaitingMapping::create(capacity, R::ROLES)?;
+        Ok(Self { storage })
     }
 
-    /// Maps the shared queue behind `fd`, made by [`create`](Self::create) in this or another
-    /// process, after checking its header.
-    ///
-    /// # Errors
-    ///
-    /// A typed [`MappingError`], never undefined behaviour, when the descriptor is not a
-    /// sealed memory file, or the file is not a queue, is a non-blocking one, was made by
-    /// another layout version, holds another element type, or is resized or damaged (see the
-    /// [trust section](Shared#trust));
-    /// [`MappingError::Os`] if the queue uses `membarrier` and the kernel refuses this
-    /// process's registration.
-    pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
-        Ok(Self {
-            storage: WaitingMapping::attach(fd, R::ROLES)?,
-        })
+    fn attach_queue(fd: OwnedFd) -> Result<Self, MappingError> {
+        let storage = WaitingMapping::attach(fd, R::ROLES)?;
+        Ok(Self { storage })
     }
 
-    /// The descriptor of the shared mapping, for handing to another process.
-    pub fn fd(&self) -> BorrowedFd<'_> {
+    fn queue_fd(&self) -> BorrowedFd<'_> {
         self.storage.fd()
     }
 
-    /// Another handle to the same shared queue, for another thread: a shared queue is `Send`
-    /// but not `Sync`, since each handle is one participant of the queue (an entry in its
-    /// table, whose claims are recovered if its process dies). A child made by `fork` that
-    /// uses a handle it inherited takes an entry of its own at its first call.
-    ///
-    /// # Errors
-    ///
-    /// [`MappingError::TooManyParticipants`] when the queue already has
-    /// [`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS) live handles, in all processes together.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use queue_core::{BlockingQueue, Shared};
-    ///
-    /// let queue = BlockingQueue::<u64, Shared>::create(8)?;
-    /// let producer = queue.try_clone()?;
-    /// std::thread::spawn(move || producer.try_push(1).unwrap()).join().unwrap();
-    /// assert_eq!(queue.try_pop(), Ok(1));
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(loom)] fn main() {}
-    /// ```
-    ///
-    /// A handle cannot be shared between threads by reference: it is one participant.
-    ///
-    /// ```compile_fail
-    /// use queue_core::{BlockingQueue, Shared};
-    ///
-    /// fn shared_by_threads<T: Sync>(_: &T) {}
-    /// let queue = BlockingQueue::<u64, Shared>::create(8).unwrap();
-    /// shared_by_threads(&queue); // error: `BlockingQueue<u64, Shared>` is not `Sync`
-    /// ```
-    pub fn try_clone(&self) -> Result<Self, MappingError> {
-        self.try_clone_as::<R>()
-    }
-
-    /// Another handle to the same shared queue, of role `R2` (see [roles](Shared#roles)): a
-    /// [`Producer`](crate::Producer) to hand to a process that only pushes, say.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_clone`](Self::try_clone).
-    pub fn try_clone_as<R2: Role>(&self) -> Result<BlockingQueue<T, Shared<R2>>, MappingError> {
-        Ok(BlockingQueue {
-            storage: self.storage.try_clone(R2::ROLES)?,
-        })
+    fn clone_queue<R2: Role>(&self) -> Result<BlockingQueue<T, Shared<R2>>, MappingError> {
+        let storage = self.storage.try_clone(R2::ROLES)?;
+        Ok(BlockingQueue { storage })
     }
 }
+
+shared_front_door! {
+    impl [T: Plain, R: Role] BlockingQueue<T, Shared<R>>,
+    as [R2] BlockingQueue<T, Shared<R2>>,
+    example: "BlockingQueue::<u64, Shared>", push: "push", pop: "pop",
+    uses: "use queue_core::{BlockingQueue, Shared};",
+    refused: "BlockingQueue::<u32, Shared>",
+    create_notes: [
+        /// The mapping holds, besides a header of a few cache lines, each slot's value and its
+        /// stamp (a stamp takes as many bytes as its value, from 8 up to a cache line): 16 MiB
+        /// for a million u64. For a stream between processes on cores that share no cache, a
+        /// ring several times larger than a core's L2 cache was much faster on the crate's test
+        /// machine than one that fits in it (the crate's cross-process bench measures it); a
+        /// small ring keeps less memory and fewer messages in flight.
+        ///
+        /// The kernel allocates every page of the mapping here (`fallocate`), not when a push
+        /// first touches it: the memory is committed once, a machine short of it fails this call
+        /// rather than a later push's first touch of a page (which the kernel answers with
+        /// `SIGBUS` or its out-of-memory killer), and no call on the queue waits for a page to be
+        /// allocated. It costs a few milliseconds for a large ring (about 3 ms more for 32 MiB on
+        /// the crate's test machine).
+    ],
+    attach_notes: [
+        /// [`MappingError::Os`] also if the queue uses `membarrier` and the kernel refuses this
+        /// process's registration.
+    ],
+}
+
 
 impl<T, P: Placement> BlockingQueue<T, P> {
     /// The sleepers registered on either list, for the fault-injection tests.

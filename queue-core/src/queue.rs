@@ -7,7 +7,7 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 use crate::error::{CapacityError, PopError, PushSliceError, TryPopError, TryPushError};
 use crate::placement::heap::HeapRing;
 use crate::placement::{Heap, Placement, Pops, Pushes, Role, Shared, sealed};
-use crate::placement::shared::{Mapping, MappingError};
+use crate::placement::shared::{FrontDoor, Mapping, MappingError, shared_front_door};
 use crate::ring::Plain;
 use crate::placement::storage::{RingOf, RingStorage};
 
@@ -190,113 +190,44 @@ impl<T> Queue<T> {
     }
 }
 
-impl<T: Plain, R: Role> Queue<T, Shared<R>> {
-    /// Creates an empty queue of `capacity` values in a new shared memory mapping, for
-    /// processes to share: a child made by `fork` after this call shares it as it is, and
-    /// another process given the descriptor ([`fd`](Self::fd)) maps it with
-    /// [`attach`](Self::attach).
-    ///
-    /// The mapping has no wait lists: its calls never wait, and cost what the heap queue's
-    /// do. A queue whose calls can sleep is a
-    /// [`BlockingQueue::create`](crate::BlockingQueue::create); the two kinds cannot attach
-    /// each other's files ([`MappingError::WrongKind`]).
-    ///
-    /// # Errors
-    ///
-    /// [`MappingError::Capacity`] for a capacity of 0 or one whose mapping would not fit;
-    /// [`MappingError::Os`] if the kernel refused the memory.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use queue_core::{Queue, Shared};
-    ///
-    /// let queue = Queue::<u64, Shared>::create(8)?;
-    /// queue.try_push(7).unwrap();
-    /// // Another mapping of the same memory, as a process given the descriptor would make:
-    /// let attached = Queue::<u64, Shared>::attach(queue.fd().try_clone_to_owned()?)?;
-    /// assert_eq!(attached.try_pop(), Ok(7));
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(loom)] fn main() {}
-    /// ```
-    pub fn create(capacity: usize) -> Result<Self, MappingError> {
-        Ok(Self {
-            storage: Mapping::create_plain(capacity, R::ROLES)?,
-        })
+impl<T: Plain, R: Role> FrontDoor for Queue<T, Shared<R>> {
+    type As<R2: Role> = Queue<T, Shared<R2>>;
+
+    fn create_queue(capacity: usize) -> Result<Self, MappingError> {
+        let storage = Mapping::create_plain(capacity, R::ROLES)?;
+        Ok(Self { storage })
     }
 
-    /// Maps the shared queue behind `fd`, made by [`create`](Self::create) in this or another
-    /// process, after checking its header.
-    ///
-    /// # Errors
-    ///
-    /// A typed [`MappingError`], never undefined behaviour, when the descriptor is not a
-    /// sealed memory file, or the file is not a queue, is a blocking one, was made by another
-    /// layout version, holds another element type, or is resized or damaged (see the
-    /// [trust section](Shared#trust)).
-    pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
-        Ok(Self {
-            storage: Mapping::attach_plain(fd, R::ROLES)?,
-        })
+    fn attach_queue(fd: OwnedFd) -> Result<Self, MappingError> {
+        let storage = Mapping::attach_plain(fd, R::ROLES)?;
+        Ok(Self { storage })
     }
 
-    /// The descriptor of the shared mapping, for handing to another process.
-    pub fn fd(&self) -> BorrowedFd<'_> {
+    fn queue_fd(&self) -> BorrowedFd<'_> {
         self.storage.fd()
     }
 
-    /// Another handle to the same shared queue, for another thread: a shared queue is `Send`
-    /// but not `Sync`, since each handle is one participant of the queue (an entry in its
-    /// table, whose claims are recovered if its process dies). A child made by `fork` that
-    /// uses a handle it inherited takes an entry of its own at its first call.
-    ///
-    /// # Errors
-    ///
-    /// [`MappingError::TooManyParticipants`] when the queue already has
-    /// [`MAX_PARTICIPANTS`](crate::MAX_PARTICIPANTS) live handles, in all processes together.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use queue_core::{Queue, Shared};
-    ///
-    /// let queue = Queue::<u64, Shared>::create(8)?;
-    /// let producer = queue.try_clone()?;
-    /// std::thread::spawn(move || producer.try_push(1).unwrap()).join().unwrap();
-    /// assert_eq!(queue.try_pop(), Ok(1));
-    /// # Ok(())
-    /// # }
-    /// # #[cfg(loom)] fn main() {}
-    /// ```
-    ///
-    /// A handle cannot be shared between threads by reference: it is one participant.
-    ///
-    /// ```compile_fail
-    /// use queue_core::{Queue, Shared};
-    ///
-    /// fn shared_by_threads<T: Sync>(_: &T) {}
-    /// let queue = Queue::<u64, Shared>::create(8).unwrap();
-    /// shared_by_threads(&queue); // error: `Queue<u64, Shared>` is not `Sync`
-    /// ```
-    pub fn try_clone(&self) -> Result<Self, MappingError> {
-        self.try_clone_as::<R>()
-    }
-
-    /// Another handle to the same shared queue, of role `R2` (see [roles](Shared#roles)): a
-    /// [`Producer`](crate::Producer) to hand to a process that only pushes, say.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_clone`](Self::try_clone).
-    pub fn try_clone_as<R2: Role>(&self) -> Result<Queue<T, Shared<R2>>, MappingError> {
-        Ok(Queue {
-            storage: self.storage.try_clone(R2::ROLES)?,
-        })
+    fn clone_queue<R2: Role>(&self) -> Result<Queue<T, Shared<R2>>, MappingError> {
+        let storage = self.storage.try_clone(R2::ROLES)?;
+        Ok(Queue { storage })
     }
 }
+
+shared_front_door! {
+    impl [T: Plain, R: Role] Queue<T, Shared<R>>,
+    as [R2] Queue<T, Shared<R2>>,
+    example: "Queue::<u64, Shared>", push: "try_push", pop: "try_pop",
+    uses: "use queue_core::{Queue, Shared};",
+    refused: "Queue::<u32, Shared>",
+    create_notes: [
+        /// The mapping has no wait lists: its calls never wait, and cost what the heap queue's
+        /// do. A queue whose calls can sleep is a
+        /// [`BlockingQueue::create`](crate::BlockingQueue::create); the two kinds cannot attach
+        /// each other's files ([`MappingError::WrongKind`]).
+    ],
+    attach_notes: [],
+}
+
 
 impl<T, P: Placement> Queue<T, P> {
     #[inline(always)]

@@ -4,7 +4,12 @@ use core::fmt;
 use core::marker::PhantomData;
 use std::os::fd::OwnedFd;
 
+use message_codec::Codec;
 use serde::Serialize;
+
+/// How an entry point's argument becomes bytes and back: the codec seam that queue-core's
+/// message queue shares, postcard for now.
+pub(crate) type ArgumentCodec = message_codec::Postcard;
 
 /// A function that a child process can run: Python's `Process(target=f, args=...)` for the
 /// start methods that run a fresh program (spawn) or a server's fork (forkserver), which can
@@ -68,8 +73,10 @@ impl<A> Entry<A> {
             argument_type: core::any::type_name::<A>(),
             argument,
         };
-        let (bytes, fds) = fd_carrier::collect(|| postcard::to_allocvec(&envelope));
-        let bytes = bytes.map_err(|error| error.to_string())?;
+        let mut bytes = Vec::new();
+        let (encoded, fds) =
+            fd_carrier::collect(|| ArgumentCodec::default().encode_to_vec(&envelope, &mut bytes));
+        encoded.map_err(|error| error.to_string())?;
         if fds.len() > MAX_CARRIED {
             return Err(format!(
                 "it holds {} file descriptors, and at most {MAX_CARRIED} travel to a child",
@@ -153,8 +160,10 @@ macro_rules! entry {
 pub mod __private {
     use std::os::fd::OwnedFd;
 
+    use message_codec::Codec;
     use serde::de::DeserializeOwned;
 
+    use crate::entry::ArgumentCodec;
     use crate::exit_code::{IntoExitCode, entry_failed, report_taken, run_to_exit_code};
 
     /// Checks the argument's type, decodes it (with the descriptors received beside it; those
@@ -167,11 +176,13 @@ pub mod __private {
     ) -> i32 {
         let expected = core::any::type_name::<A>();
         let carried = !fds.is_empty();
-        let decoded = postcard::take_from_bytes::<&str>(arguments)
+        let codec = ArgumentCodec::default();
+        let decoded = codec
+            .decode_prefix::<&str>(arguments)
             .map_err(|error| error.to_string())
             .and_then(|(argument_type, argument)| {
                 if argument_type == expected {
-                    fd_carrier::deliver(fds, || postcard::from_bytes::<A>(argument))
+                    fd_carrier::deliver(fds, || codec.decode::<A>(argument))
                         .map_err(|error| error.to_string())
                 } else {
                     Err(format!(

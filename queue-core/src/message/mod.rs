@@ -1,8 +1,7 @@
-//! The top floor (feature `serde`): messages of any serde type over the shared queues, and the
-//! shared queues' handles as serde values, for a child process's argument. Built on the
-//! queues; nothing below depends on it.
+//! The top floor (feature `serde`): messages of any serde type over the shared queues, each
+//! encoded by a [`Codec`](message_codec::Codec). Built on the queues; nothing below depends
+//! on it.
 
-mod carried;
 mod error;
 mod queue;
 

@@ -1,17 +1,19 @@
-//! [`MessageQueue`]: a shared blocking queue of any serde message, each one encoded with
-//! postcard into one frame.
+//! [`MessageQueue`]: a shared blocking queue of any serde message, each one encoded by its
+//! codec (postcard by default) into one frame.
 
 use core::fmt;
 use core::marker::PhantomData;
 use std::os::fd::{BorrowedFd, OwnedFd};
 use std::time::Duration;
 
+use message_codec::{Codec, EncodeError, Postcard};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 
 use super::error::{ReceiveError, SendError};
 use crate::{Frame, MappingError, type_tag};
 use crate::error::{PopError, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError};
+use crate::placement::shared::{FrontDoor, shared_front_door};
 use crate::{BlockingQueue, Both, Pops, Pushes, Role, Shared};
 
 /// A frame's size when the type does not name one: a 256-byte slot.
@@ -23,8 +25,8 @@ const FINGERPRINT: usize = 8;
 /// A bounded queue of messages of any serde type `M` between processes: Python's
 /// `multiprocessing.Queue`, which carries any picklable object.
 ///
-/// Each message is encoded with [postcard](https://docs.rs/postcard) into one
-/// [`Frame<N>`](Frame) of a shared [`BlockingQueue`], so every promise of the shared queue
+/// Each message is encoded by the codec `C` ([postcard](https://docs.rs/postcard) unless the
+/// type names another [`Codec`]) into one [`Frame<N>`](Frame) of a shared [`BlockingQueue`], so every promise of the shared queue
 /// holds (bounded, FIFO per producer, crash tolerant, [trust](Shared#trust),
 /// [disconnection](Shared#disconnection)), and so do its roles: `R` is [`Both`],
 /// [`Producer`](crate::Producer) or [`Consumer`](crate::Consumer).
@@ -62,13 +64,15 @@ const FINGERPRINT: usize = 8;
 /// # Ok(()) }
 /// # #[cfg(loom)] fn main() {}
 /// ```
-pub struct MessageQueue<M, R: Role = Both, const N: usize = DEFAULT_FRAME> {
+pub struct MessageQueue<M, R: Role = Both, const N: usize = DEFAULT_FRAME, C: Codec = Postcard> {
     frames: BlockingQueue<Frame<N>, Shared<R>>,
     /// `M`'s fingerprint, written first in every frame sent and checked in every one received.
     fingerprint: [u8; FINGERPRINT],
     /// Messages are encoded in and decoded out, never stored: a handle is `Send` and `Sync`
     /// as its queue is, whatever `M` is.
     message: PhantomData<fn(M) -> M>,
+    /// How messages become bytes and back.
+    codec: C,
 }
 
 /// `M`'s fingerprint: the type tag of its name, as this build of the program spells it (a
@@ -77,7 +81,7 @@ fn fingerprint<M>() -> [u8; FINGERPRINT] {
     type_tag(core::any::type_name::<M>()).to_le_bytes()
 }
 
-impl<M, R: Role, const N: usize> MessageQueue<M, R, N> {
+impl<M, R: Role, const N: usize, C: Codec> MessageQueue<M, R, N, C> {
     /// The largest message, encoded, that a frame holds.
     pub const MAX_MESSAGE: usize = N - FINGERPRINT;
 
@@ -93,49 +97,8 @@ impl<M, R: Role, const N: usize> MessageQueue<M, R, N> {
             frames,
             fingerprint: fingerprint::<M>(),
             message: PhantomData,
+            codec: C::default(),
         }
-    }
-
-    /// A new queue of `capacity` frames, in a memory file of its own; this handle is its
-    /// first participant.
-    ///
-    /// # Errors
-    ///
-    /// As [`BlockingQueue::create`].
-    pub fn create(capacity: usize) -> Result<Self, MappingError> {
-        BlockingQueue::create(capacity).map(Self::wrap)
-    }
-
-    /// Attaches the queue whose memory file `fd` is: a new participant.
-    ///
-    /// # Errors
-    ///
-    /// As [`BlockingQueue::attach`]: among others, a queue of frames of another size.
-    pub fn attach(fd: OwnedFd) -> Result<Self, MappingError> {
-        BlockingQueue::attach(fd).map(Self::wrap)
-    }
-
-    /// The queue's memory file, to pass to another process.
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.frames.fd()
-    }
-
-    /// Another handle of the same role: a new participant.
-    ///
-    /// # Errors
-    ///
-    /// As [`BlockingQueue::try_clone`].
-    pub fn try_clone(&self) -> Result<Self, MappingError> {
-        self.frames.try_clone().map(Self::wrap)
-    }
-
-    /// A handle of role `R2`: a new participant.
-    ///
-    /// # Errors
-    ///
-    /// As [`BlockingQueue::try_clone_as`].
-    pub fn try_clone_as<R2: Role>(&self) -> Result<MessageQueue<M, R2, N>, MappingError> {
-        self.frames.try_clone_as().map(MessageQueue::wrap)
     }
 
     /// The queue of frames underneath, for its batch calls and everything else it offers.
@@ -169,7 +132,7 @@ impl<M, R: Role, const N: usize> MessageQueue<M, R, N> {
     }
 }
 
-impl<M: Serialize, R: Role, const N: usize> MessageQueue<M, R, N>
+impl<M: Serialize, R: Role, const N: usize, C: Codec> MessageQueue<M, R, N, C>
 where
     Shared<R>: Pushes,
 {
@@ -179,10 +142,10 @@ where
         let mut frame = Frame::<N>::default();
         let room = frame.room();
         room[..FINGERPRINT].copy_from_slice(&self.fingerprint);
-        let encoded = match postcard::to_slice(&message, &mut room[FINGERPRINT..]) {
-            Ok(encoded) => encoded.len(),
-            Err(postcard::Error::SerializeBufferFull) => {
-                let encoded = postcard::to_allocvec(&message).map_or(N, |bytes| bytes.len());
+        let encoded = match self.codec.encode_into(&message, &mut room[FINGERPRINT..]) {
+            Ok(encoded) => encoded,
+            Err(EncodeError::BufferFull) => {
+                let encoded = self.codec.encoded_len(&message).unwrap_or(N);
                 return Err(SendError::TooLarge {
                     message,
                     encoded,
@@ -198,7 +161,7 @@ where
         };
         frame
             .set_len(FINGERPRINT + encoded)
-            .expect("postcard wrote no more than the frame's N bytes");
+            .expect("the codec wrote no more than the room it was given");
         Ok((frame, message))
     }
 
@@ -246,7 +209,7 @@ where
     }
 }
 
-impl<M: DeserializeOwned, R: Role, const N: usize> MessageQueue<M, R, N>
+impl<M: DeserializeOwned, R: Role, const N: usize, C: Codec> MessageQueue<M, R, N, C>
 where
     Shared<R>: Pops,
 {
@@ -258,17 +221,12 @@ where
                 frame: bytes.to_vec(),
             });
         };
-        match postcard::take_from_bytes(encoded) {
-            Ok((message, [])) => Ok(message),
-            Ok((_, rest)) => Err(ReceiveError::Undecodable {
-                frame: bytes.to_vec(),
-                reason: format!("{} bytes left over after the message", rest.len()),
-            }),
-            Err(error) => Err(ReceiveError::Undecodable {
+        self.codec
+            .decode(encoded)
+            .map_err(|error| ReceiveError::Undecodable {
                 frame: bytes.to_vec(),
                 reason: error.to_string(),
-            }),
-        }
+            })
     }
 
     /// Pops the oldest message if there is one, without waiting.
@@ -307,7 +265,7 @@ where
     /// Iterates over the messages popped one by one until a pop answers an error: the queue
     /// closed (or every producer gone) and drained, or a frame that is not a message of this
     /// type; [`Messages::ended_by`] says which.
-    pub fn iter(&self) -> Messages<'_, M, R, N> {
+    pub fn iter(&self) -> Messages<'_, M, R, N, C> {
         Messages {
             queue: self,
             ended_by: None,
@@ -316,19 +274,19 @@ where
 }
 
 /// The messages of a [`MessageQueue`], popped one by one (see [`MessageQueue::iter`]).
-pub struct Messages<'a, M, R: Role, const N: usize> {
-    queue: &'a MessageQueue<M, R, N>,
+pub struct Messages<'a, M, R: Role, const N: usize, C: Codec = Postcard> {
+    queue: &'a MessageQueue<M, R, N, C>,
     ended_by: Option<ReceiveError<PopError>>,
 }
 
-impl<M, R: Role, const N: usize> Messages<'_, M, R, N> {
+impl<M, R: Role, const N: usize, C: Codec> Messages<'_, M, R, N, C> {
     /// The error that ended the iteration, once it has ended.
     pub fn ended_by(&self) -> Option<&ReceiveError<PopError>> {
         self.ended_by.as_ref()
     }
 }
 
-impl<M: DeserializeOwned, R: Role, const N: usize> Iterator for Messages<'_, M, R, N>
+impl<M: DeserializeOwned, R: Role, const N: usize, C: Codec> Iterator for Messages<'_, M, R, N, C>
 where
     Shared<R>: Pops,
 {
@@ -339,28 +297,30 @@ where
     }
 }
 
-impl<'a, M: DeserializeOwned, R: Role, const N: usize> IntoIterator for &'a MessageQueue<M, R, N>
+impl<'a, M: DeserializeOwned, R: Role, const N: usize, C: Codec> IntoIterator
+    for &'a MessageQueue<M, R, N, C>
 where
     Shared<R>: Pops,
 {
     type Item = M;
-    type IntoIter = Messages<'a, M, R, N>;
+    type IntoIter = Messages<'a, M, R, N, C>;
 
-    fn into_iter(self) -> Messages<'a, M, R, N> {
+    fn into_iter(self) -> Messages<'a, M, R, N, C> {
         self.iter()
     }
 }
 
-impl<M, R: Role, const N: usize> fmt::Debug for MessageQueue<M, R, N> {
+impl<M, R: Role, const N: usize, C: Codec> fmt::Debug for MessageQueue<M, R, N, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MessageQueue")
             .field("message", &core::any::type_name::<M>())
+            .field("codec", &self.codec)
             .field("frames", &self.frames)
             .finish()
     }
 }
 
-impl<M, R: Role, const N: usize> fmt::Debug for Messages<'_, M, R, N> {
+impl<M, R: Role, const N: usize, C: Codec> fmt::Debug for Messages<'_, M, R, N, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Messages")
             .field("ended_by", &self.ended_by)
@@ -368,18 +328,38 @@ impl<M, R: Role, const N: usize> fmt::Debug for Messages<'_, M, R, N> {
     }
 }
 
-/// A handle serializes as its queue of frames does: for a child process's argument.
-impl<M, R: Role, const N: usize> Serialize for MessageQueue<M, R, N> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.frames.serialize(serializer)
+impl<M, R: Role, const N: usize, C: Codec> FrontDoor for MessageQueue<M, R, N, C> {
+    type As<R2: Role> = MessageQueue<M, R2, N, C>;
+
+    fn create_queue(capacity: usize) -> Result<Self, MappingError> {
+        BlockingQueue::create(capacity).map(Self::wrap)
+    }
+
+    fn attach_queue(fd: OwnedFd) -> Result<Self, MappingError> {
+        BlockingQueue::attach(fd).map(Self::wrap)
+    }
+
+    fn queue_fd(&self) -> BorrowedFd<'_> {
+        self.frames.fd()
+    }
+
+    fn clone_queue<R2: Role>(&self) -> Result<MessageQueue<M, R2, N, C>, MappingError> {
+        self.frames.try_clone_as().map(MessageQueue::wrap)
     }
 }
 
-/// Attaches the queue received beside the bytes: a new participant of role `R`.
-impl<'de, M, R: Role, const N: usize> Deserialize<'de> for MessageQueue<M, R, N> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        BlockingQueue::deserialize(deserializer).map(Self::wrap)
-    }
+shared_front_door! {
+    impl [M, R: Role, const N: usize, C: Codec] MessageQueue<M, R, N, C>,
+    as [R2] MessageQueue<M, R2, N, C>,
+    example: "MessageQueue::<u64>", push: "push", pop: "pop",
+    uses: "use queue_core::MessageQueue;",
+    refused: "MessageQueue::<u64, queue_core::Both, 60>",
+    create_notes: [
+        /// `capacity` counts messages: each takes one frame of `N` bytes.
+    ],
+    attach_notes: [
+        /// Among others, a queue of frames of another size.
+    ],
 }
 
 #[cfg(all(test, not(loom)))]
@@ -469,6 +449,75 @@ mod tests {
         strings.push("next".into()).unwrap();
         assert!(matches!(strings.pop(), Err(ReceiveError::Undecodable { frame, .. }) if frame == bytes));
         assert_eq!(strings.pop().unwrap(), "next", "the queue goes on");
+    }
+
+    /// Another format: postcard after its length as 4 bytes, little-endian.
+    #[derive(Debug, Default)]
+    struct LengthFirst;
+
+    impl message_codec::Codec for LengthFirst {
+        fn encode_into<M: Serialize + ?Sized>(
+            &self,
+            message: &M,
+            buffer: &mut [u8],
+        ) -> Result<usize, message_codec::EncodeError> {
+            let (length, rest) = buffer
+                .split_first_chunk_mut::<4>()
+                .ok_or(message_codec::EncodeError::BufferFull)?;
+            let encoded = message_codec::Postcard.encode_into(message, rest)?;
+            *length = u32::try_from(encoded).unwrap().to_le_bytes();
+            Ok(4 + encoded)
+        }
+
+        fn encode_to_vec<M: Serialize + ?Sized>(
+            &self,
+            message: &M,
+            out: &mut Vec<u8>,
+        ) -> Result<(), message_codec::EncodeError> {
+            let length = self.encoded_len(message)? - 4;
+            out.extend(u32::try_from(length).unwrap().to_le_bytes());
+            message_codec::Postcard.encode_to_vec(message, out)
+        }
+
+        fn encoded_len<M: Serialize + ?Sized>(
+            &self,
+            message: &M,
+        ) -> Result<usize, message_codec::EncodeError> {
+            Ok(4 + message_codec::Postcard.encoded_len(message)?)
+        }
+
+        fn decode_prefix<'de, M: Deserialize<'de>>(
+            &self,
+            bytes: &'de [u8],
+        ) -> Result<(M, &'de [u8]), message_codec::DecodeError> {
+            let short = || message_codec::DecodeError::Undecodable("too short".into());
+            let (length, rest) = bytes.split_first_chunk::<4>().ok_or_else(short)?;
+            let length = u32::from_le_bytes(*length) as usize;
+            let (message, rest) = (rest.get(..length).ok_or_else(short)?, &rest[length..]);
+            Ok((message_codec::Postcard.decode(message)?, rest))
+        }
+    }
+
+    #[test]
+    fn a_queue_encodes_through_the_codec_its_type_names() {
+        use message_codec::Codec;
+        let queue = MessageQueue::<Job, crate::Both, 252, LengthFirst>::create(4).unwrap();
+        queue.push(job(4)).unwrap();
+        let raw = BlockingQueue::<Frame<252>, Shared>::attach(
+            queue.fd().try_clone_to_owned().unwrap(),
+        )
+        .unwrap();
+        let frame = raw.pop().unwrap();
+        let mut expected = super::fingerprint::<Job>().to_vec();
+        LengthFirst.encode_to_vec(&job(4), &mut expected).unwrap();
+        assert_eq!(frame.as_bytes(), expected, "the fingerprint, then the codec's bytes");
+        raw.push(frame).unwrap();
+        assert_eq!(queue.pop(), Ok(job(4)));
+        let too_large = Job { inputs: (0..300).collect(), ..job(1) };
+        let Err(SendError::TooLarge { encoded, .. }) = queue.push(too_large.clone()) else {
+            panic!("a message larger than the frame was taken");
+        };
+        assert_eq!(encoded, LengthFirst.encoded_len(&too_large).unwrap());
     }
 
     #[test]

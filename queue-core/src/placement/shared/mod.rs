@@ -43,8 +43,11 @@
 //! not memory): the algorithm is checked on the heap placement, and this one by the
 //! cross-process tests.
 
+#[cfg(feature = "serde")]
+pub(crate) mod carried;
 mod error;
 mod file;
+mod front_door;
 mod layout;
 mod liveness;
 mod mapping;
@@ -53,6 +56,7 @@ mod participants;
 mod presence;
 
 pub use error::{ElementType, FileKind, MappingError};
+pub(crate) use front_door::{FrontDoor, shared_front_door};
 pub use participants::MAX_PARTICIPANTS;
 pub(crate) use participants::Roles;
 pub(crate) use mapping::{Mapping, WaitingMapping};

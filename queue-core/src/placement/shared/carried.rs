@@ -1,8 +1,8 @@
-//! A shared queue's handle as a serde value (feature `serde`), so that it can be part of a
+//! How a shared queue's handle travels as a serde value (feature `serde`), so that it can be part of a
 //! child process's argument: it serializes as the index of its descriptor among those
 //! [`fd_carrier`] carries beside the bytes, and deserializes by attaching the descriptor
 //! received at that index, as a handle of its own (one more participant), of the role its
-//! type names.
+//! type names. The impls themselves are written by `shared_front_door!`.
 //!
 //! The element type travels in the queue's header, not in the bytes: attaching checks it
 //! (size, alignment and tag), so a handle deserialized as a queue of another type is a
@@ -13,57 +13,32 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::Plain;
-use crate::{BlockingQueue, Queue, Role, Shared};
 
 /// What a handle serializes as: its descriptor's index in the list being carried.
 #[derive(Serialize, Deserialize)]
 #[serde(rename = "queue_core::SharedQueue")]
 struct CarriedQueue(u32);
 
-fn serialize_descriptor<S: Serializer>(fd: BorrowedFd<'_>, serializer: S) -> Result<S::Ok, S::Error> {
+/// Writes a handle as the index of its descriptor among those being carried.
+pub(crate) fn serialize_descriptor<S: Serializer>(
+    fd: BorrowedFd<'_>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     let index = fd_carrier::carry(fd).map_err(serde::ser::Error::custom)?;
     CarriedQueue(index).serialize(serializer)
 }
 
-fn deserialize_descriptor<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OwnedFd, D::Error> {
+/// Reads a handle's index and takes the descriptor received there.
+pub(crate) fn deserialize_descriptor<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<OwnedFd, D::Error> {
     let CarriedQueue(index) = CarriedQueue::deserialize(deserializer)?;
     fd_carrier::take(index).map_err(serde::de::Error::custom)
 }
 
-fn not_attached<E: serde::de::Error>(error: crate::MappingError) -> E {
+/// A descriptor that did not attach, as a deserializer's error.
+pub(crate) fn not_attached<E: serde::de::Error>(error: crate::MappingError) -> E {
     E::custom(format_args!("the shared queue could not be attached: {error}"))
-}
-
-/// Serializes the handle for a child process: only inside [`fd_carrier::collect`], which
-/// spawn-core's `Process::start` sets up (anywhere else it is an error: a handle written to a
-/// file would name nothing).
-impl<T: Plain, R: Role> Serialize for BlockingQueue<T, Shared<R>> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_descriptor(self.fd(), serializer)
-    }
-}
-
-/// Attaches the queue whose descriptor was received beside the bytes (inside
-/// [`fd_carrier::deliver`], which spawn-core's entry points set up): a new handle of role `R`.
-impl<'de, T: Plain, R: Role> Deserialize<'de> for BlockingQueue<T, Shared<R>> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Self::attach(deserialize_descriptor(deserializer)?).map_err(not_attached)
-    }
-}
-
-/// As for [`BlockingQueue`]'s handles.
-impl<T: Plain, R: Role> Serialize for Queue<T, Shared<R>> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize_descriptor(self.fd(), serializer)
-    }
-}
-
-/// As for [`BlockingQueue`]'s handles.
-impl<'de, T: Plain, R: Role> Deserialize<'de> for Queue<T, Shared<R>> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Self::attach(deserialize_descriptor(deserializer)?).map_err(not_attached)
-    }
 }
 
 #[cfg(all(test, not(loom)))]
