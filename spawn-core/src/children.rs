@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use nix::unistd::{Pid, getpid};
 
-use crate::forkserver::ServedChild;
+use crate::start::forkserver::ServedChild;
 use crate::lifecycle::{ChildOs, Lifecycle};
 use crate::pidfd::Pidfd;
 use crate::status::ExitStatus;

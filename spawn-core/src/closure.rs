@@ -5,8 +5,10 @@ use core::fmt;
 use crate::children::Child;
 use crate::error::StartError;
 use crate::exit_code::{IntoExitCode, run_to_exit_code};
-use crate::process::{ProcessHandle, Settings, StartMethod, refuse_if_multithreaded};
-use crate::start::{self, ReportPipe};
+use crate::process::{ProcessHandle, Settings};
+use crate::start::{StartMethod, refuse_if_multithreaded};
+use crate::start::fork;
+use crate::start::options::ReportPipe;
 
 /// A child process to start by forking, that runs a closure: Python's `Process(target=...)`
 /// under the fork start method, where the target may be anything in the parent's memory.
@@ -96,7 +98,7 @@ impl<F: FnOnce() -> R, R: IntoExitCode> ClosureProcess<F> {
         let options = self.settings.options;
         // SAFETY: the caller's contract.
         let pidfd =
-            unsafe { start::fork(move || run_to_exit_code(target), options, &report.write)? };
+            unsafe { fork::fork(move || run_to_exit_code(target), options, &report.write)? };
         Ok(ProcessHandle::new(
             Child::Own(pidfd),
             (report.read, Vec::new()),

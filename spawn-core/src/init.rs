@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use crate::entry::Registered;
 use crate::error::StartError;
 use crate::exit_code::{DISPATCH_FAILED, entry_failed, report_panics_to};
-use crate::forkserver;
-use crate::handoff::{self, Role};
+use crate::start::forkserver;
+use crate::start::command_line::{self as handoff, Role};
 
 /// The entry points [`init`] registered, in this process.
 static REGISTRY: OnceLock<&'static [&'static dyn Registered]> = OnceLock::new();

@@ -20,7 +20,7 @@
 //! - **Exactly-once reaping, one status for all.** A [`ProcessHandle`] may be joined, polled and
 //!   signalled from many threads at once; the child is reaped once, every caller sees the same
 //!   [`ExitStatus`], and no signal is sent once reaping has begun. This protocol is
-//!   model-checked with loom (`tests/loom_lifecycle.rs`), OS calls replaced by threads.
+//!   model-checked with loom (`src/lifecycle/loom_models.rs`), OS calls replaced by threads.
 //! - **No pid reuse, no busy-waiting.** A child is held by a pidfd: waits sleep in `poll`, and
 //!   signals go through `pidfd_send_signal`, which cannot reach a recycled pid.
 //! - **Right where Python is fooled.** A grandchild that keeps a pipe open does not delay the
@@ -51,12 +51,11 @@ macro_rules! on_linux {
 on_linux! {
     mod children;
     mod closure;
+    mod context;
     mod entry;
     mod error;
     mod exit_code;
-    mod forkserver;
-    mod handoff;
-    mod handover;
+    mod descriptors_taken;
     mod init;
     mod lifecycle;
     mod mutant;
@@ -76,7 +75,9 @@ on_linux! {
     pub use exit_code::IntoExitCode;
     pub use init::init;
     pub use closure::ClosureProcess;
-    pub use process::{Context, Process, ProcessHandle, StartMethod};
+    pub use process::{Process, ProcessHandle};
+    pub use context::Context;
+    pub use start::StartMethod;
     pub use status::ExitStatus;
     pub use thread::{Panicked, Thread, ThreadHandle, join_non_daemon_threads};
     pub use wait::wait;

@@ -14,76 +14,12 @@ use crate::entry::Entry;
 use crate::error::{EntryError, StartError};
 use crate::exit_code;
 use crate::children::{self, Child, SharedLifecycle};
-use crate::forkserver;
-use crate::handover;
+use crate::descriptors_taken;
 use crate::init::check_registered;
 use crate::lifecycle::Lifecycle;
-use crate::start::{self, ChildOptions, ReportPipe};
+use crate::start::options::{ChildOptions, ReportPipe};
+use crate::start::{self, StartMethod};
 use crate::status::ExitStatus;
-
-/// How a child process is created: Python's start methods.
-///
-/// Chosen per process ([`Process::start_method`]) or for a group of them ([`Context`]); there
-/// is no process-wide setting to set twice.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StartMethod {
-    /// Run this program again, and have [`init`](crate::init) call the entry point by name
-    /// with its deserialized argument. Safe in any parent, even one running many threads.
-    #[default]
-    Spawn,
-    /// Fork this process; the child calls the target in its copy of memory and ends with
-    /// `_exit`. Fast, but refused (with [`StartError::MultiThreaded`]) in a parent that runs
-    /// more than one thread.
-    Fork,
-    /// Ask a fork server to fork the child: the server is this program run again (started on
-    /// first use, by exec, so safe in any parent), single-threaded, and each child is a fork
-    /// of it that runs the entry point by name. Faster than `Spawn` once the server runs.
-    ForkServer,
-}
-
-impl StartMethod {
-    /// Every start method, the default first: to run the same work under each.
-    pub const ALL: [Self; 3] = [Self::Spawn, Self::ForkServer, Self::Fork];
-}
-
-/// A group of processes started the same way: Python's `multiprocessing.get_context`.
-///
-/// # Examples
-///
-/// ```no_run
-/// use spawn_core::{Context, Entry, StartMethod, entry};
-///
-/// fn work(n: u32) { println!("{n}"); }
-/// const WORK: Entry<u32> = entry!(work);
-///
-/// spawn_core::init(&[&WORK]);
-/// let fork = Context::new(StartMethod::Fork);
-/// let child = fork.process(WORK, 1).start()?;
-/// assert!(child.join()?.success());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Context {
-    method: StartMethod,
-}
-
-impl Context {
-    /// A context whose processes start with `method`.
-    pub const fn new(method: StartMethod) -> Self {
-        Self { method }
-    }
-
-    /// Its start method.
-    pub const fn start_method(&self) -> StartMethod {
-        self.method
-    }
-
-    /// A process of this context that runs `entry` with `argument`.
-    pub fn process<A: Serialize>(&self, entry: Entry<A>, argument: A) -> Process<A> {
-        Process::new(entry, argument).start_method(self.method)
-    }
-}
 
 /// The settings every process has: Python's `name`, `daemon`, plus an orphan guard.
 #[derive(Clone, Debug, Default)]
@@ -213,36 +149,13 @@ impl<A: Serialize> Process<A> {
             .map_err(StartError::Arguments)?;
         let options = self.settings.options;
         let report = ReportPipe::new()?;
-        let name = self.entry.name();
         let carries_descriptors = !argument.fds.is_empty();
-        let child = match self.method {
-            StartMethod::Spawn => Child::Own(start::spawn(name, &argument, options, &report.write)?),
-            StartMethod::Fork => {
-                refuse_if_multithreaded()?;
-                let entry = self.entry;
-                // The child is handed its values in its argument, as under the other methods:
-                // what it merely inherited of the parent's (a queue handle, say) must not
-                // count as present there until it exits (see `fd_presence`).
-                let run = move || match fd_presence::give_up_inherited() {
-                    Ok(_) => entry.run(argument),
-                    Err(error) => {
-                        eprintln!("spawn-core: the forked child could not give up what it inherited: {error}");
-                        1
-                    }
-                };
-                // SAFETY: this process runs one thread (checked just above, and only this
-                // thread could start another in between).
-                Child::Own(unsafe { start::fork(run, options, &report.write)? })
-            }
-            StartMethod::ForkServer => {
-                Child::Served(forkserver::start(name, argument, options, &report.write)?)
-            }
-        };
+        let child = start::start_child(self.method, self.entry, argument, options, &report.write)?;
         // This process's duplicates of the carried descriptors are closed by now (under Fork,
         // with the closure in this process): only the child keeps them.
         drop(report.write);
         let report_start = if carries_descriptors {
-            handover::wait_until_taken(&child, &report.read)?
+            descriptors_taken::wait_until_taken(&child, &report.read)?
         } else {
             Vec::new()
         };
@@ -265,13 +178,6 @@ impl<A> fmt::Debug for Process<A> {
             .field("name", &self.settings.name)
             .field("daemon", &self.settings.daemon)
             .finish_non_exhaustive()
-    }
-}
-
-pub(crate) fn refuse_if_multithreaded() -> Result<(), StartError> {
-    match start::thread_count()? {
-        1 => Ok(()),
-        threads => Err(StartError::MultiThreaded { threads }),
     }
 }
 
