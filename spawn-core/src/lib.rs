@@ -37,7 +37,8 @@
 //! # Spawned children need `init`
 //!
 //! A spawned child runs this program again; [`init`], called first in `main`, dispatches it to
-//! its entry point. See [`init`].
+//! its entry point. See [`init`]. In a test binary, whose `main` is the harness's, one line at
+//! module level does the same before `main`: [`init_before_main!`].
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("spawn-core runs on Linux only: it is built on pidfds, memfd_create and prctl");
@@ -49,6 +50,7 @@ macro_rules! on_linux {
 }
 
 on_linux! {
+    mod before_main;
     mod children;
     mod closure;
     mod context;
