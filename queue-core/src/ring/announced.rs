@@ -132,6 +132,32 @@ pub(crate) trait Participant: Copy {
     }
 }
 
+/// The rule by which a participant judges every participant of the other `side` gone: the
+/// shared placement (`placement::shared::mapping`) and the crash models both decide by it,
+/// each with its own source of each fact.
+///
+/// - `holds_side`: the caller is on `side` itself (a `Both` handle), so the side is not gone;
+/// - `joined`: a participant of `side` has ever joined (a side never joined is not gone, only
+///   not there yet);
+/// - `announcers`: the participants of `side` that hold an entry, read only if it gets there;
+/// - `look_now`: whether to ask now while entries remain (their processes may be dead): the
+///   shared placement asks at most once per look-stuck period;
+/// - `presences_ended`: whether every presence of `side` has ended, given the announcers (the
+///   kernel's count of handles in the shared placement; left or dead, in the models).
+pub(crate) fn side_gone_by(
+    holds_side: bool,
+    joined: bool,
+    announcers: impl FnOnce() -> usize,
+    look_now: impl FnOnce() -> bool,
+    presences_ended: impl FnOnce(usize) -> bool,
+) -> bool {
+    if holds_side || !joined {
+        return false;
+    }
+    let announcers = announcers();
+    (announcers == 0 || look_now()) && presences_ended(announcers)
+}
+
 /// The claimer of a ring in shared memory: the claims of a [`Participant`].
 #[derive(Clone, Copy)]
 pub(crate) struct Announced<P> {

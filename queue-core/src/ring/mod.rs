@@ -88,7 +88,7 @@ use core::mem::MaybeUninit;
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell, crash_point};
 
 pub(crate) use crate::error::Refusal;
-pub(crate) use announced::{Announced, Announcement, Participant};
+pub(crate) use announced::{Announced, Announcement, Participant, side_gone_by};
 pub(crate) use claimer::{Claimant, Claimer, Local, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};

@@ -23,6 +23,7 @@ use crate::error::CapacityError;
 use crate::mutant;
 use crate::ring::{
     AnyBytes, Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side, empty_stamps,
+    side_gone_by,
     stamp_spacing, words_per_value,
 };
 use crate::placement::storage::{RingOf, RingStorage, WaitingStorage};
@@ -460,11 +461,16 @@ impl<T> Participant for &Mapping<T> {
         // The kernel's answer costs a system call: asked at once when no entry of that side
         // is left (the last handle just left, or the others are copies a fork made), and
         // otherwise at most once per look-stuck period, to find the dead.
-        !self.membership.has(side)
-            && peers.side_joined(side)
-            && (peers.announcers(side) == 0 || self.suspicion.may_look_for_the_gone())
-            && (mutant::COUNTS_ENTRIES_NOT_HANDLES && peers.announcers(side) == 0
-                || Presence::side_gone(self.region.fd.as_fd(), side))
+        side_gone_by(
+            self.membership.has(side),
+            peers.side_joined(side),
+            || peers.announcers(side),
+            || self.suspicion.may_look_for_the_gone(),
+            |announcers| {
+                mutant::COUNTS_ENTRIES_NOT_HANDLES && announcers == 0
+                    || Presence::side_gone(self.region.fd.as_fd(), side)
+            },
+        )
     }
 
     fn wake_all(&self) {

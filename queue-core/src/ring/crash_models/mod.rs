@@ -28,7 +28,7 @@ use model_check::{Bound, Model, explore};
 
 use super::{
     AnyBytes, Announced, Extent, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, Side,
-    empty_stamps,
+    empty_stamps, side_gone_by,
 };
 use crate::sync::crash::{Crashed, crash_after, disarm};
 use crate::sync::{AtomicUsize, Ordering};
@@ -63,6 +63,8 @@ struct Shared {
     /// the models of disconnection; with `producers_joined`, whether there ever were any.
     producers: AtomicUsize,
     producers_joined: bool,
+    /// The producers the ring was made with, who never change role.
+    first_producers: usize,
     /// How many calls of the survivors have succeeded, plus 1 once the victim has stopped.
     progress: Mutex<u64>,
     /// Notified when `progress` grows.
@@ -97,26 +99,32 @@ impl Participant for Member<'_> {
         self.shared.progressed();
     }
 
-    /// As a shared handle's `peers_gone` asks the kernel (see `shared::presence`): every
-    /// producer's presence has ended, because it left (its bit cleared) or died. The kernel
-    /// ends a presence after the process's last access, and tests it under the same lock:
-    /// the Release and Acquire pairs below stand for that.
+    /// As a shared handle's `peers_gone` decides (by the same rule, `side_gone_by`), with the
+    /// kernel's count of presences played by the table: every producer's presence has ended,
+    /// because it left (its bit cleared) or died. The kernel ends a presence after the
+    /// process's last access, and tests it under the same lock: the Release and Acquire pairs
+    /// below stand for that. The models have no clock: a look is always due.
     fn peers_gone(&self, side: Side) -> bool {
         let shared = self.shared;
-        if side != Side::Push || !shared.producers_joined {
-            return false;
-        }
-        // ORDERING: Acquire pairs with the Release `fetch_and` of a producer leaving, as the
-        // kernel's lock test does with the release of a presence.
-        let mut left = shared.producers.load(Ordering::Acquire);
-        while left != 0 {
-            let index = left.trailing_zeros() as usize;
-            left &= left - 1;
-            if !self.is_dead(index) {
-                return false;
-            }
-        }
-        true
+        let producers = side == Side::Push;
+        side_gone_by(
+            producers && shared.first_producers & (1 << self.me) != 0,
+            producers && shared.producers_joined,
+            // ORDERING: Acquire pairs with the Release `fetch_and` of a producer leaving, as
+            // the kernel's lock test does with the release of a presence.
+            || shared.producers.load(Ordering::Acquire),
+            || true,
+            |mut left| {
+                while left != 0 {
+                    let index = left.trailing_zeros() as usize;
+                    left &= left - 1;
+                    if !self.is_dead(index) {
+                        return false;
+                    }
+                }
+                true
+            },
+        )
     }
 }
 
@@ -139,6 +147,7 @@ impl Shared {
             not_empty: WaitList::default(),
             producers: AtomicUsize::new(producers),
             producers_joined: producers != 0,
+            first_producers: producers,
             progress: Mutex::new(0),
             progress_made: Condvar::new(),
         })
