@@ -8,6 +8,14 @@
 //!
 //! Run: `cargo test -p demos --test parity`. Not under `--cfg loom`: the demos run real
 //! processes, which loom's atomics cannot serve outside a model.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: the chapter's listings
+//! - Proves: each demo prints the same lines as the chapter's listing under CPython, each worker's
+//!   lines in order, with the same exit codes.
+//! - Cannot prove: needs python3; interleavings compared per worker.
 #![cfg(not(loom))]
 
 use std::collections::BTreeMap;

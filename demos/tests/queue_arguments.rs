@@ -7,6 +7,19 @@
 //! `harness = false`: the fork start method needs a single-threaded parent.
 //!
 //! Run: `cargo test -p demos --test queue_arguments`.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: BlockingQueue<T, Shared<R>> as a Process argument
+//! - Proves: under every start method a child given a queue handle pushes into the parent's queue
+//!   while it pops, and the parent is told Disconnected only once every child is done (never about
+//!   a handle in transit); a spawned or fork-served child holds exactly two descriptors more than a
+//!   child given none; two queues inside a user's struct work (a fork-method child gives up the
+//!   handles it inherited); a child passes a handle on to a grandchild, all nine start-method
+//!   pairs; a producer moved into a forked closure is never taken for gone (100 rounds, and 4
+//!   producers of 20,000 values).
+//! - Cannot prove: fixed scenarios.
 
 #[cfg(not(loom))]
 fn main() {

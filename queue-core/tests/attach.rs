@@ -1,5 +1,15 @@
 //! What `attach` accepts and refuses: a shared queue's memory file is checked (a memory file,
 //! sealed at its length), then its header and cursors, before anything else in it is read.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Queue, BlockingQueue in shared memory
+//! - Proves: attach accepts only a sealed memory file whose header, length and cursors are a
+//!   queue's of the caller's element type and kind; pipes, sockets, devices, disk files, unsealed
+//!   or resized files and damaged headers are each a typed error; the file cannot be shrunk or
+//!   grown.
+//! - Cannot prove: the damage is one field at a time, at fixed offsets.
 #![cfg(not(loom))]
 
 use std::fs::File;

@@ -1,4 +1,14 @@
 //! The queue's API contract, one behaviour per test.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Queue
+//! - Proves: the API contract, one behaviour per test: capacity errors, Full hands the value back,
+//!   capacity 1 over many laps, positions wrapping around usize, zero-sized values, values left
+//!   inside dropped once, Send and Sync exactly when T is Send, errors that display without T:
+//!   Debug.
+//! - Cannot prove: fixed single-threaded cases; the state machines and loom cover the rest.
 #![cfg(not(loom))]
 
 use std::cell::Cell;

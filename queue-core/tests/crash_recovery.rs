@@ -21,6 +21,19 @@
 //! and this binary runs nothing; `cargo test-all` runs it in the fault-injection build:
 //! `QUEUE_CORE_FAULTS=1 cargo test --release -p queue-core --test crash_recovery` (queue-core's
 //! build script then sets `--cfg queue_faults`).
+//!
+//! # Verification
+//!
+//! - Checker: fault injection
+//! - Primitive: BlockingQueue in shared memory
+//! - Proves: a producer or consumer process SIGKILLed at each crash point of a push (of 8 and of 64
+//!   bytes), a pop, a batch push and a batch pop, in turn: the survivor gets every acknowledged
+//!   value exactly once (a dead consumer's taken value at most once), never a dead producer's
+//!   half-written or torn value, and the full capacity back, in order; a producer asleep on a full
+//!   queue gets the slot of a consumer killed mid-pop; a consumer killed at each point of a
+//!   blocking pop (asleep included) leaves no registration behind once a producer goes on. It
+//!   prints the recovery times.
+//! - Cannot prove: one death at a time (the random-time kills are the soak's).
 
 #[cfg(all(queue_faults, not(loom)))]
 mod forked;

@@ -19,6 +19,17 @@
 //! to the queue being drained. `harness = false` (it forks). CI runs 200 trials; the soak
 //! command runs as many as `QUEUE_CORE_SOAK_TRIALS` says:
 //! `QUEUE_CORE_SOAK_TRIALS=10000 cargo test --release -p queue-core --test crash_soak`.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: BlockingQueue in shared memory
+//! - Proves: 200 trials of 2 producer and 1 consumer processes on a capacity-8 queue of 64-byte
+//!   values, one of them SIGKILLed at a random time: no hang, no wedge, no acknowledged value lost
+//!   (but the one a killed consumer may have taken), none duplicated, invented or torn; it prints
+//!   the counts and the consumers' longest stall.
+//! - Cannot prove: random times, not every instruction (crash_recovery and the crash models cover
+//!   every step); one kill per trial.
 
 #[cfg(not(loom))]
 mod forked;

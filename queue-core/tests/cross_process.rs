@@ -7,6 +7,20 @@
 //! waits for a child without a deadline: a hang fails the test instead of stalling CI.
 //!
 //! Run: `cargo test -p queue-core --test cross_process`.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: BlockingQueue in shared memory
+//! - Proves: 2 producer and 2 consumer processes move 1,000,000 messages through a capacity-8 queue
+//!   exactly once and in order; blocking calls, timeouts, close and attach work between real
+//!   processes; a forked child takes entries of its own, and a dead child's are taken back, even
+//!   when a new process reused its pid within its clock tick (forced as root); a forked child that
+//!   finds the table full claims nothing (TooManyParticipants) until an entry frees; a producer
+//!   handle copied by fork counts from the fork until the child drops it, exits or calls exec; a
+//!   heap queue's copy answers ForkedCopy; a consumer blocked on a queue whose only producer
+//!   process was SIGKILLed is told Disconnected (it prints how soon).
+//! - Cannot prove: fixed scenarios on this machine's scheduler; a stress test, not a proof.
 
 #[cfg(not(loom))]
 mod forked;

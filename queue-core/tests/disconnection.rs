@@ -1,6 +1,17 @@
 //! A shared queue tells a consumer when every producer has gone, and a producer when every
 //! consumer has: `Disconnected`, once the queue is drained (or full). Handles that leave, in
 //! one process; a producer process killed, in `cross_process.rs`.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Queue, BlockingQueue in shared memory: roles
+//! - Proves: a consumer gets every value pushed before the last producer left, then Disconnected
+//!   from every pop (a sleeping one is woken by the leave); a queue that never had a producer is
+//!   only empty, and a producer joining later connects it again; a producer of a full queue whose
+//!   consumers left gets Disconnected with its value back; a heap queue never answers it.
+//! - Cannot prove: handles leaving within one process (a killed producer process: cross_process);
+//!   not modelled with loom.
 #![cfg(not(loom))]
 
 use std::thread;

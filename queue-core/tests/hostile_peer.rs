@@ -5,6 +5,18 @@
 //!
 //! Run in debug builds by `cargo test` and in release builds by `cargo test-all`, since the
 //! two differ in what an overflow or a `debug_assert!` does.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Queue, BlockingQueue in shared memory
+//! - Proves: a second mapping writing garbage into cursors, stamps, values, header and wait lists,
+//!   once (a damaged stamp, a huge stamp, cursors one and two laps ahead, head at usize::MAX, an
+//!   index past the capacity) or all the time, never makes a call panic, fault or spin: each
+//!   returns a value, an answer or Corrupted within its bound, and len() stays within the capacity;
+//!   a peer bumping a sleeper's futex word without end leaves it under 5% of a core.
+//! - Cannot prove: the peer is a thread with its own mapping, not a process; its scribbling is
+//!   random, not exhaustive (here in release; `cargo test` runs it in debug too).
 #![cfg(not(loom))]
 
 mod common;

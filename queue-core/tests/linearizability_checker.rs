@@ -1,5 +1,16 @@
 //! The linearizability checker of `common`, tested on hand-made histories: it must accept the
 //! histories a FIFO queue can produce and reject the ones it cannot.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: the linearizability checker the loom models use
+//! - Proves: the checker accepts hand-made histories a FIFO queue of the same capacity can
+//!   produce (concurrent calls in either order, Empty behind a push still in flight) and
+//!   rejects the ones it cannot (a FIFO violation, a lost or duplicated value, Full below the
+//!   capacity, both pops Empty under store buffering, an order happens-before rules out): the
+//!   loom models' checker is seen to fail.
+//! - Cannot prove: fixed hand-made histories, not every history.
 #![cfg(not(loom))]
 
 mod common;

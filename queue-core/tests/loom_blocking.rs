@@ -8,6 +8,18 @@
 //! sleeper is left behind, and every value is delivered exactly once.
 //!
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p queue-core --test loom_blocking`.
+//!
+//! # Verification
+//!
+//! - Checker: loom
+//! - Primitive: BlockingQueue (wait lists, close, batches)
+//! - Proves: no lost wake-up and no sleeper left behind (a sleeper never woken fails the model as a
+//!   deadlock); close wakes every sleeper, drains, then refuses; a timeout racing a wake loses
+//!   nothing; a batch's values are claimed in one step, adjacent, in order, once each.
+//! - Cannot prove: the futex is a mutex and condition variable with its contract (no real kernel);
+//!   a timed wait's timer fires as early as it can; close's two SeqCst accesses (the flag, then the
+//!   mark) are modelled as AcqRel, which allows more executions, never fewer; the shared-memory
+//!   placement is not modelled (loom's atomics are not memory), see the cross-process suite.
 #![cfg(loom)]
 
 mod common;

@@ -7,6 +7,14 @@
 //! - `threads_deliver_every_value_exactly_once`: random thread counts, capacities and loads;
 //!   every value is delivered exactly once, each consumer sees each producer's values in order,
 //!   and every value is dropped exactly once.
+//!
+//! # Verification
+//!
+//! - Checker: proptest
+//! - Primitive: Queue
+//! - Proves: sequences of pushes and pops answer as the reference model (capacities 1-64, cursors
+//!   near the usize wrap), and threads deliver every value exactly once.
+//! - Cannot prove: sampled: random cases, not every sequence.
 #![cfg(not(loom))]
 
 mod common;

@@ -11,6 +11,14 @@
 //! the ring spaces the slots' stamps a cache line apart as well).
 //!
 //! Run: `cargo test -p queue-core --test model_batches` (`PROPTEST_CASES` overrides 512).
+//!
+//! # Verification
+//!
+//! - Checker: proptest
+//! - Primitive: Queue, BlockingQueue (heap and shared)
+//! - Proves: single and batch operations, zero-timeout calls and close answer as the reference
+//!   model, in every placement.
+//! - Cannot prove: sampled; single-threaded (concurrency is the loom suites' part).
 #![cfg(not(loom))]
 
 mod common;

@@ -1,6 +1,14 @@
 //! A shared queue's table of participants within one process: each handle (made by `create`,
 //! `attach` or `try_clone`) is one participant, up to `MAX_PARTICIPANTS`; a dropped handle
 //! gives its entry back. (A forked child's entry, and a dead process's: `cross_process.rs`.)
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Queue, BlockingQueue in shared memory
+//! - Proves: each handle (create, attach, try_clone) takes one of MAX_PARTICIPANTS entries and one
+//!   more is a typed TooManyParticipants error; a dropped handle gives its entry back.
+//! - Cannot prove: one process (a forked child's entries and a dead process's: cross_process).
 #![cfg(not(loom))]
 
 use queue_core::{BlockingQueue, MAX_PARTICIPANTS, MappingError, Queue, Shared};

@@ -4,6 +4,16 @@
 //! `harness = false`, as `processes.rs`: the fork start method needs a single-threaded parent.
 //!
 //! Run: `cargo test -p spawn-core --test carried`.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Process, fd_carrier
+//! - Proves: descriptors inside an argument reach exactly their child under every start method,
+//!   close-on-exec there, so a program the child runs gets only what it was meant to; the parent
+//!   keeps no duplicate and the next child has none; serializing a descriptor outside a start is an
+//!   error.
+//! - Cannot prove: fixed scenarios.
 
 #[cfg(not(loom))]
 fn main() {

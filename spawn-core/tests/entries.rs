@@ -1,5 +1,14 @@
 //! Entry points' names: one per function path and module, and a list that names one twice
 //! is refused by `init`.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Entry, init
+//! - Proves: an entry point is named after its module and path, so functions of one name in two
+//!   modules are two entries; init refuses a list that names one twice; a child refuses an argument
+//!   sent for another type before decoding it.
+//! - Cannot prove: fixed cases.
 #![cfg(not(loom))]
 
 use spawn_core::{Entry, entry};

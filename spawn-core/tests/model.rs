@@ -15,6 +15,15 @@
 //! children are this binary run again, dispatched by `spawn_core::init`.
 //!
 //! Run: `cargo test -p spawn-core --test model` (`PROPTEST_CASES` overrides 256).
+//!
+//! # Verification
+//!
+//! - Checker: proptest
+//! - Primitive: Process, ProcessHandle
+//! - Proves: arbitrary sequences of start, join, join_timeout, is_alive, exitcode, terminate and
+//!   kill on real processes (all start methods) answer as the reference model of Python's semantics
+//!   allows.
+//! - Cannot prove: sampled; timing-dependent answers are checked against the set the model allows.
 
 #[cfg(not(loom))]
 fn main() {

@@ -7,6 +7,18 @@
 //! has a deadline, so a hang fails instead of stalling CI.
 //!
 //! Run: `cargo test -p spawn-core --test processes`.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: Process, ClosureProcess, ProcessHandle
+//! - Proves: exit codes, signals, timeouts, panics, grandchildren, SIGCHLD ignored, fork refused
+//!   when multithreaded, fork servers per process, drop policy: as documented; all nine child ->
+//!   grandchild start-method pairs work and a child that runs its own program again runs it as
+//!   itself; a child holds no descriptor of its siblings; a dead fork server is started again and a
+//!   killed parent's server ends; 100,000 join-then-fork tries are never refused; an argument of
+//!   another type is an entry error.
+//! - Cannot prove: fixed scenarios.
 
 #[cfg(not(loom))]
 fn main() {

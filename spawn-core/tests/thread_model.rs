@@ -8,6 +8,15 @@
 //! thread must give its value or its panic; `is_alive` must be true while gated.
 //!
 //! Run: `cargo test -p spawn-core --test thread_model` (`PROPTEST_CASES` overrides 128).
+//!
+//! # Verification
+//!
+//! - Checker: proptest
+//! - Primitive: Thread, ThreadHandle
+//! - Proves: arbitrary sequences of start, is_alive, join_timeout and join on threads that return,
+//!   panic or wait at a gate answer as the reference model says: a value or the panic's message, a
+//!   timeout while gated.
+//! - Cannot prove: sampled.
 #![cfg(not(loom))]
 
 use std::sync::mpsc;

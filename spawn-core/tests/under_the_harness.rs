@@ -1,6 +1,15 @@
-#![cfg(not(loom))]
 //! Spawned children inside ordinary `#[test]`s: the harness owns `main`, and
 //! `init_before_main!` registers the entry points before it runs.
+//!
+//! # Verification
+//!
+//! - Checker: scenario
+//! - Primitive: init_before_main!, Process under the test harness
+//! - Proves: with one line at module level, children started by Spawn and ForkServer from a
+//!   libtest `#[test]` run their entry points, with their exit codes and panic messages; Fork
+//!   there is refused with a typed MultiThreaded error.
+//! - Cannot prove: fixed scenarios, one test binary.
+#![cfg(not(loom))]
 
 use spawn_core::{Entry, ExitStatus, Process, StartError, StartMethod, entry};
 

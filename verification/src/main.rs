@@ -23,14 +23,16 @@ mod loom_pool;
 mod mutants;
 mod outcome;
 mod report;
+mod suites;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use checks::{Checker, FAULTS_BUILD, LOOM_BUILD, SUITES, Suite};
+use checks::{Checker, FAULTS_BUILD, LOOM_BUILD};
 use mutants::{MUTANTS, Mutant};
 use report::{Header, MutantResult, Report, SuiteResult};
+use suites::Suite;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -162,16 +164,23 @@ fn write_report(quick: bool) -> bool {
     // One seed for every property of the run (`PROPTEST_RNG_SEED` repeats a run).
     let seed = model_check::proptest_seed();
     println!("proptest seed for this run: {seed} (PROPTEST_RNG_SEED)");
-    let steps = SUITES.len() + MUTANTS.len();
+    let declared = match suites::discover(&root) {
+        Ok(declared) => declared,
+        Err(error) => {
+            eprintln!("verification: a suite's declaration: {error}");
+            return false;
+        }
+    };
+    let steps = declared.len() + MUTANTS.len();
     let mut suites = Vec::new();
-    for (index, suite) in SUITES.iter().enumerate() {
-        progress(index + 1, steps, suite.name, started);
+    for (index, suite) in declared.iter().enumerate() {
+        progress(index + 1, steps, &suite.name, started);
         suites.push(run_suite(&root, &out_dir, suite, quick, seed));
     }
     let mut mutants = Vec::new();
     for (index, mutant) in MUTANTS.iter().enumerate() {
         progress(
-            SUITES.len() + index + 1,
+            declared.len() + index + 1,
             steps,
             &format!("mutant {}", mutant.name),
             started,
@@ -215,13 +224,13 @@ fn progress(step: usize, steps: usize, what: &str, started: Instant) {
 
 /// Runs one suite's `cargo test` and reads its verdicts and records.
 fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64) -> SuiteResult {
-    let records = out_dir.join(format!("{}.jsonl", suite.name.replace(' ', "-")));
+    let records = out_dir.join(format!("{}.jsonl", suite.name.replace([' ', ':'], "-")));
     let _ = std::fs::remove_file(&records);
     let mut command = Command::new(env!("CARGO"));
     command
         .current_dir(root)
         .args(["test", "--release"])
-        .args(suite.args)
+        .args(&suite.args)
         .args(["--", "--nocapture", "--test-threads", "2"])
         .env("MODEL_CHECK_RESULTS", &records)
         .env("PROPTEST_RNG_SEED", seed.to_string());

@@ -127,7 +127,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         broken: "a recovery finishes a slot without asking whether its holders are dead: a slow \
                  live claimer is robbed",
         target: &["--lib"],
-        filter: "crash_models::a_producer_dies_at_any_step_of_a_push",
+        filter: "loom_models::a_producer_dies_at_any_step_of_a_push",
         caught_by: &["deadlock", "delivered", "out of order", "torn"],
     },
     Mutant {

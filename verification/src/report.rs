@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use model_check::{ModelRecord, PropertyRecord};
 use serde::Serialize;
 
-use crate::checks::{Checker, Suite};
+use crate::checks::Checker;
+use crate::suites::Suite;
 
 mod section;
 
@@ -34,6 +35,8 @@ pub(crate) struct SuiteResult {
     pub(crate) checker: String,
     pub(crate) property: String,
     pub(crate) gaps: String,
+    /// The file that declares the suite, relative to the workspace root.
+    pub(crate) declared_in: String,
     /// The command, as a reader would type it.
     pub(crate) command: String,
     pub(crate) seconds: f64,
@@ -56,6 +59,7 @@ impl SuiteResult {
             checker: suite.checker.name().to_string(),
             property: suite.property.to_string(),
             gaps: suite.gaps.to_string(),
+            declared_in: suite.declared_in.display().to_string(),
             command,
             seconds: 0.0,
             passed: false,
@@ -311,7 +315,6 @@ mod tests {
     use model_check::Failure;
 
     use super::*;
-    use crate::checks::SUITES;
 
     fn model(name: &str, failure: Option<Failure>) -> ModelRecord {
         ModelRecord {
@@ -327,7 +330,11 @@ mod tests {
     }
 
     fn sample(passed: bool, killed: bool) -> Report {
-        let mut loom = SuiteResult::new(&SUITES[0], "cargo test -p q -- --nocapture".to_string());
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap();
+        let suites = crate::suites::discover(root).unwrap();
+        let mut loom = SuiteResult::new(&suites[0], "cargo test -p q -- --nocapture".to_string());
         loom.passed = passed;
         let failure = (!passed).then(|| Failure {
             execution: 17,
@@ -340,11 +347,11 @@ mod tests {
             passed,
             failure: (!passed).then(|| "deadlock; threads = [..]".to_string()),
         });
-        let proptest_suite = SUITES
+        let proptest_suite = suites
             .iter()
             .find(|s| s.checker == Checker::Proptest)
             .unwrap();
-        let scenario_suite = SUITES
+        let scenario_suite = suites
             .iter()
             .find(|s| s.checker == Checker::Scenario)
             .unwrap();

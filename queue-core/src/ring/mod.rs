@@ -74,7 +74,7 @@ mod batch;
 mod claim;
 mod claimer;
 #[cfg(all(test, loom))]
-mod crash_models;
+mod loom_models;
 mod cursors;
 mod plain;
 mod recovery;

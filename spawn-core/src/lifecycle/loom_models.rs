@@ -8,6 +8,16 @@
 //! one, and any data race on the status cell.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test --release -p spawn-core --lib`.
+//!
+//! # Verification
+//!
+//! - Checker: loom
+//! - Primitive: ProcessHandle (the lifecycle)
+//! - Proves: a child joined, polled and signalled from several threads at once is reaped exactly
+//!   once, every observer sees the one published status, no signal is sent once reaping has begun,
+//!   and no waiter waits forever.
+//! - Cannot prove: the kernel is a fake child driven by a model thread; pidfd semantics are tested
+//!   with real processes, not modelled.
 
 use std::io;
 use std::sync::Arc;

@@ -21,6 +21,7 @@ pub(super) fn render_suite(out: &mut String, suite: &SuiteResult, seed: u64) {
     let _ = writeln!(out, "- Checker: {}", checker_line(suite, seed));
     let _ = writeln!(out, "- Property: {}", suite.property);
     let _ = writeln!(out, "- Cannot prove: {}", suite.gaps);
+    let _ = writeln!(out, "- Declared in: [`{0}`](../{0})", suite.declared_in);
     let _ = writeln!(out, "- Command: `{}`\n", suite.command);
     if !suite.models.is_empty() {
         render_models(out, suite);

@@ -16,6 +16,26 @@
 //!
 //! The death is "observable" (the kernel's pidfd, here a flag) only after the victim has
 //! stopped, as for a process, whose writes the kernel has made visible by then.
+//!
+//! # Verification
+//!
+//! - Checker: loom
+//! - Primitive: the ring's recovery of a dead participant's claims
+//! - Proves: a participant that stops for ever at each of its crash points in turn (mid-push,
+//!   mid-pop, mid-batch, mid-close), and one that only stalls, beside surviving producers and
+//!   consumers: every acknowledged value is delivered exactly once, whole and in order, a dead
+//!   producer's at most once, only a dead consumer's claimed values may be lost; no survivor waits
+//!   on the dead (a wedge is a deadlock); the whole capacity comes back; a slow claimer is never
+//!   robbed; a consumer that dies at each step of a blocking pop (asleep included) is never a lost
+//!   wake-up for the others, and its registration as a sleeper is taken out by the next wake that
+//!   wakes nobody; a consumer whose only producer leaves, or dies at each step of its pushes, gets
+//!   every acknowledged value before it is told Disconnected, and is told.
+//! - Cannot prove: capacity 1-2, 2-3 participants, one victim per model, up to 2 preemptions (close
+//!   and the sleeper: exhaustive; disconnection: 4); death is a flag set after the victim stops
+//!   (the kernel's pidfd is not modelled); loom has no clock, so a shared sleeper's looks every 10
+//!   ms are checked by the fault-injection tests, not here; Disconnected is modelled for pops only
+//!   (a mask of producers and the death flags stand for the table and its pidfds), up to 4
+//!   preemptions.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
