@@ -1,9 +1,4 @@
-//! Passes `--cfg loom` on to rustdoc when the crate is built with it, and switches a mutant on.
-//!
-//! Cargo gives `RUSTFLAGS` to rustc only, so under `RUSTFLAGS="--cfg loom"` the doc examples
-//! would be compiled without `cfg(loom)` against a library whose atomics are loom's, and would
-//! panic outside a loom model. A cfg emitted here reaches rustdoc as well, so each example can
-//! gate itself off under loom (where it has no meaning), as the test files do.
+//! Switches a mutant or the fault-injection hook on.
 //!
 //! A mutant (see `src/mutant.rs`) is switched on by `QUEUE_CORE_MUTANT=NAME`, which this
 //! script turns into `--cfg queue_mutant="NAME"`, and the fault-injection hook by
@@ -17,10 +12,6 @@ const FAULTS_VAR: &str = "QUEUE_CORE_FAULTS";
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rustc-check-cfg=cfg(loom)");
-    if std::env::var_os("CARGO_CFG_LOOM").is_some() {
-        println!("cargo::rustc-cfg=loom");
-    }
     println!("cargo::rerun-if-env-changed={FAULTS_VAR}");
     if std::env::var_os(FAULTS_VAR).is_some_and(|value| value == "1") {
         println!("cargo::rustc-cfg=queue_faults");

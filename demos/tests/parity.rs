@@ -16,7 +16,6 @@
 //! - Proves: each demo prints the same lines as the chapter's listing under CPython, each worker's
 //!   lines in order, with the same exit codes.
 //! - Cannot prove: needs python3; interleavings compared per worker.
-#![cfg(not(loom))]
 
 use std::collections::BTreeMap;
 use std::process::Command;

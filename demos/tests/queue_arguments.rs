@@ -20,16 +20,9 @@
 //!   pairs; a producer moved into a forked closure is never taken for gone (100 rounds, and 4
 //!   producers of 20,000 values).
 //! - Cannot prove: fixed scenarios.
-
-#[cfg(not(loom))]
 fn main() {
     cases::main();
 }
-
-#[cfg(loom)]
-fn main() {}
-
-#[cfg(not(loom))]
 mod cases {
     use std::time::Duration;
 

@@ -26,24 +26,15 @@
 //! `harness = false`: forking needs a single-threaded parent. Run:
 //! `cargo bench -p queue-core --bench cross_process`. Without `--bench` (as in
 //! `cargo test --benches`) it moves 10,000 messages per case, to show the bench still works.
-
-#[cfg(not(loom))]
 fn main() {
     bench::main();
 }
-
-#[cfg(loom)]
-fn main() {}
-
-#[cfg(not(loom))]
 #[path = "support/processes.rs"]
 mod processes;
 
-#[cfg(all(not(loom), feature = "serde"))]
+#[cfg(feature = "serde")]
 #[path = "support/messages.rs"]
 mod serde_messages;
-
-#[cfg(not(loom))]
 mod bench {
     use std::fs::File;
     use std::io::{Read, Write};

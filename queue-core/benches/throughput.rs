@@ -11,7 +11,6 @@
 //! `crossbeam_channel::bounded` and `std::sync::mpsc::sync_channel` `send`/`recv`.
 //!
 //! Run: `cargo bench -p queue-core --bench throughput`; ratios: see the crate README.
-#![cfg(not(loom))]
 
 use std::collections::VecDeque;
 use std::hint::black_box;

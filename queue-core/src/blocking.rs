@@ -52,7 +52,7 @@ use crate::wait::WaitLists;
 /// Python's `put` and `get`, across threads:
 ///
 /// ```
-/// # #[cfg(not(loom))] fn main() {
+/// # fn main() {
 /// use queue_core::BlockingQueue;
 /// use std::thread;
 ///
@@ -72,7 +72,6 @@ use crate::wait::WaitLists;
 ///     assert_eq!(sum, 4950);
 /// });
 /// # }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 ///
 /// Across processes, see [`create`](Self::create). Where a queue lives is part of its
@@ -107,11 +106,10 @@ impl<T> BlockingQueue<T> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// let queue = queue_core::BlockingQueue::<String>::new(16).unwrap();
     /// assert_eq!(queue.capacity(), 16);
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "Queue(maxsize)")]
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
@@ -265,7 +263,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::BlockingQueue;
     /// use std::time::Duration;
     ///
@@ -275,7 +273,6 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// assert!(err.is_timeout());
     /// assert_eq!(err.into_inner(), 'b');
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "put")]
     pub fn push_timeout(&self, value: T, timeout: Duration) -> Result<(), PushTimeoutError<T>>
@@ -347,14 +344,13 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::{BlockingQueue, PopTimeoutError};
     /// use std::time::Duration;
     ///
     /// let queue = BlockingQueue::<u8>::new(1).unwrap();
     /// assert_eq!(queue.pop_timeout(Duration::from_millis(10)), Err(PopTimeoutError::Timeout));
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "get")]
     pub fn pop_timeout(&self, timeout: Duration) -> Result<T, PopTimeoutError>
@@ -453,7 +449,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::BlockingQueue;
     ///
     /// let queue = BlockingQueue::new(8).unwrap();
@@ -462,7 +458,6 @@ impl<T, P: Placement> BlockingQueue<T, P> {
     /// assert_eq!(queue.pop_slice(&mut buffer), Ok(3));
     /// assert_eq!(buffer[..3], [1, 2, 3]);
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     pub fn pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where

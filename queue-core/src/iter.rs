@@ -13,7 +13,7 @@ use crate::{BlockingQueue, Pops};
 /// # Examples
 ///
 /// ```
-/// # #[cfg(not(loom))] fn main() {
+/// # fn main() {
 /// use queue_core::BlockingQueue;
 ///
 /// let queue = BlockingQueue::new(4).unwrap();
@@ -31,7 +31,6 @@ use crate::{BlockingQueue, Pops};
 ///     assert_eq!(sum, 55);
 /// });
 /// # }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 pub struct Iter<'a, T, P: Pops> {
     queue: &'a BlockingQueue<T, P>,

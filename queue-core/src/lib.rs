@@ -33,7 +33,7 @@
 //! message, as `multiprocessing.Queue` carries any picklable object:
 //!
 //! ```no_run
-//! # #[cfg(all(feature = "serde", not(loom)))]
+//! # #[cfg(feature = "serde")]
 //! fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     use queue_core::{Consumer, MessageQueue, Producer};
 //!     use serde::{Deserialize, Serialize};
@@ -65,7 +65,7 @@
 //!     }
 //!     Ok(())
 //! }
-//! # #[cfg(not(all(feature = "serde", not(loom))))] fn main() {}
+//! # #[cfg(not(feature = "serde"))] fn main() {}
 //! ```
 //!
 //! # Platform
@@ -79,7 +79,7 @@
 //! # Example
 //!
 //! ```
-//! # #[cfg(not(loom))] fn main() -> Result<(), queue_core::CapacityError> {
+//! # fn main() -> Result<(), queue_core::CapacityError> {
 //! use queue_core::Queue;
 //! use std::thread;
 //!
@@ -107,7 +107,6 @@
 //! });
 //! # Ok::<(), queue_core::CapacityError>(())
 //! # }
-//! # #[cfg(loom)] fn main() {}
 //! ```
 
 #[cfg(not(target_os = "linux"))]

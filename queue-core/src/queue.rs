@@ -104,7 +104,7 @@ use crate::placement::storage::{RingOf, RingStorage};
 /// The chapter's `Queue_Iftry_Put` and `Queue_Iftry_Get` are plain `Result` combinators:
 ///
 /// ```
-/// # #[cfg(not(loom))] fn main() {
+/// # fn main() {
 /// use queue_core::Queue;
 /// use std::sync::Arc;
 /// use std::thread;
@@ -132,7 +132,6 @@ use crate::placement::storage::{RingOf, RingStorage};
 /// small.try_push('a').unwrap();
 /// assert_eq!(small.try_push('b').map_err(|e| e.into_inner()), Err('b'));
 /// # }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 pub struct Queue<T, P: Placement = Heap> {
     storage: <P as sealed::Placement>::Ring<T>,
@@ -164,7 +163,7 @@ impl<T> Queue<T> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() -> Result<(), queue_core::CapacityError> {
+    /// # fn main() -> Result<(), queue_core::CapacityError> {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::<String>::new(16)?;
@@ -172,7 +171,6 @@ impl<T> Queue<T> {
     /// assert!(queue.is_empty());
     /// # Ok::<(), queue_core::CapacityError>(())
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "Queue(maxsize)")]
     pub fn new(capacity: usize) -> Result<Self, CapacityError> {
@@ -246,7 +244,7 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(2).unwrap();
@@ -254,7 +252,6 @@ impl<T, P: Placement> Queue<T, P> {
     /// assert!(queue.try_push(2).is_ok());
     /// assert_eq!(queue.try_push(3).unwrap_err().into_inner(), 3);
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "put_nowait")]
     #[inline]
@@ -276,7 +273,7 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::{Queue, TryPopError};
     ///
     /// let queue = Queue::new(2).unwrap();
@@ -284,7 +281,6 @@ impl<T, P: Placement> Queue<T, P> {
     /// assert_eq!(queue.try_pop(), Ok("a"));
     /// assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "get_nowait")]
     #[inline]
@@ -309,14 +305,13 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(4).unwrap();
     /// assert_eq!(queue.try_push_slice(&[1, 2, 3, 4, 5, 6]), Ok(4));
     /// assert_eq!(queue.try_push_slice(&[5, 6]), Ok(0));
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     pub fn try_push_slice(&self, values: &[T]) -> Result<usize, PushSliceError>
     where
@@ -338,7 +333,7 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(4).unwrap();
@@ -347,7 +342,6 @@ impl<T, P: Placement> Queue<T, P> {
     /// assert_eq!(queue.try_pop_slice(&mut buffer), Ok(3));
     /// assert_eq!(buffer[..3], [1, 2, 3]);
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     pub fn try_pop_slice(&self, buffer: &mut [T]) -> Result<usize, PopError>
     where
@@ -367,7 +361,7 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::{Queue, TryPopError};
     ///
     /// let queue = Queue::new(4).unwrap();
@@ -377,7 +371,6 @@ impl<T, P: Placement> Queue<T, P> {
     /// assert_eq!(queue.try_pop(), Ok(1));
     /// assert_eq!(queue.try_pop(), Err(TryPopError::Closed));
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     pub fn close(&self) -> bool {
         self.ring().close()
@@ -397,14 +390,13 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(4).unwrap();
     /// queue.try_push(7).unwrap();
     /// assert_eq!(queue.len(), 1);
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "qsize")]
     pub fn len(&self) -> usize {
@@ -416,13 +408,12 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::<u8>::new(4).unwrap();
     /// assert!(queue.is_empty());
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "empty")]
     pub fn is_empty(&self) -> bool {
@@ -435,14 +426,13 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::Queue;
     ///
     /// let queue = Queue::new(1).unwrap();
     /// queue.try_push(()).unwrap();
     /// assert!(queue.is_full());
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "full")]
     pub fn is_full(&self) -> bool {
@@ -454,12 +444,11 @@ impl<T, P: Placement> Queue<T, P> {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::Queue;
     ///
     /// assert_eq!(Queue::<u8>::new(3).unwrap().capacity(), 3);
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     #[doc(alias = "maxsize")]
     pub fn capacity(&self) -> usize {

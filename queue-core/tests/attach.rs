@@ -10,7 +10,6 @@
 //!   or resized files and damaged headers are each a typed error; the file cannot be shrunk or
 //!   grown.
 //! - Cannot prove: the damage is one field at a time, at fixed offsets.
-#![cfg(not(loom))]
 
 use std::fs::File;
 use std::os::fd::OwnedFd;

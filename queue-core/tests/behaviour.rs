@@ -9,7 +9,6 @@
 //!   inside dropped once, Send and Sync exactly when T is Send, errors that display without T:
 //!   Debug.
 //! - Cannot prove: fixed single-threaded cases; the state machines and loom cover the rest.
-#![cfg(not(loom))]
 
 use std::cell::Cell;
 use std::rc::Rc;

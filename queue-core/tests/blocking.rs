@@ -12,7 +12,6 @@
 //!   blocked getter uses under 1% of a core.
 //! - Cannot prove: a stress test on this machine's scheduler, not a proof: a lost wake-up in a
 //!   window too narrow to hit would pass (loom's models are the proof).
-#![cfg(not(loom))]
 
 mod common;
 

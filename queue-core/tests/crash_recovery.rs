@@ -35,18 +35,18 @@
 //!   prints the recovery times.
 //! - Cannot prove: one death at a time (the random-time kills are the soak's).
 
-#[cfg(all(queue_faults, not(loom)))]
+#[cfg(queue_faults)]
 mod forked;
 
-#[cfg(all(queue_faults, not(loom)))]
+#[cfg(queue_faults)]
 fn main() {
     tests::main();
 }
 
-#[cfg(not(all(queue_faults, not(loom))))]
+#[cfg(not(queue_faults))]
 fn main() {}
 
-#[cfg(all(queue_faults, not(loom)))]
+#[cfg(queue_faults)]
 mod tests {
     use std::thread::sleep;
     use std::time::{Duration, Instant};

@@ -30,20 +30,10 @@
 //!   the counts and the consumers' longest stall.
 //! - Cannot prove: random times, not every instruction (crash_recovery and the crash models cover
 //!   every step); one kill per trial.
-
-#[cfg(not(loom))]
 mod forked;
-
-#[cfg(not(loom))]
 fn main() {
     tests::main();
 }
-
-// The loom build models threads, not processes: nothing to run.
-#[cfg(loom)]
-fn main() {}
-
-#[cfg(not(loom))]
 mod tests {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::time::{Duration, Instant};

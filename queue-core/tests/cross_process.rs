@@ -21,20 +21,10 @@
 //!   heap queue's copy answers ForkedCopy; a consumer blocked on a queue whose only producer
 //!   process was SIGKILLed is told Disconnected (it prints how soon).
 //! - Cannot prove: fixed scenarios on this machine's scheduler; a stress test, not a proof.
-
-#[cfg(not(loom))]
 mod forked;
-
-#[cfg(not(loom))]
 fn main() {
     tests::main();
 }
-
-// The loom build models threads, not processes: nothing to run.
-#[cfg(loom)]
-fn main() {}
-
-#[cfg(not(loom))]
 mod tests {
     use std::os::fd::{AsRawFd, OwnedFd};
     use std::process::{Child, Command};

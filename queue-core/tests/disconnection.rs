@@ -12,7 +12,6 @@
 //!   consumers left gets Disconnected with its value back; a heap queue never answers it.
 //! - Cannot prove: handles leaving within one process (a killed producer process: cross_process);
 //!   not modelled with loom.
-#![cfg(not(loom))]
 
 use std::thread;
 use std::time::{Duration, Instant};

@@ -17,7 +17,6 @@
 //!   a peer bumping a sleeper's futex word without end leaves it under 5% of a core.
 //! - Cannot prove: the peer is a thread with its own mapping, not a process; its scribbling is
 //!   random, not exhaustive (here in release; `cargo test` runs it in debug too).
-#![cfg(not(loom))]
 
 mod common;
 

@@ -11,7 +11,6 @@
 //!   capacity, both pops Empty under store buffering, an order happens-before rules out): the
 //!   loom models' checker is seen to fail.
 //! - Cannot prove: fixed hand-made histories, not every history.
-#![cfg(not(loom))]
 
 mod common;
 

@@ -1,8 +1,8 @@
 //! loom models of `Queue`: every interleaving and every weak-memory outcome loom can produce,
 //! exhaustively where the name says so and up to the stated preemption bound otherwise.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test --release` (the whole workspace) or
-//! `RUSTFLAGS="--cfg loom" cargo test --release -p queue-core --test loom_queue`.
+//! Run with `RUSTFLAGS="--cfg loom" cargo test --release -p queue-core --test loom_queue`, or
+//! every model of the workspace with `--workspace --lib --test 'loom_*'`.
 //!
 //! Every model checks, in every execution:
 //! - the history of completed operations (Full and Empty answers included) is linearizable

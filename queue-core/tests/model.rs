@@ -15,7 +15,6 @@
 //! - Proves: sequences of pushes and pops answer as the reference model (capacities 1-64, cursors
 //!   near the usize wrap), and threads deliver every value exactly once.
 //! - Cannot prove: sampled: random cases, not every sequence.
-#![cfg(not(loom))]
 
 mod common;
 

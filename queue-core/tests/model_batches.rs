@@ -19,7 +19,6 @@
 //! - Proves: single and batch operations, zero-timeout calls and close answer as the reference
 //!   model, in every placement.
 //! - Cannot prove: sampled; single-threaded (concurrency is the loom suites' part).
-#![cfg(not(loom))]
 
 mod common;
 

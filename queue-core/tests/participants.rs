@@ -9,7 +9,6 @@
 //! - Proves: each handle (create, attach, try_clone) takes one of MAX_PARTICIPANTS entries and one
 //!   more is a typed TooManyParticipants error; a dropped handle gives its entry back.
 //! - Cannot prove: one process (a forked child's entries and a dead process's: cross_process).
-#![cfg(not(loom))]
 
 use queue_core::{BlockingQueue, MAX_PARTICIPANTS, MappingError, Queue, Shared};
 

@@ -9,7 +9,6 @@
 //! - Proves: a struct with padding, a bool field or without zerocopy's derives cannot be Plain, and
 //!   a shared queue of a String does not compile, each with the compiler's error for that reason.
 //! - Cannot prove: the cases listed in queue-core/tests/refused; the rest is zerocopy's own checks.
-#![cfg(not(loom))]
 
 #[test]
 fn types_that_are_not_plain_data_are_refused_at_compile_time() {

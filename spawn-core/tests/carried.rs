@@ -14,16 +14,9 @@
 //!   keeps no duplicate and the next child has none; serializing a descriptor outside a start is an
 //!   error.
 //! - Cannot prove: fixed scenarios.
-
-#[cfg(not(loom))]
 fn main() {
     cases::main();
 }
-
-#[cfg(loom)]
-fn main() {}
-
-#[cfg(not(loom))]
 mod cases {
     use std::io::{Read, Write};
     use std::os::fd::{AsRawFd, OwnedFd};

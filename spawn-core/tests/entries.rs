@@ -9,7 +9,6 @@
 //!   modules are two entries; init refuses a list that names one twice; a child refuses an argument
 //!   sent for another type before decoding it.
 //! - Cannot prove: fixed cases.
-#![cfg(not(loom))]
 
 use spawn_core::{Entry, entry};
 

@@ -24,16 +24,9 @@
 //!   kill on real processes (all start methods) answer as the reference model of Python's semantics
 //!   allows.
 //! - Cannot prove: sampled; timing-dependent answers are checked against the set the model allows.
-
-#[cfg(not(loom))]
 fn main() {
     semantics::main();
 }
-
-#[cfg(loom)]
-fn main() {}
-
-#[cfg(not(loom))]
 mod semantics {
     use std::collections::BTreeSet;
     use std::time::Duration;

@@ -19,16 +19,9 @@
 //!   killed parent's server ends; 100,000 join-then-fork tries are never refused; an argument of
 //!   another type is an entry error.
 //! - Cannot prove: fixed scenarios.
-
-#[cfg(not(loom))]
 fn main() {
     cases::main();
 }
-
-#[cfg(loom)]
-fn main() {}
-
-#[cfg(not(loom))]
 mod cases {
     use std::io::Read;
     use std::os::fd::{AsRawFd, OwnedFd};

@@ -17,7 +17,6 @@
 //!   panic or wait at a gate answer as the reference model says: a value or the panic's message, a
 //!   timeout while gated.
 //! - Cannot prove: sampled.
-#![cfg(not(loom))]
 
 use std::sync::mpsc;
 use std::time::Duration;

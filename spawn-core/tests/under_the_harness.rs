@@ -9,7 +9,6 @@
 //!   libtest `#[test]` run their entry points, with their exit codes and panic messages; Fork
 //!   there is refused with a typed MultiThreaded error.
 //! - Cannot prove: fixed scenarios, one test binary.
-#![cfg(not(loom))]
 
 use spawn_core::{Entry, ExitStatus, Process, StartError, StartMethod, entry};
 

@@ -37,13 +37,12 @@ pub(crate) enum Refusal {
 /// # Examples
 ///
 /// ```
-/// # #[cfg(not(loom))] fn main() {
+/// # fn main() {
 /// use queue_core::{CapacityError, Queue};
 ///
 /// assert_eq!(Queue::<u64>::new(0).unwrap_err(), CapacityError::Zero);
 /// assert!(matches!(Queue::<u64>::new(usize::MAX), Err(CapacityError::TooLarge { .. })));
 /// # }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -114,7 +113,7 @@ queue_error! {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::{Queue, TryPushError};
     ///
     /// let queue = Queue::new(1).unwrap();
@@ -123,7 +122,6 @@ queue_error! {
     /// assert!(err.is_full());
     /// assert_eq!(err.into_inner(), "second"); // nothing is lost
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     pub enum TryPushError<T>, a push error, makes [refused] {
         /// The queue was closed: no push will ever succeed.
@@ -143,13 +141,12 @@ queue_error! {
     /// # Examples
     ///
     /// ```
-    /// # #[cfg(not(loom))] fn main() {
+    /// # fn main() {
     /// use queue_core::{Queue, TryPopError};
     ///
     /// let queue = Queue::<u32>::new(4).unwrap();
     /// assert_eq!(queue.try_pop(), Err(TryPopError::Empty));
     /// # }
-    /// # #[cfg(loom)] fn main() {}
     /// ```
     pub enum TryPopError, a pop error, makes [refused] {
         /// The queue was closed and held no value: no pop will ever succeed.

@@ -43,7 +43,7 @@ const FINGERPRINT: usize = 8;
 /// # Examples
 ///
 /// ```
-/// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use queue_core::{Consumer, MessageQueue, Producer};
 /// use serde::{Deserialize, Serialize};
 ///
@@ -62,7 +62,6 @@ const FINGERPRINT: usize = 8;
 ///     assert_eq!(result.square, 9);
 /// }
 /// # Ok(()) }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 pub struct MessageQueue<M, R: Role = Both, const N: usize = DEFAULT_FRAME, C: Codec = Postcard> {
     frames: BlockingQueue<Frame<N>, Shared<R>>,

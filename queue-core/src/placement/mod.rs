@@ -85,7 +85,7 @@ pub enum Heap {}
 /// and hand producers out:
 ///
 /// ```
-/// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use queue_core::{BlockingQueue, Consumer, Producer, Shared};
 ///
 /// let consumer = BlockingQueue::<u64, Shared<Consumer>>::create(8)?;
@@ -94,7 +94,6 @@ pub enum Heap {}
 /// assert_eq!(consumer.pop(), Ok(1));
 /// # Ok(())
 /// # }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 ///
 /// # Disconnection
@@ -134,7 +133,7 @@ pub enum Heap {}
 /// [`Consumer`] handle of its own to be told when the producers are done.
 ///
 /// ```
-/// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use queue_core::{BlockingQueue, Consumer, PopError, Producer, Shared};
 ///
 /// let consumer = BlockingQueue::<u64, Shared<Consumer>>::create(8)?;
@@ -145,7 +144,6 @@ pub enum Heap {}
 /// assert_eq!(consumer.pop(), Err(PopError::Disconnected)); // the producer was dropped
 /// # Ok(())
 /// # }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 ///
 /// # Participants

@@ -36,12 +36,11 @@ use super::Extent;
 ///     const TYPE_TAG: u64 = type_tag("my_app::Reading v1");
 /// }
 ///
-/// # #[cfg(not(loom))] fn main() {
+/// # fn main() {
 /// let queue = BlockingQueue::<Reading, Shared>::create(4).unwrap();
 /// queue.push(Reading { sensor: 7, celsius: 21.5 }).unwrap();
 /// assert_eq!(queue.pop().unwrap(), Reading { sensor: 7, celsius: 21.5 });
 /// # }
-/// # #[cfg(loom)] fn main() {}
 /// ```
 ///
 /// A struct with a gap between its fields, or with a `bool` field, does not compile:

@@ -65,7 +65,7 @@ macro_rules! shared_front_door {
             /// # Examples
             ///
             /// ```
-            /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+            /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
             #[doc = $uses]
             ///
             #[doc = concat!("let queue = ", $example, "::create(8)?;")]
@@ -78,7 +78,6 @@ macro_rules! shared_front_door {
             #[doc = concat!("assert!(", $refused, "::attach(fd).is_err());")]
             /// # Ok(())
             /// # }
-            /// # #[cfg(loom)] fn main() {}
             /// ```
             pub fn create(capacity: usize) -> Result<Self, $crate::MappingError> {
                 <Self as $crate::placement::shared::FrontDoor>::create_queue(capacity)
@@ -120,7 +119,7 @@ macro_rules! shared_front_door {
             /// # Examples
             ///
             /// ```
-            /// # #[cfg(not(loom))] fn main() -> Result<(), Box<dyn std::error::Error>> {
+            /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
             #[doc = $uses]
             ///
             #[doc = concat!("let queue = ", $example, "::create(8)?;")]
@@ -129,7 +128,6 @@ macro_rules! shared_front_door {
             #[doc = concat!("assert_eq!(queue.", $pop, "(), Ok(1));")]
             /// # Ok(())
             /// # }
-            /// # #[cfg(loom)] fn main() {}
             /// ```
             ///
             /// A handle cannot be shared between threads by reference: it is one participant.
