@@ -1,5 +1,6 @@
-//! The chapter's examples (`shared/seed/multiprocessing-chapter.txt`), rerun on `queue-core`
-//! and `spawn-core`: one module per listing, named after its section.
+//! The listings of a book chapter on Python's `multiprocessing` (its section 116; the Python,
+//! as CPython runs it, is in `demos/python/`), rerun on `queue-core` and `spawn-core`: one
+//! module per listing, named after its section.
 //!
 //! `cargo run -p demos -- NAME` runs one; with no name, it lists them. See `demos/README.md`
 //! for the map from each Python listing to its Rust file.

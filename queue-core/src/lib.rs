@@ -1,113 +1,5 @@
-//! A bounded multi-producer multi-consumer queue whose calls never wait for one another (see
-//! [Progress](Queue#guarantees)), in one process or in memory shared between processes that
-//! need not trust each other (see [Trust](Shared#trust)), model-checked with
-//! [loom](https://docs.rs/loom) and property-tested against a sequential reference model.
-//!
-//! This is the Rust counterpart of the queue in Python's `multiprocessing` chapter, with one
-//! deliberate difference: it is always **bounded**. `multiprocessing.Queue()` grows without limit
-//! (the chapter warns that this "can be dangerous"); [`Queue::new`] takes a capacity, allocates
-//! once, and [`Queue::try_push`] hands the value back when the queue is full.
-//!
-//! | Python | Rust |
-//! |---|---|
-//! | `Queue(maxsize)` | [`Queue::new`] (`maxsize <= 0` is [`CapacityError::Zero`] here) |
-//! | `q.put_nowait(v)`, raising `queue.Full` | [`Queue::try_push`], `Err(TryPushError::Full(v))` |
-//! | `q.get_nowait()`, raising `queue.Empty` | [`Queue::try_pop`], `Err(TryPopError::Empty)` |
-//! | `q.qsize()`, `q.empty()`, `q.full()` | [`Queue::len`], [`Queue::is_empty`], [`Queue::is_full`] |
-//! | `q.put(v)`, `q.get()`, with `timeout=` | [`BlockingQueue::push`], [`BlockingQueue::pop`], [`BlockingQueue::push_timeout`], [`BlockingQueue::pop_timeout`] |
-//! | `multiprocessing.Queue(maxsize)` between processes | `MessageQueue::<M>::create` (feature `serde`) passed in a child's argument, or [`BlockingQueue::<T, Shared>::create`](BlockingQueue::create) for plain values |
-//! | `for item in iter(q.get, None)` | `for item in &queue` (ends when closed or disconnected) |
-//!
-//! # Where the ring lives
-//!
-//! Both queues take the placement as a type parameter: [`Heap`] (the default; `Queue<T>` is
-//! `Queue<T, Heap>`), for any `T: Send` within one process, or [`Shared`], a memory mapping
-//! that several processes map, for [`Plain`] values. Every operation is the same for both;
-//! only a shared queue has `create`, `attach` and a descriptor.
-//!
-//! # Between processes
-//!
-//! With the `serde` feature, a shared handle is part of a child process's argument under every
-//! start method of [spawn-core](https://docs.rs/spawn-core) (the child attaches a handle of
-//! its own; the descriptor reaches that child alone), and `MessageQueue` carries any serde
-//! message, as `multiprocessing.Queue` carries any picklable object:
-//!
-//! ```no_run
-//! # #[cfg(feature = "serde")]
-//! fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     use queue_core::{Consumer, MessageQueue, Producer};
-//!     use serde::{Deserialize, Serialize};
-//!     use spawn_core::{Entry, Process, entry};
-//!
-//!     #[derive(Serialize, Deserialize)]
-//!     struct Squared { worker: String, n: u32, square: u64 }
-//!
-//!     fn work((results, worker): (MessageQueue<Squared, Producer>, String)) {
-//!         for n in 1..=5 {
-//!             let square = u64::from(n * n);
-//!             results.push(Squared { worker: worker.clone(), n, square }).unwrap();
-//!         }
-//!     }
-//!     const WORK: Entry<(MessageQueue<Squared, Producer>, String)> = entry!(work);
-//!
-//!     spawn_core::init(&[&WORK]); // first in `main`: a spawned child runs `work` here
-//!     let results = MessageQueue::<Squared, Consumer>::create(4)?;
-//!     let mut workers = Vec::new();
-//!     for name in ["w1", "w2"] {
-//!         let handle = results.try_clone_as::<Producer>()?;
-//!         workers.push(Process::new(WORK, (handle, name.to_string())).start()?);
-//!     }
-//!     for Squared { worker, n, square } in &results { // ends once both workers are done
-//!         println!("{worker}: {n} squared is {square}");
-//!     }
-//!     for worker in workers {
-//!         assert!(worker.join()?.success());
-//!     }
-//!     Ok(())
-//! }
-//! # #[cfg(not(feature = "serde"))] fn main() {}
-//! ```
-//!
-//! # Platform
-//!
-//! Linux only (`memfd_create`, `futex`, `membarrier`): on another target the crate stops with
-//! one compile error that says so. The library builds with Rust 1.85.
-//!
-//! The guarantees (FIFO, exactly once, happens-before, linearizability of every answer
-//! including `Full` and `Empty`, and the exact progress promise) are stated on [`Queue`].
-//!
-//! # Example
-//!
-//! ```
-//! # fn main() -> Result<(), queue_core::CapacityError> {
-//! use queue_core::Queue;
-//! use std::thread;
-//!
-//! let queue = Queue::new(64)?;
-//! thread::scope(|s| {
-//!     s.spawn(|| {
-//!         for n in 0..1000 {
-//!             let mut value = n;
-//!             // Retry until there is room; the value is never lost.
-//!             while let Err(full) = queue.try_push(value) {
-//!                 value = full.into_inner();
-//!                 thread::yield_now();
-//!             }
-//!         }
-//!     });
-//!     s.spawn(|| {
-//!         let mut expected = 0;
-//!         while expected < 1000 {
-//!             if let Ok(n) = queue.try_pop() {
-//!                 assert_eq!(n, expected); // one producer: its order is kept
-//!                 expected += 1;
-//!             }
-//!         }
-//!     });
-//! });
-//! # Ok::<(), queue_core::CapacityError>(())
-//! # }
-//! ```
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("queue-core runs on Linux only: it is built on memfd_create, futex and membarrier");
@@ -160,9 +52,11 @@ on_linux! {
     pub use placement::shared::{ElementType, FileKind, MAX_PARTICIPANTS, MappingError};
     pub use ring::{Frame, Plain, type_tag};
     #[cfg(feature = "serde")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
     pub use message::{DEFAULT_FRAME, MessageQueue, Messages, ReceiveError, SendError};
     /// How a [`MessageQueue`]'s messages become bytes: the [`Codec`](codec::Codec) trait and
     /// its default, [`Postcard`](codec::Postcard) (the `message-codec` crate).
     #[cfg(feature = "serde")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
     pub use message_codec as codec;
 }

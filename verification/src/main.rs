@@ -19,6 +19,7 @@
 
 mod checks;
 mod command;
+mod doc_paths;
 mod loom_pool;
 mod mutants;
 mod outcome;

@@ -105,7 +105,8 @@ fn stem(file: &Path) -> String {
         .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned())
 }
 
-/// `ring::loom_models` for `src/ring/loom_models/mod.rs` or `src/ring/loom_models.rs`.
+/// The module path of a file under `src` (`ring::loom_models` for its `mod.rs` or for a file
+/// of that name).
 fn module_path(src: &Path, file: &Path) -> String {
     let relative = file.strip_prefix(src).unwrap_or(file).with_extension("");
     let mut parts: Vec<String> = relative

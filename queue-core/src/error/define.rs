@@ -17,6 +17,15 @@ macro_rules! disconnected_doc {
     };
 }
 
+/// Why a heap queue's error has the shared queue's variants, in every error's docs.
+macro_rules! one_type_for_every_placement {
+    () => {
+        "One type for every placement, so that code generic over the placement (`Queue<T, P>`) \
+         handles one set of answers: a heap queue never answers `Corrupted`, `Disconnected` or \
+         `TooManyParticipants`, and a shared queue never answers `ForkedCopy`."
+    };
+}
+
 /// The first of the expressions it is given: the variant a call answers when it could have
 /// waited longer (its own, or `Closed` for a call that waits without end and so never does).
 macro_rules! first_of {
@@ -40,6 +49,8 @@ macro_rules! queue_error {
         }
     ) => {
         $(#[$doc])*
+        ///
+        #[doc = $crate::error::define::one_type_for_every_placement!()]
         #[derive(Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $Name<T> {
@@ -131,6 +142,8 @@ macro_rules! queue_error {
         }
     ) => {
         $(#[$doc])*
+        ///
+        #[doc = $crate::error::define::one_type_for_every_placement!()]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum $Name {
@@ -272,4 +285,4 @@ macro_rules! queue_error {
     };
 }
 
-pub(crate) use {disconnected_doc, first_of, queue_error};
+pub(crate) use {disconnected_doc, first_of, one_type_for_every_placement, queue_error};

@@ -159,6 +159,7 @@ macro_rules! shared_front_door {
         /// spawn-core's `Process::start` sets up (anywhere else it is an error: a handle
         /// written to a file would name nothing).
         #[cfg(feature = "serde")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         impl<$($generics)*> serde::Serialize for $Handle {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 $crate::placement::shared::carried::serialize_descriptor(self.fd(), serializer)
@@ -169,6 +170,7 @@ macro_rules! shared_front_door {
         /// `fd_carrier::deliver`, which spawn-core's entry points set up): a new handle of
         /// this type's role.
         #[cfg(feature = "serde")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
         impl<'de, $($generics)*> serde::Deserialize<'de> for $Handle {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
                 let fd = $crate::placement::shared::carried::deserialize_descriptor(deserializer)?;
