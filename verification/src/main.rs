@@ -5,9 +5,9 @@
 //!   and `report.json`. It takes about 25 minutes on 2 cores; `-- --quick` caps loom at 2
 //!   preemptions and proptest at 16 cases, and says so in the report.
 //! - `-- test` (`cargo test-all`, the one command that runs every test) runs `cargo test
-//!   --workspace`, the crash-recovery tests in the fault-injection build, every loom model,
-//!   every mutant and each bench once, with their output
-//!   passed through.
+//!   --workspace`, every crate's examples, the crash-recovery tests in the fault-injection
+//!   build, every loom model, every mutant and each bench once, with their output passed
+//!   through.
 //! - `-- mutants [NAME...]` runs only the mutants (every one, or those named).
 //!
 //! Each exits with 1 if any check fails or any mutant survives.
@@ -81,10 +81,14 @@ fn test_all(root: &Path) -> bool {
     ]);
     FAULTS_BUILD.apply(&mut faults, root);
     let mut benches = cargo(&["test", "--workspace", "--benches"]);
-    let steps: [(&str, Step<'_>); 6] = [
+    let steps: [(&str, Step<'_>); 7] = [
         (
             "unit, behaviour, property and doc tests",
             Box::new(move || command::run_through(&mut tests)),
+        ),
+        (
+            "the examples run, each to its end",
+            Box::new(|| run_examples(root)),
         ),
         (
             "the hostile-peer tests again, in a release build",
@@ -151,6 +155,38 @@ fn run_mutants(root: &Path, names: &[String]) -> bool {
         }
     }
     survivors == 0
+}
+
+/// Runs every `examples/*.rs` of the workspace's crates, each with its crate's features on;
+/// whether each exited with 0 (an example asserts what it shows).
+fn run_examples(root: &Path) -> bool {
+    let Ok(members) = suites::members(root) else {
+        return false;
+    };
+    let mut passed = true;
+    for member in members {
+        let mut examples: Vec<String> = std::fs::read_dir(root.join(&member).join("examples"))
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                Some(name.strip_suffix(".rs")?.to_owned())
+            })
+            .collect();
+        examples.sort();
+        for example in examples {
+            println!("-- {member} example {example}");
+            let mut run = Command::new(env!("CARGO"));
+            run.current_dir(root)
+                .args(["run", "--release", "-q", "--all-features", "-p", &member])
+                .args(["--example", &example]);
+            if !command::run_through(&mut run) {
+                println!("-- {member} example {example} FAILED");
+                passed = false;
+            }
+        }
+    }
+    passed
 }
 
 /// The main job: every suite and mutant, with their records, and the report.

@@ -67,7 +67,7 @@ pub(crate) fn discover(root: &Path) -> Result<Vec<Suite>, String> {
 }
 
 /// The workspace's members, from its `Cargo.toml`.
-fn members(root: &Path) -> Result<Vec<String>, String> {
+pub(crate) fn members(root: &Path) -> Result<Vec<String>, String> {
     let manifest = read(&root.join("Cargo.toml"))?;
     let list = manifest
         .split_once("members = [")
