@@ -101,6 +101,37 @@ use crate::placement::storage::{RingOf, RingStorage};
 ///
 /// # Examples
 ///
+/// One producer and one consumer thread: the producer retries a full queue with the value it
+/// was handed back, and the consumer sees the producer's order.
+///
+/// ```
+/// use queue_core::Queue;
+/// use std::thread;
+///
+/// let queue = Queue::new(64).unwrap();
+/// thread::scope(|s| {
+///     s.spawn(|| {
+///         for n in 0..1000 {
+///             let mut value = n;
+///             // Retry until there is room; the value is never lost.
+///             while let Err(full) = queue.try_push(value) {
+///                 value = full.into_inner();
+///                 thread::yield_now();
+///             }
+///         }
+///     });
+///     s.spawn(|| {
+///         let mut expected = 0;
+///         while expected < 1000 {
+///             if let Ok(n) = queue.try_pop() {
+///                 assert_eq!(n, expected); // one producer: its order is kept
+///                 expected += 1;
+///             }
+///         }
+///     });
+/// });
+/// ```
+///
 /// The chapter's `Queue_Iftry_Put` and `Queue_Iftry_Get` are plain `Result` combinators:
 ///
 /// ```

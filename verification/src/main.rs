@@ -20,6 +20,7 @@
 mod checks;
 mod command;
 mod doc_paths;
+mod imports;
 mod loom_pool;
 mod mutants;
 mod outcome;

@@ -84,8 +84,11 @@ macro_rules! queue_error {
                 Self::TooManyParticipants,
             ];
 
-            /// The variant of a call that could have waited longer.
-            const WAITING: fn(T) -> Self = $crate::error::define::first_of!($(Self::$Own,)? Self::Closed);
+            /// The answer of a call that could have waited longer, holding its value.
+            #[inline]
+            fn waiting(value: T) -> Self {
+                $crate::error::define::first_of!($(Self::$Own(value),)? Self::Closed(value))
+            }
 
             $( $crate::error::define::queue_error!(@value $constructor); )*
 
@@ -229,25 +232,25 @@ macro_rules! queue_error {
     };
 
     (@value refused) => {
-        /// The error of a call the ring refused, holding its value.
+        /// The error of a call the ring refused, holding its value. The answer of a full or
+        /// empty ring, the common one, is built directly (no call through a table).
+        #[inline]
         pub(crate) fn refused((value, refusal): (T, $crate::error::Refusal)) -> Self {
-            let error = match refusal {
-                $crate::error::Refusal::FullOrEmpty => Self::WAITING,
-                refusal => $crate::error::refused_as(refusal, Self::GIVEN_UP),
-            };
-            error(value)
+            match refusal {
+                $crate::error::Refusal::FullOrEmpty => Self::waiting(value),
+                refusal => $crate::error::refused_as(refusal, Self::GIVEN_UP)(value),
+            }
         }
     };
     (@value gave_up) => {
         /// The error of a blocking call that gave up, holding its value.
         pub(crate) fn gave_up((value, gave_up): (T, $crate::error::GaveUp)) -> Self {
-            let error = match gave_up {
-                $crate::error::GaveUp::TimedOut => Self::WAITING,
+            match gave_up {
+                $crate::error::GaveUp::TimedOut => Self::waiting(value),
                 $crate::error::GaveUp::Refused(refusal) => {
-                    $crate::error::refused_as(refusal, Self::GIVEN_UP)
+                    $crate::error::refused_as(refusal, Self::GIVEN_UP)(value)
                 }
-            };
-            error(value)
+            }
         }
     };
     (@unit refused) => {
