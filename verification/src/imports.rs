@@ -160,15 +160,18 @@ fn resolve(
         .rev()
         .find(|&k| modules.contains_key(&path[..k]))?;
     let module = path[..known].to_vec();
-    if hops < 8
-        && let Some(name) = path.get(known)
-        && let Some(target) = reexports.get(&(module.clone(), name.clone()))
-    {
-        let mut followed = target.clone();
-        followed.extend(path[known + 1..].iter().cloned());
-        return resolve(&followed, modules, reexports, hops + 1);
+    let target = path
+        .get(known)
+        .filter(|_| hops < 8)
+        .and_then(|name| reexports.get(&(module.clone(), name.clone())));
+    match target {
+        Some(target) => {
+            let mut followed = target.clone();
+            followed.extend(path[known + 1..].iter().cloned());
+            resolve(&followed, modules, reexports, hops + 1)
+        }
+        None => Some(module),
     }
-    Some(module)
 }
 
 /// Each module's dependencies within its crate.

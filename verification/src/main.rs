@@ -23,6 +23,7 @@ mod command;
 mod doc_paths;
 mod imports;
 mod loom_pool;
+mod msrv;
 mod mutants;
 mod outcome;
 mod report;

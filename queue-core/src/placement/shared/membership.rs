@@ -125,10 +125,10 @@ impl Membership {
     /// Gives the entry back, if this process took it, then this process's hold on the
     /// handle's presence (the last process to let go of it ends it).
     pub(crate) fn leave(&self, peers: Peers<'_>) {
-        if self.token.load(Ordering::Relaxed) == self.pid.get()
-            && let Some((index, state)) = self.entry.take()
-        {
-            peers.participants.leave(index, state);
+        if self.token.load(Ordering::Relaxed) == self.pid.get() {
+            if let Some((index, state)) = self.entry.take() {
+                peers.participants.leave(index, state);
+            }
         }
         drop(self.presence.take());
     }
