@@ -21,6 +21,7 @@
 mod checks;
 mod command;
 mod doc_paths;
+mod examples;
 mod imports;
 mod loom_pool;
 mod msrv;
@@ -91,7 +92,7 @@ fn test_all(root: &Path) -> bool {
         ),
         (
             "the examples run, each to its end",
-            Box::new(|| run_examples(root)),
+            Box::new(|| examples::run_all(root)),
         ),
         (
             "the hostile-peer tests again, in a release build",
@@ -158,38 +159,6 @@ fn run_mutants(root: &Path, names: &[String]) -> bool {
         }
     }
     survivors == 0
-}
-
-/// Runs every `examples/*.rs` of the workspace's crates, each with its crate's features on;
-/// whether each exited with 0 (an example asserts what it shows).
-fn run_examples(root: &Path) -> bool {
-    let Ok(members) = suites::members(root) else {
-        return false;
-    };
-    let mut passed = true;
-    for member in members {
-        let mut examples: Vec<String> = std::fs::read_dir(root.join(&member).join("examples"))
-            .into_iter()
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name().into_string().ok()?;
-                Some(name.strip_suffix(".rs")?.to_owned())
-            })
-            .collect();
-        examples.sort();
-        for example in examples {
-            println!("-- {member} example {example}");
-            let mut run = Command::new(env!("CARGO"));
-            run.current_dir(root)
-                .args(["run", "--release", "-q", "--all-features", "-p", &member])
-                .args(["--example", &example]);
-            if !command::run_through(&mut run) {
-                println!("-- {member} example {example} FAILED");
-                passed = false;
-            }
-        }
-    }
-    passed
 }
 
 /// The main job: every suite and mutant, with their records, and the report.
