@@ -11,10 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::error::{ReceiveError, SendError};
-use crate::{Frame, MappingError, type_tag};
 use crate::error::{PopError, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError};
 use crate::placement::shared::{FrontDoor, shared_front_door};
-use crate::{BlockingQueue, Both, Pops, Pushes, Role, Shared};
+use crate::{BlockingQueue, Both, Frame, MappingError, Pops, Pushes, Role, Shared, type_tag};
 
 /// A frame's size when the type does not name one: a 256-byte slot.
 pub const DEFAULT_FRAME: usize = 252;
@@ -26,10 +25,10 @@ const FINGERPRINT: usize = 8;
 /// `multiprocessing.Queue`, which carries any picklable object.
 ///
 /// Each message is encoded by the codec `C` ([postcard](https://docs.rs/postcard) unless the
-/// type names another [`Codec`]) into one [`Frame<N>`](Frame) of a shared [`BlockingQueue`], so every promise of the shared queue
-/// holds (bounded, FIFO per producer, crash tolerant, [trust](Shared#trust),
-/// [disconnection](Shared#disconnection)), and so do its roles: `R` is [`Both`],
-/// [`Producer`](crate::Producer) or [`Consumer`](crate::Consumer).
+/// type names another [`Codec`]) into one [`Frame<N>`](Frame) of a shared [`BlockingQueue`],
+/// so every promise of the shared queue holds (bounded, FIFO per producer, crash tolerant,
+/// [trust](Shared#trust), [disconnection](Shared#disconnection)), and so do its roles: `R` is
+/// [`Both`], [`Producer`](crate::Producer) or [`Consumer`](crate::Consumer).
 ///
 /// - A message takes one frame: one whose encoding is larger than `N - 8` bytes is refused
 ///   when sent ([`SendError::TooLarge`], the message handed back), never split. Choose `N`

@@ -1,8 +1,8 @@
-//! How a shared queue's handle travels as a serde value (feature `serde`), so that it can be part of a
-//! child process's argument: it serializes as the index of its descriptor among those
-//! [`fd_carrier`] carries beside the bytes, and deserializes by attaching the descriptor
-//! received at that index, as a handle of its own (one more participant), of the role its
-//! type names. The impls themselves are written by `shared_front_door!`.
+//! How a shared queue's handle travels as a serde value (feature `serde`), so that it can be
+//! part of a child process's argument: it serializes as the index of its descriptor among
+//! those [`fd_carrier`] carries beside the bytes, and deserializes by attaching the descriptor
+//! received at that index, as a handle of its own (one more participant), of the role its type
+//! names. The impls themselves are written by `shared_front_door!`.
 //!
 //! The element type travels in the queue's header, not in the bytes: attaching checks it
 //! (size, alignment and tag), so a handle deserialized as a queue of another type is a
