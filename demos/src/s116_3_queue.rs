@@ -77,7 +77,7 @@ fn python_name(method: StartMethod) -> &'static str {
 }
 
 pub(crate) fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let numbers = Numbers::create(4)?;
+    let numbers = Numbers::create(4 * Numbers::SLOT)?; // room for four small messages: `Queue(4)`
     for value in 0..6 {
         println!("put {value}: {}", iftry_put(&numbers, value));
     }
@@ -89,7 +89,7 @@ pub(crate) fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     for method in StartMethod::ALL {
         let method_name = python_name(method);
-        let results = MessageQueue::<Squared, Consumer>::create(4)?;
+        let results = MessageQueue::<Squared, Consumer>::create(4 * MessageQueue::<Squared>::SLOT)?;
         let workers =
             ["worker-1", "worker-2"].map(|worker| -> Result<_, Box<dyn std::error::Error>> {
                 let handle = results.try_clone_as::<Producer>()?;

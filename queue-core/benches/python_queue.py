@@ -6,7 +6,7 @@ until the consumer has taken the last message (CLOCK_MONOTONIC, the same in ever
 Prints one JSON line:
 {"queue": ..., "message": ..., "count": ..., "seconds": ..., "messages_per_second": ...}.
 
-Usage: python3 python_queue.py {Queue|SimpleQueue} {u64|64B|struct} COUNT
+Usage: python3 python_queue.py {Queue|SimpleQueue} {u64|64B|struct|bytes:SIZE} COUNT
 """
 
 import json
@@ -16,13 +16,27 @@ import time
 
 
 def message(kind, n):
-    """An int for u64 messages, 64 bytes for 64B messages (the Rust bench's Frame<60>), and
-    for struct messages the tuple of a short str and two ints (the Rust bench's Squared)."""
+    """An int for u64 messages, 64 bytes for 64B messages (the Rust bench's Frame<60>), for
+    struct messages the tuple of a short str and two ints (the Rust bench's Squared), and for
+    bytes:SIZE messages SIZE bytes of n's low byte, the last one its complement (the Rust
+    bench message_sizes's)."""
     if kind == "u64":
         return n
     if kind == "struct":
         return ("w1", n, n * n)
+    if kind.startswith("bytes:"):
+        size = int(kind[len("bytes:"):])
+        return bytes([n % 256]) * (size - 1) + bytes([255 - n % 256])
     return n.to_bytes(8, "little") * 8
+
+
+def matches(kind, got, n):
+    """Whether got is message n: for bytes, as far as the Rust bench checks (the length and
+    the first and last bytes); for the others, all of it."""
+    if kind.startswith("bytes:"):
+        size = int(kind[len("bytes:"):])
+        return len(got) == size and got[0] == n % 256 and got[-1] == 255 - n % 256
+    return got == message(kind, n)
 
 
 def produce(queue, kind, count, start):
@@ -35,14 +49,15 @@ def consume(queue, kind, count, start, finished_at):
     start.wait()
     for n in range(count):
         got = queue.get()
-        if got != message(kind, n):
+        if not matches(kind, got, n):
             sys.exit(f"message {n}: got {got!r}")
     finished_at.value = time.monotonic_ns()
 
 
 def main():
     queue_name, kind, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    assert queue_name in ("Queue", "SimpleQueue") and kind in ("u64", "64B", "struct")
+    assert queue_name in ("Queue", "SimpleQueue")
+    assert kind in ("u64", "64B", "struct") or kind.startswith("bytes:")
     context = multiprocessing.get_context("fork")
     queue = getattr(context, queue_name)()
     start = context.Barrier(3)

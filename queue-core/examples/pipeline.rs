@@ -44,8 +44,8 @@ const WORK: Entry<(Tasks, Results, u32)> = entry!(work);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     spawn_core::init(&[&WORK]); // in a spawned worker: runs `work`, then exits
-    let tasks = MessageQueue::<Task, Producer>::create(8)?;
-    let results = MessageQueue::<Done, Consumer>::create(8)?;
+    let tasks = MessageQueue::<Task, Producer>::create(64 * 1024)?; // 64 KiB of messages
+    let results = MessageQueue::<Done, Consumer>::create(64 * 1024)?;
     let workers = (1..=3)
         .map(|worker| {
             let argument = (tasks.try_clone_as()?, results.try_clone_as()?, worker);

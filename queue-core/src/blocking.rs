@@ -187,7 +187,7 @@ impl<T, P: Placement> BlockingQueue<T, P> {
 
     /// The ring, its wait lists, and their barrier pair.
     #[inline(always)]
-    fn parts(
+    pub(crate) fn parts(
         &self,
     ) -> (
         RingOf<'_, <P as sealed::Placement>::Waiting<T>, T>,
@@ -526,7 +526,7 @@ fn deadline_after(timeout: Duration) -> Option<Instant> {
 }
 
 /// How many sleepers to wake after `count` values or slots became available.
-fn wake_count(count: usize) -> u32 {
+pub(crate) fn wake_count(count: usize) -> u32 {
     u32::try_from(count).unwrap_or(u32::MAX)
 }
 

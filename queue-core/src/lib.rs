@@ -53,7 +53,7 @@ on_linux! {
     pub use ring::{Frame, Plain, type_tag};
     #[cfg(feature = "serde")]
     #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
-    pub use message::{DEFAULT_FRAME, MessageQueue, Messages, ReceiveError, SendError};
+    pub use message::{MessageQueue, Messages, ReceiveError, SendError};
     /// How a [`MessageQueue`]'s messages become bytes: the [`Codec`](codec::Codec) trait and
     /// its default, [`Postcard`](codec::Postcard) (the `message-codec` crate).
     #[cfg(feature = "serde")]

@@ -94,3 +94,7 @@ pub(crate) const CLAIMS_WITHOUT_AN_ENTRY: bool = cfg!(queue_mutant = "claims_wit
 /// `knows_pids_by_start_time` mutant takes a process that reused a dead one's pid within its
 /// clock tick for the dead one.
 pub(crate) const KNOWS_PIDS_BY_START_TIME: bool = cfg!(queue_mutant = "knows_pids_by_start_time");
+
+/// Whether a pop claims a message's span once its first slot is published, without waiting
+/// for the others (the `takes_unfinished_spans` mutant); `false` in every normal build.
+pub(crate) const TAKES_UNFINISHED_SPANS: bool = cfg!(queue_mutant = "takes_unfinished_spans");

@@ -25,9 +25,10 @@
 //! # Verification
 //!
 //! - Checker: fault injection
-//! - Primitive: BlockingQueue in shared memory
+//! - Primitive: BlockingQueue and MessageQueue in shared memory
 //! - Proves: a producer or consumer process SIGKILLed at each crash point of a push (of 8 and of 64
-//!   bytes), a pop, a batch push and a batch pop, in turn: the survivor gets every acknowledged
+//!   bytes), a pop, a batch push, a batch pop, and a push and a pop of a message of 3 slots, in
+//!   turn: the survivor gets every acknowledged
 //!   value exactly once (a dead consumer's taken value at most once), never a dead producer's
 //!   half-written or torn value, and the full capacity back, in order; a producer asleep on a full
 //!   queue gets the slot of a consumer killed mid-pop; a consumer killed at each point of a
@@ -53,7 +54,9 @@ mod tests {
 
     use nix::sys::signal::Signal;
     use queue_core::faults::{disarm, kill_at_crash_point, registered_sleepers};
-    use queue_core::{BlockingQueue, Consumer, Plain, Producer, Shared, TryPushError};
+    use queue_core::{
+        BlockingQueue, Consumer, MessageQueue, Plain, Producer, Shared, TryPushError,
+    };
 
     use super::forked::{Children, Ended};
 
@@ -67,7 +70,7 @@ mod tests {
     const SETTLED: Duration = Duration::from_millis(30);
 
     pub(super) fn main() {
-        let tests: [(&str, fn()); 7] = [
+        let tests: [(&str, fn()); 9] = [
             (
                 "a_producer_killed_at_any_point_of_a_push_loses_nothing_acknowledged",
                 killed_in_push,
@@ -95,6 +98,14 @@ mod tests {
             (
                 "a_producer_asleep_on_a_full_queue_gets_the_slot_of_a_consumer_killed_mid_pop",
                 sleeper_outlives_a_consumer_killed_mid_pop,
+            ),
+            (
+                "a_producer_killed_at_any_point_of_a_message_of_3_slots_never_delivers_it_torn",
+                killed_in_message_push,
+            ),
+            (
+                "a_consumer_killed_at_any_point_of_a_message_of_3_slots_loses_at_most_it",
+                killed_in_message_pop,
             ),
         ];
         model_check::run_on_main_thread(&tests);
@@ -142,22 +153,11 @@ mod tests {
         for point in 0..MOST_POINTS {
             let queue = BlockingQueue::<T, Shared>::create(CAPACITY).unwrap();
             prepare(&queue);
-            let mut children = Children::default();
-            let child = children.fork(|| {
-                // The child's first call takes its own entry in the table: do it before arming,
-                // so that the points counted are the operation's own.
-                assert!(!queue.is_closed());
-                kill_at_crash_point(point);
-                doomed(&queue);
-                assert!(disarm(), "the child must still be armed if it survived");
-            });
-            match children.wait(child, "doomed") {
-                Ended::Killed(Signal::SIGKILL) => {}
-                Ended::Exited(0) => {
-                    assert!(tally.kills > 0, "the operation has no crash point");
-                    return tally;
-                }
-                other => panic!("the doomed child at crash point {point} ended {other:?}"),
+            // The child's first call takes its own entry in the table: do it before arming,
+            // so that the points counted are the operation's own.
+            if !dies_at(point, || assert!(!queue.is_closed()), || doomed(&queue)) {
+                assert!(tally.kills > 0, "the operation has no crash point");
+                return tally;
             }
             let reaped = Instant::now();
             IDLE.set(Duration::ZERO);
@@ -169,6 +169,23 @@ mod tests {
             tally.recoveries.push(reaped.elapsed() - IDLE.get());
         }
         panic!("a child armed for crash point {MOST_POINTS} still died");
+    }
+
+    /// Runs `before`, then `doomed` armed to die at crash point `point`, in a child; whether
+    /// it died there (`false`: it ran past the operation's last point).
+    fn dies_at(point: u32, before: impl FnOnce(), doomed: impl FnOnce()) -> bool {
+        let mut children = Children::default();
+        let child = children.fork(|| {
+            before();
+            kill_at_crash_point(point);
+            doomed();
+            assert!(disarm(), "the child must still be armed if it survived");
+        });
+        match children.wait(child, "doomed") {
+            Ended::Killed(Signal::SIGKILL) => true,
+            Ended::Exited(0) => false,
+            other => panic!("the doomed child at crash point {point} ended {other:?}"),
+        }
     }
 
     /// The queue is empty and takes `CAPACITY` values again, then gives them back in order.
@@ -454,5 +471,98 @@ mod tests {
             );
         }
         panic!("a child armed for crash point {MOST_POINTS} still died");
+    }
+
+    /// A message of `slots` slots of a `MessageQueue` (its length, its fingerprint and
+    /// postcard's 2-byte length of a `Vec` take 14 of their bytes), every byte `n`.
+    fn message(n: u8, slots: usize) -> Vec<u8> {
+        vec![n; slots * MessageQueue::<Vec<u8>>::SLOT - 14]
+    }
+
+    /// As [`at_every_crash_point`], on a `MessageQueue` of `CAPACITY` slots; after each
+    /// death, the survivor checks the messages left with `survive`, then that one message can
+    /// take the whole queue again, and `CAPACITY` small ones after it.
+    fn at_every_crash_point_of_messages(
+        prepare: impl Fn(&MessageQueue<Vec<u8>>),
+        doomed: impl Fn(&MessageQueue<Vec<u8>>),
+        survive: impl Fn(Vec<Vec<u8>>) -> bool,
+    ) -> Tally {
+        let mut tally = Tally::default();
+        for point in 0..MOST_POINTS {
+            let queue =
+                MessageQueue::<Vec<u8>>::create(CAPACITY * MessageQueue::<Vec<u8>>::SLOT).unwrap();
+            prepare(&queue);
+            if !dies_at(point, || assert!(!queue.is_closed()), || doomed(&queue)) {
+                assert!(tally.kills > 0, "the operation has no crash point");
+                return tally;
+            }
+            let reaped = Instant::now();
+            let mut found = Vec::new();
+            let idle = loop {
+                let started = Instant::now();
+                match queue.pop_timeout(SETTLED) {
+                    Ok(message) => found.push(message),
+                    Err(_) => break started.elapsed(),
+                }
+            };
+            tally.kills += 1;
+            if survive(found) {
+                tally.delivered += 1;
+            }
+            let whole = message(9, CAPACITY);
+            assert_eq!(
+                queue.push_timeout(whole.clone(), PATIENCE),
+                Ok(()),
+                "capacity lost"
+            );
+            assert_eq!(queue.try_pop(), Ok(whole));
+            for n in 0..CAPACITY {
+                assert_eq!(queue.try_push(vec![n as u8]), Ok(()), "slot {n} is back");
+            }
+            assert!(queue.try_push(vec![0]).is_err(), "the queue is full");
+            tally.recoveries.push(reaped.elapsed() - idle);
+        }
+        panic!("a child armed for crash point {MOST_POINTS} still died");
+    }
+
+    fn killed_in_message_push() {
+        let tally = at_every_crash_point_of_messages(
+            |queue| queue.push(message(1, 1)).unwrap(),
+            |queue| queue.push(message(2, 3)).unwrap_or_else(|_| panic!("push")),
+            |found| {
+                assert_eq!(
+                    found[0],
+                    message(1, 1),
+                    "the message pushed before the death"
+                );
+                assert!(
+                    found.len() == 1 || found[1..] == [message(2, 3)],
+                    "a torn or foreign message: {found:?}"
+                );
+                found.len() == 2
+            },
+        );
+        tally.print("push of a message of 3 slots");
+    }
+
+    fn killed_in_message_pop() {
+        let tally = at_every_crash_point_of_messages(
+            |queue| {
+                queue.push(message(1, 3)).unwrap();
+                queue.push(message(2, 1)).unwrap();
+            },
+            |queue| {
+                let consumer = queue.try_clone_as::<Consumer>().unwrap();
+                assert_eq!(consumer.pop(), Ok(message(1, 3)));
+            },
+            |found| {
+                assert!(
+                    found == [message(1, 3), message(2, 1)] || found == [message(2, 1)],
+                    "acknowledged messages lost or duplicated: {found:?}"
+                );
+                found.len() == 1
+            },
+        );
+        tally.print("pop of a message of 3 slots");
     }
 }

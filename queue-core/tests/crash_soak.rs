@@ -1,17 +1,22 @@
 //! Random-time SIGKILLs of real producer and consumer processes on a shared queue: the
 //! survivors lose nothing acknowledged, see nothing twice or torn, and never hang.
 //!
-//! Each trial forks two producers and a consumer on a fresh capacity-8 `BlockingQueue` of
-//! 64-byte values, and kills one of the three, chosen at random, at a random time in its first
-//! few milliseconds of work (a killed consumer is replaced by a new one). The producers record,
-//! in shared memory, how many pushes returned Ok; the consumers mark each value they take.
-//! When the surviving producers are done, the queue is closed and drained, and the trial
-//! checks, per producer:
+//! Each trial forks two producers and a consumer on a fresh queue, and kills one of the three,
+//! chosen at random, at a random time in its first few milliseconds of work (a killed consumer
+//! is replaced by a new one). Two kinds of queue, each in its own series of trials:
+//! - a capacity-8 `BlockingQueue` of 64-byte values;
+//! - a 4 KiB `MessageQueue` of messages of 8 bytes to 1.6 KB (1 to 7 slots of 256 bytes), so
+//!   that most kills land in the middle of a message of several slots, written or read.
+//!
+//! The producers record, in shared memory, how many pushes returned Ok; the consumers mark
+//! each value they take. When the surviving producers are done, the queue is closed and
+//! drained, and the trial checks, per producer:
 //!
 //! - every value whose push returned Ok was taken exactly once, except that a killed consumer
 //!   may have taken one value it never got to mark (at most once, as the docs promise);
 //! - the one value a killed producer was pushing was taken at most once; later ones never;
-//! - no value was torn (all eight words of a value are its tag);
+//! - no value was torn (every word of a value or message is its tag, and a message has the
+//!   length its sequence number gives it);
 //! - no call waited past its bound (a hang) or timed out with the queue able to move (a
 //!   wedge).
 //!
@@ -23,11 +28,12 @@
 //! # Verification
 //!
 //! - Checker: scenario
-//! - Primitive: BlockingQueue in shared memory
+//! - Primitive: BlockingQueue and MessageQueue in shared memory
 //! - Proves: 200 trials of 2 producer and 1 consumer processes on a capacity-8 queue of 64-byte
-//!   values, one of them SIGKILLed at a random time: no hang, no wedge, no acknowledged value lost
-//!   (but the one a killed consumer may have taken), none duplicated, invented or torn; it prints
-//!   the counts and the consumers' longest stall.
+//!   values, and 200 on a 4 KiB queue of messages of 1 to 7 slots, one process SIGKILLed at a
+//!   random time in each: no hang, no wedge, no acknowledged value or message lost (but the one a
+//!   killed consumer may have taken), none duplicated, invented or torn; it prints the counts and
+//!   the consumers' longest stall.
 //! - Cannot prove: random times, not every instruction (crash_recovery and the crash models cover
 //!   every step); one kill per trial.
 mod forked;
@@ -40,31 +46,125 @@ mod tests {
 
     use nix::sys::signal::{Signal, kill};
 
-    use queue_core::{BlockingQueue, PopTimeoutError, Shared};
+    use queue_core::{BlockingQueue, MessageQueue, PopTimeoutError, ReceiveError, Shared};
 
     use super::forked::{Children, Ended, SharedMemory};
 
     /// Trials when `QUEUE_CORE_SOAK_TRIALS` is not set.
     const CI_TRIALS: u64 = 200;
-    /// Values each producer pushes.
+    /// The most values or messages a producer pushes (see `Carrier::PER_PRODUCER`).
     const PER_PRODUCER: usize = 20_000;
     const PRODUCERS: usize = 2;
-    /// The queue's capacity: small, so that producers often sleep on it full.
-    const CAPACITY: usize = 8;
     /// How long any call may wait, and any trial's process may run: far past every recovery.
     const BOUND: Duration = Duration::from_secs(10);
     /// Exit statuses of a child that found a failure.
     const TIMED_OUT: i32 = 2;
     const TORN: i32 = 3;
 
+    pub(super) fn main() {
+        let tests: [(&str, fn()); 2] = [
+            (
+                "producers_and_consumers_killed_at_random_times_lose_nothing_acknowledged",
+                random_kills::<BlockingQueue<Value, Shared>>,
+            ),
+            (
+                "killed_mid_message_of_several_slots_they_lose_nothing_acknowledged",
+                random_kills::<MessageQueue<Message>>,
+            ),
+        ];
+        model_check::run_on_main_thread(&tests);
+    }
+
+    /// What a trial's queue carries, and how its children push and pop it.
+    trait Carrier: Sized {
+        /// What the figure calls the queue.
+        const NAME: &'static str;
+        /// How many values or messages each producer pushes.
+        const PER_PRODUCER: usize;
+        fn create() -> Self;
+        /// Pushes item `sequence` of `producer`, waiting up to `BOUND`; `false` on a timeout.
+        fn push(&self, producer: usize, sequence: usize) -> bool;
+        /// Pops an item, waiting up to `BOUND`: `Ok(Some(tag))` for a whole item,
+        /// `Ok(None)` for a torn one, `Err(true)` once closed and drained, `Err(false)` on a
+        /// timeout.
+        fn pop(&self) -> Result<Option<u64>, bool>;
+        fn close(&self);
+    }
+
+    /// The values of the first series: 64 bytes, every word the value's tag.
     type Value = [u64; 8];
 
-    pub(super) fn main() {
-        let tests: [(&str, fn()); 1] = [(
-            "producers_and_consumers_killed_at_random_times_lose_nothing_acknowledged",
-            random_kills,
-        )];
-        model_check::run_on_main_thread(&tests);
+    impl Carrier for BlockingQueue<Value, Shared> {
+        const NAME: &'static str = "a capacity-8 queue of 64-byte values";
+        const PER_PRODUCER: usize = PER_PRODUCER;
+
+        fn create() -> Self {
+            // Small, so that producers often sleep on it full.
+            Self::create(8).unwrap()
+        }
+
+        fn push(&self, producer: usize, sequence: usize) -> bool {
+            self.push_timeout([tag(producer, sequence); 8], BOUND)
+                .is_ok()
+        }
+
+        fn pop(&self) -> Result<Option<u64>, bool> {
+            match self.pop_timeout(BOUND) {
+                Ok(value) => Ok(value
+                    .iter()
+                    .all(|&word| word == value[0])
+                    .then_some(value[0])),
+                Err(PopTimeoutError::Closed) => Err(true),
+                Err(_) => Err(false),
+            }
+        }
+
+        fn close(&self) {
+            BlockingQueue::close(self);
+        }
+    }
+
+    /// The messages of the second series: every word the message's tag, as many words as
+    /// [`message_words`] says.
+    type Message = Vec<u64>;
+
+    /// How many words message `sequence` has: 1 to 200 (8 bytes to 1.6 KB, encoded in up to
+    /// 7 slots of 256 bytes), varying from one message to the next.
+    fn message_words(sequence: usize) -> usize {
+        1 + sequence * 37 % 200
+    }
+
+    impl Carrier for MessageQueue<Message> {
+        const NAME: &'static str = "a 4 KiB queue of messages of 1 to 7 slots";
+        const PER_PRODUCER: usize = 2_000;
+
+        fn create() -> Self {
+            Self::create(4096).unwrap()
+        }
+
+        fn push(&self, producer: usize, sequence: usize) -> bool {
+            let message = vec![tag(producer, sequence); message_words(sequence)];
+            self.push_timeout(message, BOUND).is_ok()
+        }
+
+        fn pop(&self) -> Result<Option<u64>, bool> {
+            match self.pop_timeout(BOUND) {
+                Ok(message) => {
+                    let tag = message.first().copied().unwrap_or(u64::MAX);
+                    let sequence = (tag as u32) as usize;
+                    let whole = message.len() == message_words(sequence)
+                        && message.iter().all(|&word| word == tag);
+                    Ok(whole.then_some(tag))
+                }
+                Err(ReceiveError::Queue(PopTimeoutError::Closed)) => Err(true),
+                Err(ReceiveError::Queue(_)) => Err(false),
+                Err(_) => Ok(None),
+            }
+        }
+
+        fn close(&self) {
+            MessageQueue::close(self);
+        }
     }
 
     /// A value's tag: its producer in the high 32 bits, its sequence number in the low ones.
@@ -127,13 +227,11 @@ mod tests {
             &self.memory.words()[VALUES_AT + producer * PER_PRODUCER + sequence]
         }
 
-        /// Marks `value` taken; `false` if it is torn or not a value any producer pushes.
-        fn take(&self, value: &Value) -> bool {
-            let (producer, sequence) = ((value[0] >> 32) as usize, (value[0] as u32) as usize);
-            if value.iter().any(|&word| word != value[0])
-                || producer >= PRODUCERS
-                || sequence >= PER_PRODUCER
-            {
+        /// Marks the item tagged `tag` taken; `false` if it is not an item any producer
+        /// pushes.
+        fn take(&self, tag: u64) -> bool {
+            let (producer, sequence) = ((tag >> 32) as usize, (tag as u32) as usize);
+            if producer >= PRODUCERS || sequence >= PER_PRODUCER {
                 return false;
             }
             // Relaxed: read by the parent after it reaped this process (a full barrier).
@@ -143,10 +241,9 @@ mod tests {
         }
     }
 
-    fn produce(queue: &BlockingQueue<Value, Shared>, report: &Report, producer: usize) {
-        for sequence in 0..PER_PRODUCER {
-            let value = [tag(producer, sequence); 8];
-            if queue.push_timeout(value, BOUND).is_err() {
+    fn produce<C: Carrier>(queue: &C, report: &Report, producer: usize) {
+        for sequence in 0..C::PER_PRODUCER {
+            if !queue.push(producer, sequence) {
                 // SAFETY: `_exit` ends the child at once; always safe.
                 unsafe { nix::libc::_exit(TIMED_OUT) };
             }
@@ -157,28 +254,28 @@ mod tests {
         }
     }
 
-    /// Takes values until the queue is closed and drained; exits with a failure status on a
-    /// torn value or a timeout.
-    fn consume(queue: &BlockingQueue<Value, Shared>, report: &Report) {
+    /// Takes items until the queue is closed and drained; exits with a failure status on a
+    /// torn item or a timeout.
+    fn consume<C: Carrier>(queue: &C, report: &Report) {
         let mut last = Instant::now();
         loop {
-            let popped = queue.pop_timeout(BOUND);
+            let popped = queue.pop();
             let stall = last.elapsed().as_nanos() as u64;
             last = Instant::now();
             // Relaxed: as in `Report::take`.
             report.longest_stall().fetch_max(stall, Ordering::Relaxed);
             match popped {
-                Ok(value) if report.take(&value) => {}
+                Ok(Some(tag)) if report.take(tag) => {}
                 // SAFETY: `_exit` ends the child at once; always safe.
                 Ok(_) => unsafe { nix::libc::_exit(TORN) },
-                Err(PopTimeoutError::Closed) => return,
+                Err(true) => return,
                 // SAFETY: as above.
                 Err(_) => unsafe { nix::libc::_exit(TIMED_OUT) },
             }
         }
     }
 
-    fn random_kills() {
+    fn random_kills<C: Carrier>() {
         let trials = std::env::var("QUEUE_CORE_SOAK_TRIALS")
             .ok()
             .and_then(|n| n.parse().ok())
@@ -193,7 +290,7 @@ mod tests {
         for _ in 0..trials {
             let victim = random.below(PRODUCERS as u64 + 1) as usize;
             let delay = Duration::from_micros(random.below(3_000));
-            let (stall, found) = trial(victim, delay);
+            let (stall, found) = trial::<C>(victim, delay);
             killed[victim] += 1;
             stalls.push(stall);
             for (total, more) in [
@@ -210,11 +307,12 @@ mod tests {
         }
         stalls.sort_unstable();
         println!(
-            "figure: {trials} trials with a random kill (seed {seed}): producers killed {} \
+            "figure: {trials} trials on {} with a random kill (seed {seed}): producers killed {} \
              times, consumers {} ({} kills came after the victim had finished); hangs {}, wedges {}, acknowledged values lost {}, \
              duplicated {}, invented {}, torn {}; the longest wait between two values a \
              consumer took, per trial (a bound on the recovery, with the scheduler's own \
              pauses): median {:.2} ms, max {:.2} ms",
+            C::NAME,
             killed[0] + killed[1],
             killed[2],
             failures.missed,
@@ -234,8 +332,8 @@ mod tests {
     /// One trial: kills process `victim` (a producer's index, or `PRODUCERS` for the
     /// consumer, which is then replaced by a new one) `delay` after the three start; returns
     /// the longest wait between two values taken, and the failures found.
-    fn trial(victim: usize, delay: Duration) -> (Duration, Failures) {
-        let queue = BlockingQueue::<Value, Shared>::create(CAPACITY).unwrap();
+    fn trial<C: Carrier>(victim: usize, delay: Duration) -> (Duration, Failures) {
+        let queue = C::create();
         let report = Report::new();
         let mut children = Children::default();
         let mut found = Failures::default();
@@ -273,7 +371,7 @@ mod tests {
         for producer in 0..PRODUCERS {
             // Relaxed: every writer has been reaped.
             let acknowledged = report.acknowledged(producer).load(Ordering::Relaxed) as usize;
-            for sequence in 0..PER_PRODUCER {
+            for sequence in 0..C::PER_PRODUCER {
                 let taken = report.taken(producer, sequence).load(Ordering::Relaxed);
                 let in_flight = producer == victim && sequence == acknowledged;
                 match taken {

@@ -9,11 +9,13 @@
 //! # Verification
 //!
 //! - Checker: scenario
-//! - Primitive: Queue, BlockingQueue in shared memory
+//! - Primitive: Queue, BlockingQueue, MessageQueue in shared memory
 //! - Proves: a second mapping writing garbage into cursors, stamps, values, header and wait lists,
 //!   once (a damaged stamp, a huge stamp, cursors one and two laps ahead, head at usize::MAX, an
 //!   index past the capacity) or all the time, never makes a call panic, fault or spin: each
 //!   returns a value, an answer or Corrupted within its bound, and len() stays within the capacity;
+//!   the same with messages of one to four slots, their lengths scribbled too: each call returns
+//!   a message, an answer or a typed error promptly, a refused message handed back whole;
 //!   a peer bumping a sleeper's futex word without end leaves it under 5% of a core.
 //! - Cannot prove: the peer is a thread with its own mapping, not a process; its scribbling is
 //!   random, not exhaustive (here in release; `cargo test` runs it in debug too).
@@ -30,8 +32,8 @@ use std::time::{Duration, Instant};
 use common::cpu::thread_cpu_time;
 use nix::sys::mman::{MapFlags, ProtFlags, mmap, munmap};
 use queue_core::{
-    BlockingQueue, PopError, PopTimeoutError, PushSliceError, PushTimeoutError, Queue, Shared,
-    TryPopError, TryPushError,
+    BlockingQueue, MessageQueue, PopError, PopTimeoutError, PushSliceError, PushTimeoutError,
+    Queue, ReceiveError, Shared, TryPopError, TryPushError,
 };
 
 /// Capacity 4: positions have 3 index bits, the close mark is 8, and one lap is 16.
@@ -314,47 +316,66 @@ impl Scribbles {
     }
 }
 
+/// A thread that writes plausible or random words into the cursors, the close flag, the
+/// stamps (`stamp_stride` bytes apart), the values (`slot_bytes` each: their first words, which
+/// a message queue reads as lengths, most often), the header and the wait lists, until `stop`;
+/// it returns how many words it wrote.
+fn scribbling(
+    peer: &Arc<Peer>,
+    stop: &Arc<AtomicBool>,
+    stamp_stride: usize,
+    slot_bytes: usize,
+) -> thread::JoinHandle<u64> {
+    let (peer, stop) = (Arc::clone(peer), Arc::clone(stop));
+    thread::spawn(move || {
+        let mut scribbles = Scribbles(0x9e37_79b9_7f4a_7c15);
+        let mut writes = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let near = peer.read(peer.tail);
+            let index = (scribbles.next() % CAPACITY as u64) as usize;
+            let (offset, value) = match scribbles.next() % 8 {
+                0 => (peer.head, scribbles.plausible(near)),
+                1 => (peer.tail, scribbles.plausible(near)),
+                2 => (peer.head + 8, scribbles.next() % 2), // the close flag
+                3 | 4 => (
+                    peer.stamps + stamp_stride * index,
+                    scribbles.plausible(near),
+                ),
+                5 => {
+                    let word = match scribbles.next() % 3 {
+                        0 => (scribbles.next() as usize % slot_bytes) / 8,
+                        _ => 0,
+                    };
+                    let value = match scribbles.next() % 3 {
+                        0 => scribbles.next() % (4 * slot_bytes as u64),
+                        _ => scribbles.next(),
+                    };
+                    (peer.values + slot_bytes * index + 8 * word, value)
+                }
+                // The header and the wait lists: never read again after attaching, or
+                // only futex words and counts.
+                6 => (8 * (scribbles.next() as usize % 15), scribbles.next()),
+                _ => (
+                    peer.tail + 128 + 8 * (scribbles.next() as usize % 40),
+                    scribbles.next(),
+                ),
+            };
+            peer.write(offset, value);
+            writes += 1;
+            if writes % 64 == 0 {
+                thread::yield_now();
+            }
+        }
+        writes
+    })
+}
+
 #[test]
 fn a_peer_scribbling_all_the_time_never_makes_a_call_spin_panic_or_fault() {
     let queue = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
     let peer = Arc::new(Peer::new(queue.fd()));
     let stop = Arc::new(AtomicBool::new(false));
-    let scribbler = thread::spawn({
-        let (peer, stop) = (Arc::clone(&peer), Arc::clone(&stop));
-        move || {
-            let mut scribbles = Scribbles(0x9e37_79b9_7f4a_7c15);
-            let mut writes = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let near = peer.read(peer.tail);
-                let (offset, value) = match scribbles.next() % 8 {
-                    0 => (peer.head, scribbles.plausible(near)),
-                    1 => (peer.tail, scribbles.plausible(near)),
-                    2 => (peer.head + 8, scribbles.next() % 2), // the close flag
-                    3 | 4 => {
-                        let index = (scribbles.next() % CAPACITY as u64) as usize;
-                        (peer.stamps + 8 * index, scribbles.plausible(near))
-                    }
-                    5 => {
-                        let index = (scribbles.next() % CAPACITY as u64) as usize;
-                        (peer.values + 8 * index, scribbles.next())
-                    }
-                    // The header and the wait lists: never read again after attaching, or
-                    // only futex words and counts.
-                    6 => (8 * (scribbles.next() as usize % 15), scribbles.next()),
-                    _ => (
-                        peer.tail + 128 + 8 * (scribbles.next() as usize % 40),
-                        scribbles.next(),
-                    ),
-                };
-                peer.write(offset, value);
-                writes += 1;
-                if writes % 64 == 0 {
-                    thread::yield_now();
-                }
-            }
-            writes
-        }
-    });
+    let scribbler = scribbling(&peer, &stop, 8, 8);
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut calls = 0u64;
     let mut slowest = Duration::ZERO;
@@ -496,4 +517,63 @@ fn a_peer_bumping_a_sleepers_futex_word_cannot_make_it_burn_a_core() {
     pusher.join().unwrap();
     stop.store(true, Ordering::Relaxed);
     bumper.join().unwrap();
+}
+
+/// The same peer scribbling over a queue of messages of every size (one slot to the whole
+/// queue's four): its lengths too. Every call returns promptly, with a message, an answer or a
+/// typed error; a message handed back on a refusal is the one sent.
+#[test]
+fn a_peer_scribbling_over_messages_of_several_slots_never_makes_a_call_spin_panic_or_fault() {
+    let slot = MessageQueue::<Vec<u8>>::SLOT;
+    let queue = MessageQueue::<Vec<u8>>::create(CAPACITY * slot).unwrap();
+    let peer = Arc::new(Peer::new(queue.fd()));
+    let stop = Arc::new(AtomicBool::new(false));
+    // A slot's stamp takes a cache line of its own (see `stamp_spacing`).
+    let scribbler = scribbling(&peer, &stop, 64, slot);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let (mut calls, mut slowest) = (0u64, Duration::ZERO);
+    let mut answered = [0u64; 3]; // messages or successes, Full/Empty/Timeout, errors
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        let message = vec![calls as u8; (calls as usize * 97) % (CAPACITY * slot)];
+        let class = match calls % 5 {
+            0 => match queue.try_push(message.clone()) {
+                Ok(()) => 0,
+                Err(error) => {
+                    let full = error.queue_error().is_some_and(|error| error.is_full());
+                    assert_eq!(error.into_inner(), message, "the message is handed back");
+                    if full { 1 } else { 2 }
+                }
+            },
+            1 | 3 => match queue.try_pop() {
+                Ok(_) => 0,
+                Err(ReceiveError::Queue(TryPopError::Empty)) => 1,
+                Err(_) => 2,
+            },
+            2 => match queue.push_timeout(message, Duration::from_millis(5)) {
+                Ok(()) => 0,
+                Err(error) if error.queue_error().is_some_and(|error| error.is_timeout()) => 1,
+                Err(_) => 2,
+            },
+            _ => match queue.pop_timeout(Duration::from_millis(5)) {
+                Ok(_) => 0,
+                Err(ReceiveError::Queue(PopTimeoutError::Timeout)) => 1,
+                Err(_) => 2,
+            },
+        };
+        assert!(queue.len() <= queue.capacity());
+        answered[class] += 1;
+        calls += 1;
+        let took = started.elapsed();
+        slowest = slowest.max(took);
+        assert!(took < PROMPTLY, "a call took {took:?}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let writes = scribbler.join().unwrap();
+    eprintln!(
+        "{calls} calls of messages against {writes} scribbled words: {answered:?} (done, \
+         refused, errors); slowest call {slowest:?}"
+    );
+    assert!(calls > 1000 && writes > 1000, "both sides ran");
+    assert!(answered[2] > 0, "the scribbling was seen at least once");
 }

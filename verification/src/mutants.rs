@@ -131,6 +131,18 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         caught_by: &["deadlock", "delivered", "out of order", "torn"],
     },
     Mutant {
+        name: "takes_unfinished_spans",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: true,
+        faults: false,
+        broken: "a pop claims a message of several slots once its first slot is published, \
+                 without waiting for the others",
+        target: &["--lib"],
+        filter: "loom_models::spans::a_producer_dies_at_any_step_of_a_span_push",
+        caught_by: &["torn", "delivered", "deadlock", "capacity lost"],
+    },
+    Mutant {
         name: "misses_the_dead",
         krate: "queue-core",
         cfg: "queue_mutant",

@@ -36,23 +36,19 @@ impl Squared {
 type Case = (&'static str, fn(u64) -> Duration);
 
 /// Each case.
-pub(crate) fn cases() -> [Case; 3] {
+pub(crate) fn cases() -> [Case; 2] {
     [
-        (
-            DEFAULT_FRAME_ROW,
-            message_queue::<{ queue_core::DEFAULT_FRAME }>,
-        ),
-        (SMALL_FRAME_ROW, message_queue::<60>),
+        (MESSAGE_QUEUE_ROW, message_queue),
         (IPC_CHANNEL_ROW, ipc_channel),
     ]
 }
 
-const DEFAULT_FRAME_ROW: &str = "message queue, push/pop (blocking), 256-byte slots";
-const SMALL_FRAME_ROW: &str = "message queue, push/pop (blocking), 64-byte slots";
+const MESSAGE_QUEUE_ROW: &str = "message queue, push/pop (blocking)";
 const IPC_CHANNEL_ROW: &str = "ipc-channel, send/recv";
 
-fn message_queue<const N: usize>(messages: u64) -> Duration {
-    let queue = MessageQueue::<Squared, queue_core::Both, N>::create(CAPACITY).unwrap();
+fn message_queue(messages: u64) -> Duration {
+    // As many slots as the other rows' queues have values.
+    let queue = MessageQueue::<Squared>::create(CAPACITY * MessageQueue::<Squared>::SLOT).unwrap();
     two_processes(
         || {
             for n in 0..messages {
@@ -96,7 +92,7 @@ pub(crate) fn print_ratios(rows: &[Row]) {
     let python = rate("python multiprocessing.Queue", KIND);
     let ipc = rate(IPC_CHANNEL_ROW, KIND);
     println!();
-    for row in [DEFAULT_FRAME_ROW, SMALL_FRAME_ROW] {
+    for row in [MESSAGE_QUEUE_ROW] {
         let Some(messages) = rate(row, KIND) else {
             continue;
         };

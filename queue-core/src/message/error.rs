@@ -1,20 +1,21 @@
 //! The errors of a [`MessageQueue`](crate::MessageQueue): a message that cannot be sent (handed
-//! back), and a frame that cannot be received as a message (its bytes handed over).
+//! back), and bytes that cannot be received as a message (handed over).
 
 use core::fmt;
 
-/// A message that was not sent, handed back: it does not fit in a frame, serde could not
+/// A message that was not sent, handed back: it is larger than the queue, serde could not
 /// encode it, or the queue refused it (`E`: the queue's own error, holding the message).
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError<M, E> {
-    /// Encoded, it takes `encoded` bytes, and a frame holds at most `limit`.
+    /// Encoded, it takes `encoded` bytes, and the queue carries at most `limit` (see
+    /// [`MessageQueue::max_message`](crate::MessageQueue::max_message)).
     TooLarge {
         /// The message.
         message: M,
         /// Its size, encoded.
         encoded: usize,
-        /// The most a frame of this queue holds.
+        /// The largest message the queue carries, encoded.
         limit: usize,
     },
     /// serde could not encode it (a sequence of unknown length, a custom `Serialize` that
@@ -30,7 +31,7 @@ pub enum SendError<M, E> {
 }
 
 impl<M, E> SendError<M, E> {
-    /// Whether the message does not fit in a frame.
+    /// Whether the message is larger than the queue carries.
     pub fn is_too_large(&self) -> bool {
         matches!(self, Self::TooLarge { .. })
     }
@@ -81,7 +82,7 @@ impl<M, E: fmt::Display> fmt::Display for SendError<M, E> {
         match self {
             Self::TooLarge { encoded, limit, .. } => write!(
                 f,
-                "the message takes {encoded} bytes encoded, and a frame holds at most {limit}"
+                "the message takes {encoded} bytes encoded, and the queue carries at most {limit}"
             ),
             Self::Unencodable { reason, .. } => write!(f, "the message does not encode: {reason}"),
             Self::Queue(error) => error.fmt(f),
@@ -91,21 +92,20 @@ impl<M, E: fmt::Display> fmt::Display for SendError<M, E> {
 
 impl<M, E: fmt::Debug + fmt::Display> std::error::Error for SendError<M, E> {}
 
-/// A frame that could not be received as a message (it has left the queue: its bytes are
-/// here), or the queue's own error `E` (empty, closed, disconnected, timed out, corrupted).
+/// Bytes that could not be received as a message (they have left the queue: they are here), or the queue's own error `E` (empty, closed, disconnected, timed out, corrupted).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReceiveError<E> {
-    /// The frame was sent as a message of another type (by a handle that names another `M`),
-    /// so it is not decoded at all.
+    /// The message was sent as a message of another type (by a handle that names another
+    /// `M`), so it is not decoded at all.
     WrongType {
-        /// The frame's bytes, as sent.
-        frame: Vec<u8>,
+        /// The message's bytes, as sent: its type's fingerprint, then its encoding.
+        bytes: Vec<u8>,
     },
-    /// The frame does not decode as a message of this type (a hostile or broken sender).
+    /// The bytes do not decode as a message of this type (a hostile or broken sender).
     Undecodable {
-        /// The frame's bytes, as sent.
-        frame: Vec<u8>,
+        /// The message's bytes, as sent: its type's fingerprint, then its encoding.
+        bytes: Vec<u8>,
         /// What the decoder said.
         reason: String,
     },
@@ -126,8 +126,8 @@ impl<E> ReceiveError<E> {
 impl<E: fmt::Display> fmt::Display for ReceiveError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::WrongType { .. } => f.pad("a frame sent as a message of another type"),
-            Self::Undecodable { reason, .. } => write!(f, "a frame that does not decode: {reason}"),
+            Self::WrongType { .. } => f.pad("a message of another type"),
+            Self::Undecodable { reason, .. } => write!(f, "a message that does not decode: {reason}"),
             Self::Queue(error) => error.fmt(f),
         }
     }

@@ -4,6 +4,7 @@
 
 mod error;
 mod queue;
+mod slots;
 
 pub use error::{ReceiveError, SendError};
-pub use queue::{DEFAULT_FRAME, MessageQueue, Messages};
+pub use queue::{MessageQueue, Messages};

@@ -1,43 +1,64 @@
 //! [`MessageQueue`]: a shared blocking queue of any serde message, each one encoded by its
-//! codec (postcard by default) into one frame.
+//! codec (postcard by default) into as many slots as it needs.
 
+use core::cell::Cell;
 use core::fmt;
 use core::marker::PhantomData;
 use std::os::fd::{BorrowedFd, OwnedFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use message_codec::{Codec, EncodeError, Postcard};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{ReceiveError, SendError};
-use crate::error::{PopError, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError};
+use super::slots::{SLOT_BYTES, Slot};
+use crate::error::{
+    PopError, PopTimeoutError, PushError, PushTimeoutError, TryPopError, TryPushError,
+};
 use crate::placement::shared::{FrontDoor, shared_front_door};
-use crate::{BlockingQueue, Both, Frame, MappingError, Pops, Pushes, Role, Shared, type_tag};
+use crate::{BlockingQueue, Both, MappingError, Pops, Pushes, Role, Shared, type_tag};
 
-/// A frame's size when the type does not name one: a 256-byte slot.
-pub const DEFAULT_FRAME: usize = 252;
-
-/// The bytes of a frame that say which message type sent it.
+/// The bytes of a message that say which message type sent it.
 const FINGERPRINT: usize = 8;
 
-/// A bounded queue of messages of any serde type `M` between processes: Python's
+/// The most a message that fits in one slot takes encoded, with its fingerprint: what a push
+/// encodes on its stack before it reaches for the heap.
+const ONE_SLOT: usize = SLOT_BYTES - 4;
+
+/// The largest buffer a handle keeps between calls for the messages it copies in and out; a
+/// larger one (for a larger message) is freed after its call.
+const KEPT_BUFFER: usize = 4 << 20;
+
+/// A bounded queue of messages of any serde type `M` and any size between processes: Python's
 /// `multiprocessing.Queue`, which carries any picklable object.
 ///
 /// Each message is encoded by the codec `C` ([postcard](https://docs.rs/postcard) unless the
-/// type names another [`Codec`]) into one [`Frame<N>`](Frame) of a shared [`BlockingQueue`],
-/// so every promise of the shared queue holds (bounded, FIFO per producer, crash tolerant,
+/// type names another [`Codec`]) into the slots of a shared [`BlockingQueue`], so every
+/// promise of the shared queue holds (bounded, FIFO per producer, crash tolerant,
 /// [trust](Shared#trust), [disconnection](Shared#disconnection)), and so do its roles: `R` is
 /// [`Both`], [`Producer`](crate::Producer) or [`Consumer`](crate::Consumer).
 ///
-/// - A message takes one frame: one whose encoding is larger than `N - 8` bytes is refused
-///   when sent ([`SendError::TooLarge`], the message handed back), never split. Choose `N`
-///   (a multiple of 4) for the largest message; the default is 252.
-/// - Every frame starts with a fingerprint of `M`'s type name, so a handle of another message
-///   type receives [`ReceiveError::WrongType`] instead of misreading it, and bytes that do
-///   not decode are [`ReceiveError::Undecodable`] with the frame's bytes: nothing is lost.
+/// - **Any size.** The queue's room is counted in bytes ([`create`](Self::create)), in slots
+///   of 256 bytes: a message whose encoding (and 12 bytes of its own) fits in one takes one, a
+///   larger one takes as many consecutive slots as it fills, claimed whole with one atomic
+///   step, so messages of every size keep their order and never mix. The largest message is
+///   the whole queue's room ([`max_message`](Self::max_message)); a larger one is refused
+///   when sent ([`SendError::TooLarge`], the message handed back).
+/// - **Whole or not at all**, even when a process dies: a pop takes a message only once every
+///   slot of it is written; a producer killed half-way through a large message leaves
+///   nothing that is delivered, and its slots come back; a consumer killed half-way through
+///   one loses that message only.
+/// - Every message starts with a fingerprint of `M`'s type name, so a handle of another
+///   message type receives [`ReceiveError::WrongType`] instead of misreading it, and bytes
+///   that do not decode are [`ReceiveError::Undecodable`] with the message's bytes: nothing is
+///   lost.
 /// - With spawn-core, a handle is an argument like any other: `Process::new(WORKER, queue)`
 ///   gives the child a handle of its own to the same queue.
+///
+/// A pop copies the message's bytes out of the shared memory once (with word loads: another
+/// process may write that memory while we read it, so no reference to it is ever handed to
+/// a decoder) into a buffer the handle keeps, and decodes them from there.
 ///
 /// # Examples
 ///
@@ -49,25 +70,30 @@ const FINGERPRINT: usize = 8;
 /// #[derive(Serialize, Deserialize, Debug, PartialEq)]
 /// struct Result {
 ///     worker: String,
-///     input: u32,
-///     square: u64,
+///     inputs: Vec<u32>,
+///     sum: u64,
 /// }
 ///
-/// let results = MessageQueue::<Result, Consumer>::create(16)?;
+/// let results = MessageQueue::<Result, Consumer>::create(64 * 1024)?; // 64 KiB of messages
 /// let worker = results.try_clone_as::<Producer>()?; // in a child process, typically
-/// worker.push(Result { worker: "w1".into(), input: 3, square: 9 })?;
+/// let inputs: Vec<u32> = (0..1000).collect(); // about 2 KiB encoded: several slots
+/// worker.push(Result { worker: "w1".into(), sum: 499_500, inputs })?;
 /// drop(worker); // the last producer: the consumer's loop ends once it has drained the queue
 /// for result in &results {
-///     assert_eq!(result.square, 9);
+///     assert_eq!(result.inputs.iter().map(|&n| u64::from(n)).sum::<u64>(), result.sum);
 /// }
 /// # Ok(()) }
 /// ```
-pub struct MessageQueue<M, R: Role = Both, const N: usize = DEFAULT_FRAME, C: Codec = Postcard> {
-    frames: BlockingQueue<Frame<N>, Shared<R>>,
-    /// `M`'s fingerprint, written first in every frame sent and checked in every one received.
+pub struct MessageQueue<M, R: Role = Both, C: Codec = Postcard> {
+    slots: BlockingQueue<Slot, Shared<R>>,
+    /// `M`'s fingerprint, written first in every message sent and checked in every one
+    /// received.
     fingerprint: [u8; FINGERPRINT],
-    /// Messages are encoded in and decoded out, never stored: a handle is `Send` and `Sync`
-    /// as its queue is, whatever `M` is.
+    /// The buffer that messages too large for the stack are encoded into, and that popped
+    /// messages are copied into: kept between calls (up to [`KEPT_BUFFER`]).
+    buffer: Cell<Vec<u8>>,
+    /// Messages are encoded in and decoded out, never stored: a handle is `Send` as its queue
+    /// is, whatever `M` is.
     message: PhantomData<fn(M) -> M>,
     /// How messages become bytes and back.
     codec: C,
@@ -79,117 +105,146 @@ fn fingerprint<M>() -> [u8; FINGERPRINT] {
     type_tag(core::any::type_name::<M>()).to_le_bytes()
 }
 
-impl<M, R: Role, const N: usize, C: Codec> MessageQueue<M, R, N, C> {
-    /// The largest message, encoded, that a frame holds.
-    pub const MAX_MESSAGE: usize = N - FINGERPRINT;
+impl<M, R: Role, C: Codec> MessageQueue<M, R, C> {
+    /// The bytes of a slot, the unit of a queue's room: a message of up to `SLOT - 12` bytes
+    /// encoded takes one, so `create(n * SLOT)` holds `n` small messages at least.
+    pub const SLOT: usize = SLOT_BYTES;
 
-    fn wrap(frames: BlockingQueue<Frame<N>, Shared<R>>) -> Self {
-        // Every handle is made here, so a frame too small for the fingerprint does not build.
-        const {
-            assert!(
-                N >= FINGERPRINT,
-                "a MessageQueue's frames need room for the fingerprint's 8 bytes"
-            )
-        };
+    fn wrap(slots: BlockingQueue<Slot, Shared<R>>) -> Self {
         Self {
-            frames,
+            slots,
             fingerprint: fingerprint::<M>(),
+            buffer: Cell::new(Vec::new()),
             message: PhantomData,
             codec: C::default(),
         }
     }
 
-    /// The queue of frames underneath, for its batch calls and everything else it offers.
-    pub fn frames(&self) -> &BlockingQueue<Frame<N>, Shared<R>> {
-        &self.frames
+    /// The largest message this queue carries, in bytes encoded: its whole room, but 12
+    /// bytes (the message's length and its type's fingerprint).
+    pub fn max_message(&self) -> usize {
+        self.slots.max_message() - FINGERPRINT
     }
 
     /// Closes the queue (see [`BlockingQueue::close`]); whether this call closed it.
     pub fn close(&self) -> bool {
-        self.frames.close()
+        self.slots.close()
     }
 
     /// Whether the queue is closed.
     pub fn is_closed(&self) -> bool {
-        self.frames.is_closed()
+        self.slots.is_closed()
     }
 
-    /// How many messages it holds.
+    /// How many bytes of its room the messages in it take, in whole slots of 256 bytes.
     pub fn len(&self) -> usize {
-        self.frames.len()
+        self.slots.len() * SLOT_BYTES
     }
 
-    /// Whether it holds none.
+    /// Whether it holds no message.
     pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.slots.is_empty()
     }
 
-    /// How many messages it holds at most.
+    /// Its room in bytes: the capacity it was made with, rounded up to whole slots of 256
+    /// bytes.
     pub fn capacity(&self) -> usize {
-        self.frames.capacity()
+        self.slots.capacity() * SLOT_BYTES
+    }
+
+    /// Runs `with` on the handle's buffer, which it gets back afterwards unless it grew past
+    /// [`KEPT_BUFFER`].
+    fn with_buffer<T>(&self, with: impl FnOnce(&mut Vec<u8>) -> T) -> T {
+        let mut buffer = self.buffer.take();
+        let answer = with(&mut buffer);
+        if buffer.capacity() <= KEPT_BUFFER {
+            self.buffer.set(buffer);
+        }
+        answer
     }
 }
 
-impl<M: Serialize, R: Role, const N: usize, C: Codec> MessageQueue<M, R, N, C>
+impl<M: Serialize, R: Role, C: Codec> MessageQueue<M, R, C>
 where
     Shared<R>: Pushes,
 {
-    /// `message` in a frame, or the message back with why it does not go in one.
-    fn encode<E>(&self, message: M) -> Result<(Frame<N>, M), SendError<M, E>> {
-        // Encoded straight into the frame that is pushed: no buffer to zero and copy.
-        let mut frame = Frame::<N>::default();
-        let room = frame.room();
-        room[..FINGERPRINT].copy_from_slice(&self.fingerprint);
-        let encoded = match self.codec.encode_into(&message, &mut room[FINGERPRINT..]) {
-            Ok(encoded) => encoded,
-            Err(EncodeError::BufferFull) => {
-                let encoded = self.codec.encoded_len(&message).unwrap_or(N);
-                return Err(SendError::TooLarge {
-                    message,
-                    encoded,
-                    limit: Self::MAX_MESSAGE,
-                });
-            }
-            Err(error) => {
-                return Err(SendError::Unencodable {
-                    message,
-                    reason: error.to_string(),
-                });
-            }
+    /// Encodes `message` after its fingerprint (on the stack if it fits a slot, else in the
+    /// handle's buffer) and sends the bytes with `send`; or hands the message back with why
+    /// it did not go.
+    fn send<F, E>(
+        &self,
+        message: M,
+        send: impl FnOnce(&[u8]) -> Result<(), F>,
+        error: impl FnOnce((M, F)) -> E,
+    ) -> Result<(), SendError<M, E>> {
+        let mut small = [0u8; ONE_SLOT];
+        small[..FINGERPRINT].copy_from_slice(&self.fingerprint);
+        let sent = match self.codec.encode_into(&message, &mut small[FINGERPRINT..]) {
+            Ok(encoded) => self.send_bytes(&small[..FINGERPRINT + encoded], send),
+            Err(EncodeError::BufferFull) => self.with_buffer(|buffer| {
+                buffer.clear();
+                buffer.extend_from_slice(&self.fingerprint);
+                match self.codec.encode_to_vec(&message, buffer) {
+                    Ok(()) => self.send_bytes(buffer, send),
+                    Err(error) => Err(Unsent::Unencodable(error.to_string())),
+                }
+            }),
+            Err(error) => Err(Unsent::Unencodable(error.to_string())),
         };
-        frame
-            .set_len(FINGERPRINT + encoded)
-            .expect("the codec wrote no more than the room it was given");
-        Ok((frame, message))
+        match sent {
+            Ok(()) => Ok(()),
+            Err(Unsent::TooLarge(encoded)) => Err(SendError::TooLarge {
+                message,
+                encoded,
+                limit: self.max_message(),
+            }),
+            Err(Unsent::Unencodable(reason)) => Err(SendError::Unencodable { message, reason }),
+            Err(Unsent::Refused(failure)) => Err(SendError::Queue(error((message, failure)))),
+        }
     }
 
-    /// Pushes `message` if there is room, without waiting.
+    /// Sends `bytes` (a fingerprint and an encoding) with `send`, if the queue can hold them.
+    fn send_bytes<F>(
+        &self,
+        bytes: &[u8],
+        send: impl FnOnce(&[u8]) -> Result<(), F>,
+    ) -> Result<(), Unsent<F>> {
+        if bytes.len() > self.slots.max_message() {
+            return Err(Unsent::TooLarge(bytes.len() - FINGERPRINT));
+        }
+        send(bytes).map_err(Unsent::Refused)
+    }
+
+    /// Pushes `message` if there is room for all of it, without waiting.
     ///
     /// # Errors
     ///
     /// [`SendError`], the message handed back: too large, not encodable, or the queue's
     /// [`TryPushError`].
     pub fn try_push(&self, message: M) -> Result<(), SendError<M, TryPushError<M>>> {
-        let (frame, message) = self.encode(message)?;
-        self.frames
-            .try_push(frame)
-            .map_err(|error| SendError::Queue(error.map(|_| message)))
+        self.send(
+            message,
+            |bytes| self.slots.try_push_message(bytes),
+            TryPushError::refused,
+        )
     }
 
-    /// Pushes `message`, sleeping while the queue is full.
+    /// Pushes `message`, sleeping while there is no room for all of it.
     ///
     /// # Errors
     ///
     /// [`SendError`], the message handed back: too large, not encodable, or the queue's
     /// [`PushError`].
     pub fn push(&self, message: M) -> Result<(), SendError<M, PushError<M>>> {
-        let (frame, message) = self.encode(message)?;
-        self.frames
-            .push(frame)
-            .map_err(|error| SendError::Queue(error.map(|_| message)))
+        self.send(
+            message,
+            |bytes| self.slots.push_message(bytes, None),
+            PushError::gave_up,
+        )
     }
 
-    /// Pushes `message`, sleeping while the queue is full, for at most `timeout`.
+    /// Pushes `message`, sleeping while there is no room for all of it, for at most
+    /// `timeout`.
     ///
     /// # Errors
     ///
@@ -200,70 +255,88 @@ where
         message: M,
         timeout: Duration,
     ) -> Result<(), SendError<M, PushTimeoutError<M>>> {
-        let (frame, message) = self.encode(message)?;
-        self.frames
-            .push_timeout(frame, timeout)
-            .map_err(|error| SendError::Queue(error.map(|_| message)))
+        let deadline = Instant::now().checked_add(timeout);
+        self.send(
+            message,
+            |bytes| self.slots.push_message(bytes, deadline),
+            PushTimeoutError::gave_up,
+        )
     }
 }
 
-impl<M: DeserializeOwned, R: Role, const N: usize, C: Codec> MessageQueue<M, R, N, C>
+/// Why an encoded message was not sent: `F` is the queue's failure.
+enum Unsent<F> {
+    /// Its encoding takes this many bytes, more than the queue holds.
+    TooLarge(usize),
+    /// The codec could not encode it.
+    Unencodable(String),
+    /// The queue refused it.
+    Refused(F),
+}
+
+impl<M: DeserializeOwned, R: Role, C: Codec> MessageQueue<M, R, C>
 where
     Shared<R>: Pops,
 {
-    /// The message in `frame`, or the frame's bytes with why it is not one.
-    fn decode<E>(&self, frame: &Frame<N>) -> Result<M, ReceiveError<E>> {
-        let bytes = frame.as_bytes();
-        let Some(encoded) = bytes.strip_prefix(&self.fingerprint[..]) else {
-            return Err(ReceiveError::WrongType {
-                frame: bytes.to_vec(),
-            });
-        };
-        self.codec
-            .decode(encoded)
-            .map_err(|error| ReceiveError::Undecodable {
-                frame: bytes.to_vec(),
-                reason: error.to_string(),
-            })
+    /// Receives a message with `receive` into the handle's buffer and decodes it, or hands
+    /// over its bytes with why it is not one.
+    fn receive<E>(
+        &self,
+        receive: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<M, ReceiveError<E>> {
+        self.with_buffer(|buffer| {
+            receive(buffer).map_err(ReceiveError::Queue)?;
+            self.decode(buffer)
+        })
     }
 
     /// Pops the oldest message if there is one, without waiting.
     ///
     /// # Errors
     ///
-    /// [`ReceiveError`]: a frame that is not a message of this type, or the queue's
+    /// [`ReceiveError`]: bytes that are not a message of this type, or the queue's
     /// [`TryPopError`].
     pub fn try_pop(&self) -> Result<M, ReceiveError<TryPopError>> {
-        let frame = self.frames.try_pop().map_err(ReceiveError::Queue)?;
-        self.decode(&frame)
+        self.receive(|buffer| {
+            self.slots
+                .try_pop_message(buffer)
+                .map_err(TryPopError::refused)
+        })
     }
 
     /// Pops the oldest message, sleeping while the queue is empty.
     ///
     /// # Errors
     ///
-    /// [`ReceiveError`]: a frame that is not a message of this type, or the queue's
+    /// [`ReceiveError`]: bytes that are not a message of this type, or the queue's
     /// [`PopError`].
     pub fn pop(&self) -> Result<M, ReceiveError<PopError>> {
-        let frame = self.frames.pop().map_err(ReceiveError::Queue)?;
-        self.decode(&frame)
+        self.receive(|buffer| {
+            self.slots
+                .pop_message(buffer, None)
+                .map_err(PopError::gave_up)
+        })
     }
 
     /// Pops the oldest message, sleeping while the queue is empty, for at most `timeout`.
     ///
     /// # Errors
     ///
-    /// [`ReceiveError`]: a frame that is not a message of this type, or the queue's
+    /// [`ReceiveError`]: bytes that are not a message of this type, or the queue's
     /// [`PopTimeoutError`].
     pub fn pop_timeout(&self, timeout: Duration) -> Result<M, ReceiveError<PopTimeoutError>> {
-        let frame = self.frames.pop_timeout(timeout).map_err(ReceiveError::Queue)?;
-        self.decode(&frame)
+        let deadline = Instant::now().checked_add(timeout);
+        self.receive(|buffer| {
+            self.slots
+                .pop_message(buffer, deadline)
+                .map_err(PopTimeoutError::gave_up)
+        })
     }
 
     /// Iterates over the messages popped one by one until a pop answers an error: the queue
-    /// closed (or every producer gone) and drained, or a frame that is not a message of this
+    /// closed (or every producer gone) and drained, or bytes that are not a message of this
     /// type; [`Messages::ended_by`] says which.
-    pub fn iter(&self) -> Messages<'_, M, R, N, C> {
+    pub fn iter(&self) -> Messages<'_, M, R, C> {
         Messages {
             queue: self,
             ended_by: None,
@@ -271,20 +344,81 @@ where
     }
 }
 
+impl<M, R: Role, C: Codec> MessageQueue<M, R, C>
+where
+    Shared<R>: Pops,
+{
+    /// The message in `bytes` (a fingerprint, then an encoding) as a `V`, borrowing from
+    /// `bytes` where `V` does; or the bytes with why they are not one.
+    fn decode<'b, V: Deserialize<'b>, E>(&self, bytes: &'b [u8]) -> Result<V, ReceiveError<E>> {
+        let Some(encoded) = bytes.strip_prefix(&self.fingerprint[..]) else {
+            return Err(ReceiveError::WrongType {
+                bytes: bytes.to_vec(),
+            });
+        };
+        self.codec
+            .decode(encoded)
+            .map_err(|error| ReceiveError::Undecodable {
+                bytes: bytes.to_vec(),
+                reason: error.to_string(),
+            })
+    }
+
+    /// Pops the oldest message, sleeping while the queue is empty, into `buffer`, and decodes
+    /// it as a `V` that borrows from `buffer`: a view of `M` with `&str` or `&[u8]` where `M`
+    /// owns a `String` or bytes (`#[serde(borrow)]`, and `serde_bytes` for bytes), so that a
+    /// large payload is copied once, out of the shared memory into `buffer`, and never again.
+    /// `V` must decode what `M` encodes; the message's fingerprint is `M`'s.
+    ///
+    /// # Errors
+    ///
+    /// As [`pop`](Self::pop).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use queue_core::MessageQueue;
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// #[derive(Serialize)]
+    /// struct Page { url: String, body: Vec<u8> }
+    ///
+    /// #[derive(Deserialize)]
+    /// struct PageView<'a> { url: &'a str, body: &'a [u8] }
+    ///
+    /// let pages = MessageQueue::<Page>::create(1 << 20)?;
+    /// pages.push(Page { url: "a".into(), body: vec![7; 100_000] })?;
+    /// let mut buffer = Vec::new();
+    /// let page: PageView<'_> = pages.pop_borrowed(&mut buffer)?;
+    /// assert_eq!((page.url, page.body.len()), ("a", 100_000));
+    /// # Ok(()) }
+    /// ```
+    pub fn pop_borrowed<'b, V: Deserialize<'b>>(
+        &self,
+        buffer: &'b mut Vec<u8>,
+    ) -> Result<V, ReceiveError<PopError>> {
+        self.slots
+            .pop_message(buffer, None)
+            .map_err(|gave_up| ReceiveError::Queue(PopError::gave_up(gave_up)))?;
+        self.decode(buffer)
+    }
+}
+
 /// The messages of a [`MessageQueue`], popped one by one (see [`MessageQueue::iter`]).
-pub struct Messages<'a, M, R: Role, const N: usize, C: Codec = Postcard> {
-    queue: &'a MessageQueue<M, R, N, C>,
+pub struct Messages<'a, M, R: Role, C: Codec = Postcard> {
+    queue: &'a MessageQueue<M, R, C>,
     ended_by: Option<ReceiveError<PopError>>,
 }
 
-impl<M, R: Role, const N: usize, C: Codec> Messages<'_, M, R, N, C> {
+impl<M, R: Role, C: Codec> Messages<'_, M, R, C> {
     /// The error that ended the iteration, once it has ended.
     pub fn ended_by(&self) -> Option<&ReceiveError<PopError>> {
         self.ended_by.as_ref()
     }
 }
 
-impl<M: DeserializeOwned, R: Role, const N: usize, C: Codec> Iterator for Messages<'_, M, R, N, C>
+impl<M: DeserializeOwned, R: Role, C: Codec> Iterator for Messages<'_, M, R, C>
 where
     Shared<R>: Pops,
 {
@@ -295,30 +429,31 @@ where
     }
 }
 
-impl<'a, M: DeserializeOwned, R: Role, const N: usize, C: Codec> IntoIterator
-    for &'a MessageQueue<M, R, N, C>
+impl<'a, M: DeserializeOwned, R: Role, C: Codec> IntoIterator for &'a MessageQueue<M, R, C>
 where
     Shared<R>: Pops,
 {
     type Item = M;
-    type IntoIter = Messages<'a, M, R, N, C>;
+    type IntoIter = Messages<'a, M, R, C>;
 
-    fn into_iter(self) -> Messages<'a, M, R, N, C> {
+    fn into_iter(self) -> Messages<'a, M, R, C> {
         self.iter()
     }
 }
 
-impl<M, R: Role, const N: usize, C: Codec> fmt::Debug for MessageQueue<M, R, N, C> {
+impl<M, R: Role, C: Codec> fmt::Debug for MessageQueue<M, R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MessageQueue")
             .field("message", &core::any::type_name::<M>())
             .field("codec", &self.codec)
-            .field("frames", &self.frames)
-            .finish()
+            .field("len", &self.len())
+            .field("capacity", &self.capacity())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
     }
 }
 
-impl<M, R: Role, const N: usize, C: Codec> fmt::Debug for Messages<'_, M, R, N, C> {
+impl<M, R: Role, C: Codec> fmt::Debug for Messages<'_, M, R, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Messages")
             .field("ended_by", &self.ended_by)
@@ -326,11 +461,11 @@ impl<M, R: Role, const N: usize, C: Codec> fmt::Debug for Messages<'_, M, R, N, 
     }
 }
 
-impl<M, R: Role, const N: usize, C: Codec> FrontDoor for MessageQueue<M, R, N, C> {
-    type As<R2: Role> = MessageQueue<M, R2, N, C>;
+impl<M, R: Role, C: Codec> FrontDoor for MessageQueue<M, R, C> {
+    type As<R2: Role> = MessageQueue<M, R2, C>;
 
     fn create_queue(capacity: usize) -> Result<Self, MappingError> {
-        BlockingQueue::create(capacity).map(Self::wrap)
+        BlockingQueue::create(capacity.div_ceil(SLOT_BYTES)).map(Self::wrap)
     }
 
     fn attach_queue(fd: OwnedFd) -> Result<Self, MappingError> {
@@ -338,215 +473,31 @@ impl<M, R: Role, const N: usize, C: Codec> FrontDoor for MessageQueue<M, R, N, C
     }
 
     fn queue_fd(&self) -> BorrowedFd<'_> {
-        self.frames.fd()
+        self.slots.fd()
     }
 
-    fn clone_queue<R2: Role>(&self) -> Result<MessageQueue<M, R2, N, C>, MappingError> {
-        self.frames.try_clone_as().map(MessageQueue::wrap)
+    fn clone_queue<R2: Role>(&self) -> Result<MessageQueue<M, R2, C>, MappingError> {
+        self.slots.try_clone_as().map(MessageQueue::wrap)
     }
 }
 
 shared_front_door! {
-    impl [M, R: Role, const N: usize, C: Codec] MessageQueue<M, R, N, C>,
-    as [R2] MessageQueue<M, R2, N, C>,
+    impl [M, R: Role, C: Codec] MessageQueue<M, R, C>,
+    as [R2] MessageQueue<M, R2, C>,
     example: "MessageQueue::<u64>", push: "push", pop: "pop",
     uses: "use queue_core::MessageQueue;",
-    refused: "MessageQueue::<u64, queue_core::Both, 60>",
+    refused: "queue_core::BlockingQueue::<u64, queue_core::Shared>",
     create_notes: [
-        /// `capacity` counts messages: each takes one frame of `N` bytes.
+        /// `capacity` counts bytes: the room for the messages, encoded, rounded up to whole
+        /// slots of 256 bytes. A message takes its encoding's bytes and 12 more, in whole
+        /// slots: 256 bytes for one of up to 244 bytes encoded, and `capacity` bytes at most.
+        /// The mapping holds, besides, a stamp of 64 bytes per slot.
     ],
     attach_notes: [
-        /// Among others, a queue of frames of another size.
+        /// Among others, a queue of plain values rather than messages.
     ],
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use serde::{Deserialize, Serialize};
-
-    use super::MessageQueue;
-    use crate::{BlockingQueue, Consumer, Frame, PopError, Producer, Shared};
-    use crate::{ReceiveError, SendError, TryPopError};
-
-    #[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
-    enum Shape {
-        Circle { radius: f64 },
-        Named(String),
-        Nothing,
-    }
-
-    #[derive(Serialize, Deserialize, Debug, PartialEq, Clone)]
-    struct Job {
-        name: String,
-        inputs: Vec<u32>,
-        urgent: bool,
-        deadline: Option<u64>,
-        shape: Shape,
-    }
-
-    fn job(n: u32) -> Job {
-        Job {
-            name: format!("job {n}"),
-            inputs: (0..n).collect(),
-            urgent: n % 2 == 0,
-            deadline: (n > 1).then_some(u64::from(n) * 1000),
-            shape: [Shape::Circle { radius: 1.5 }, Shape::Named("x".into()), Shape::Nothing]
-                [n as usize % 3]
-                .clone(),
-        }
-    }
-
-    #[test]
-    fn any_serde_message_crosses_in_order() {
-        let queue = MessageQueue::<Job>::create(8).unwrap();
-        for n in 0..8 {
-            queue.try_push(job(n)).unwrap();
-        }
-        assert!(queue.try_push(job(9)).unwrap_err().queue_error().unwrap().is_full());
-        for n in 0..8 {
-            assert_eq!(queue.try_pop(), Ok(job(n)));
-        }
-        assert_eq!(queue.try_pop(), Err(ReceiveError::Queue(TryPopError::Empty)));
-    }
-
-    #[test]
-    fn a_message_larger_than_a_frame_is_handed_back() {
-        let queue = MessageQueue::<Vec<u8>, crate::Both, 32>::create(4).unwrap();
-        let fits = vec![7u8; MessageQueue::<Vec<u8>, crate::Both, 32>::MAX_MESSAGE - 1];
-        queue.push(fits.clone()).unwrap();
-        let large = vec![1u8; 100];
-        let error = queue.push(large.clone()).unwrap_err();
-        assert!(
-            matches!(error, SendError::TooLarge { encoded: 101, limit: 24, .. }),
-            "{error:?}"
-        );
-        assert_eq!(error.into_inner(), large, "the message comes back");
-        assert_eq!(queue.len(), 1, "nothing was pushed");
-        assert_eq!(queue.pop(), Ok(fits));
-    }
-
-    #[test]
-    fn a_frame_of_another_type_or_undecodable_is_an_error_with_its_bytes() {
-        let strings = MessageQueue::<String>::create(4).unwrap();
-        let numbers = MessageQueue::<u64>::attach(strings.fd().try_clone_to_owned().unwrap())
-            .unwrap();
-        numbers.push(5).unwrap();
-        let Err(ReceiveError::WrongType { frame }) = strings.pop() else {
-            panic!("a u64 received as a String");
-        };
-        assert_eq!(&frame[8..], [5], "the frame's bytes are handed over");
-
-        // A hostile peer writes the right fingerprint and bytes that do not decode.
-        let raw = BlockingQueue::<Frame<252>, Shared>::attach(
-            strings.fd().try_clone_to_owned().unwrap(),
-        )
-        .unwrap();
-        let mut bytes = super::fingerprint::<String>().to_vec();
-        bytes.extend([200, 1, 0xff]); // a length of 200, then too few bytes
-        raw.push(Frame::new(&bytes).unwrap()).unwrap();
-        strings.push("next".into()).unwrap();
-        assert!(matches!(strings.pop(), Err(ReceiveError::Undecodable { frame, .. }) if frame == bytes));
-        assert_eq!(strings.pop().unwrap(), "next", "the queue goes on");
-    }
-
-    /// Another format: postcard after its length as 4 bytes, little-endian.
-    #[derive(Debug, Default)]
-    struct LengthFirst;
-
-    impl message_codec::Codec for LengthFirst {
-        fn encode_into<M: Serialize + ?Sized>(
-            &self,
-            message: &M,
-            buffer: &mut [u8],
-        ) -> Result<usize, message_codec::EncodeError> {
-            let (length, rest) = buffer
-                .split_first_chunk_mut::<4>()
-                .ok_or(message_codec::EncodeError::BufferFull)?;
-            let encoded = message_codec::Postcard.encode_into(message, rest)?;
-            *length = u32::try_from(encoded).unwrap().to_le_bytes();
-            Ok(4 + encoded)
-        }
-
-        fn encode_to_vec<M: Serialize + ?Sized>(
-            &self,
-            message: &M,
-            out: &mut Vec<u8>,
-        ) -> Result<(), message_codec::EncodeError> {
-            let length = self.encoded_len(message)? - 4;
-            out.extend(u32::try_from(length).unwrap().to_le_bytes());
-            message_codec::Postcard.encode_to_vec(message, out)
-        }
-
-        fn encoded_len<M: Serialize + ?Sized>(
-            &self,
-            message: &M,
-        ) -> Result<usize, message_codec::EncodeError> {
-            Ok(4 + message_codec::Postcard.encoded_len(message)?)
-        }
-
-        fn decode_prefix<'de, M: Deserialize<'de>>(
-            &self,
-            bytes: &'de [u8],
-        ) -> Result<(M, &'de [u8]), message_codec::DecodeError> {
-            let short = || message_codec::DecodeError::Undecodable("too short".into());
-            let (length, rest) = bytes.split_first_chunk::<4>().ok_or_else(short)?;
-            let length = u32::from_le_bytes(*length) as usize;
-            let (message, rest) = (rest.get(..length).ok_or_else(short)?, &rest[length..]);
-            Ok((message_codec::Postcard.decode(message)?, rest))
-        }
-    }
-
-    #[test]
-    fn a_queue_encodes_through_the_codec_its_type_names() {
-        use message_codec::Codec;
-        let queue = MessageQueue::<Job, crate::Both, 252, LengthFirst>::create(4).unwrap();
-        queue.push(job(4)).unwrap();
-        let raw = BlockingQueue::<Frame<252>, Shared>::attach(
-            queue.fd().try_clone_to_owned().unwrap(),
-        )
-        .unwrap();
-        let frame = raw.pop().unwrap();
-        let mut expected = super::fingerprint::<Job>().to_vec();
-        LengthFirst.encode_to_vec(&job(4), &mut expected).unwrap();
-        assert_eq!(frame.as_bytes(), expected, "the fingerprint, then the codec's bytes");
-        raw.push(frame).unwrap();
-        assert_eq!(queue.pop(), Ok(job(4)));
-        let too_large = Job { inputs: (0..300).collect(), ..job(1) };
-        let Err(SendError::TooLarge { encoded, .. }) = queue.push(too_large.clone()) else {
-            panic!("a message larger than the frame was taken");
-        };
-        assert_eq!(encoded, LengthFirst.encoded_len(&too_large).unwrap());
-    }
-
-    #[test]
-    fn iterating_a_consumer_ends_when_its_producers_have_gone() {
-        let consumer = MessageQueue::<Job, Consumer>::create(4).unwrap();
-        let producer = consumer.try_clone_as::<Producer>().unwrap();
-        std::thread::scope(|s| {
-            s.spawn(move || {
-                for n in 0..20 {
-                    producer.push(job(n)).unwrap();
-                }
-            });
-            let mut messages = consumer.iter();
-            let received: Vec<Job> = messages.by_ref().collect();
-            assert_eq!(received, (0..20).map(job).collect::<Vec<_>>());
-            assert_eq!(
-                messages.ended_by(),
-                Some(&ReceiveError::Queue(PopError::Disconnected))
-            );
-        });
-    }
-
-    #[test]
-    fn a_handle_crosses_a_carrier() {
-        let consumer = MessageQueue::<Job, Consumer>::create(4).unwrap();
-        let producer = consumer.try_clone_as::<Producer>().unwrap();
-        let (bytes, fds) = fd_carrier::collect(|| postcard::to_allocvec(&producer));
-        drop(producer);
-        let received: MessageQueue<Job, Producer> =
-            fd_carrier::deliver(fds, || postcard::from_bytes(&bytes.unwrap())).unwrap();
-        received.push(job(3)).unwrap();
-        assert_eq!(consumer.pop(), Ok(job(3)));
-    }
-}
+#[path = "tests.rs"]
+mod tests;

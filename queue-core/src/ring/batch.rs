@@ -11,17 +11,17 @@ use super::{Claim, Claimer, Refusal, Ring, Values};
 
 /// Consecutive slots of the ring, from the slot of position `first`.
 pub(super) struct Run<'a, T> {
-    first: usize,
+    pub(super) first: usize,
     /// The run's stamps, with the unused words between them (see [`stamp_spacing`]).
     stamps: &'a [AtomicUsize],
     /// The indices of the run's slots, below the ring's capacity.
-    indices: Range<usize>,
+    pub(super) indices: Range<usize>,
     _values: PhantomData<fn(T) -> T>,
 }
 
 impl<'a, T> Run<'a, T> {
     /// The run's stamps, one per slot.
-    fn stamps(&self) -> impl Iterator<Item = &'a AtomicUsize> + use<'a, T> {
+    pub(super) fn stamps(&self) -> impl Iterator<Item = &'a AtomicUsize> + use<'a, T> {
         self.stamps.iter().step_by(stamp_spacing::<T>())
     }
 

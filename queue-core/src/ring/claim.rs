@@ -42,20 +42,22 @@ impl Retries {
     }
 }
 
+/// How many consecutive positions a claim takes, from the cursor.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Want {
+    /// As many as are ready, up to this many (at least 1): single calls and batches.
+    UpTo(usize),
+    /// All of this many (at most the capacity), or none: a message's span (see `spans`).
+    All(usize),
+}
+
 impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// Claims up to `wanted >= 1` consecutive positions for pushes, starting at `tail`: as many
     /// as have free slots, with one compare-and-swap. The claim stays announced until the
     /// caller finishes it (see `claimer`); a refusal is announced as nothing.
     #[inline(always)]
     pub(super) fn claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
-        if let Some(refusal) = self.claimer.refusal() {
-            return Err(refusal);
-        }
-        let claimed = self.try_claim_for_push(wanted);
-        if claimed.is_err() {
-            self.claimer.finish();
-        }
-        claimed
+        self.claim_pushes(Want::UpTo(wanted))
     }
 
     /// Claims up to `wanted >= 1` consecutive positions for pops, as
@@ -63,10 +65,32 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// values, passing over the slots of dead pushes.
     #[inline(always)]
     pub(super) fn claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
+        self.claim_pops(|_| Want::UpTo(wanted))
+    }
+
+    /// Claims positions for pushes as `want` says (see [`claim_for_push`](Self::claim_for_push)).
+    #[inline(always)]
+    pub(super) fn claim_pushes(&self, want: Want) -> Result<Claim, Refusal> {
         if let Some(refusal) = self.claimer.refusal() {
             return Err(refusal);
         }
-        let claimed = self.try_claim_for_pop(wanted);
+        let claimed = self.try_claim_for_push(want);
+        if claimed.is_err() {
+            self.claimer.finish();
+        }
+        claimed
+    }
+
+    /// Claims positions for pops as `want` says, given the index of the first slot once it
+    /// holds a published value (see [`claim_for_pop`](Self::claim_for_pop)). A claim of
+    /// [`Want::All`] counts slots passed over as ready (a message torn by a dead push, which
+    /// its pop frees whole: see `spans`).
+    #[inline(always)]
+    pub(super) fn claim_pops(&self, want: impl Fn(usize) -> Want) -> Result<Claim, Refusal> {
+        if let Some(refusal) = self.claimer.refusal() {
+            return Err(refusal);
+        }
+        let claimed = self.try_claim_for_pop(want);
         if claimed.is_err() {
             self.claimer.finish();
         }
@@ -74,7 +98,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     }
 
     #[inline(always)]
-    fn try_claim_for_push(&self, wanted: usize) -> Result<Claim, Refusal> {
+    fn try_claim_for_push(&self, want: Want) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
         let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `tail` (every one of them, as each
@@ -89,39 +113,50 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
             // ORDERING: Acquire pairs with the Release stamp store at the end of
             // `take_and_release`, so the pop's read of the old value happens-before our write.
             let stamp = first.stamp.load(Ordering::Acquire);
-            match self.shape.classify_for_push(stamp, tail) {
-                Readiness::Ready => {
-                    let (count, end) = self.count_ready(tail, wanted, Shape::classify_for_push);
-                    self.claimer.announce(Side::Push, tail, count);
-                    match self.cursors.tail.compare_exchange(
-                        tail,
-                        end,
-                        // ORDERING: Release on success pairs with the Acquire loads of `tail`
-                        // (here and in `len`); Acquire on failure, for the same reason as the
-                        // load above, since the current value becomes our new `tail`. A marked
-                        // (closed) `tail` never equals the unmarked one we expect.
-                        Ordering::Release,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => {
-                            crash_point();
-                            return Ok(Claim { first: tail, count });
+            // The position whose slot is not free yet, if that is what stops the claim.
+            let blocked = match self.shape.classify_for_push(stamp, tail) {
+                Readiness::Ready => match self.ready_for_push(tail, want) {
+                    Ok((count, end)) => {
+                        self.claimer.announce(Side::Push, tail, count);
+                        match self.cursors.tail.compare_exchange(
+                            tail,
+                            end,
+                            // ORDERING: Release on success pairs with the Acquire loads of
+                            // `tail` (here and in `len`); Acquire on failure, for the same reason
+                            // as the load above, since the current value becomes our new
+                            // `tail`. A marked (closed) `tail` never equals the unmarked one
+                            // we expect.
+                            Ordering::Release,
+                            Ordering::Acquire,
+                        ) {
+                            Ok(_) => {
+                                crash_point();
+                                return Ok(Claim { first: tail, count });
+                            }
+                            Err(current) => tail = self.checked(current)?,
                         }
-                        Err(current) => tail = self.checked(current)?,
+                        None
                     }
-                }
-                Readiness::NotYet if self.recheck(first, tail, tail) => {
-                    if !(C::RECOVERS && self.recover(first)) {
-                        return Err(self.full_or_disconnected());
-                    }
-                }
-                Readiness::NotYet => {}
+                    Err(position) => Some(position),
+                },
+                Readiness::NotYet => Some(tail),
                 // Only pops pass over a skipped slot: `classify_for_push` never says so.
                 Readiness::Stale | Readiness::Skipped => {
                     // ORDERING: Acquire, as above. The stamp we read was stored by an operation
                     // after the push at `tail` claimed it, so this load sees a newer `tail`:
                     // the same one again means the stamp was written outside the protocol.
                     tail = self.advanced(tail, self.cursors.tail.load(Ordering::Acquire))?;
+                    None
+                }
+            };
+            // A slot not yet free at `position`, `count < capacity` positions after `tail`:
+            // its value of the last lap is still there, so the ring holds at least
+            // `capacity - count` values, however far `tail` has moved since: Full for a claim
+            // of more than `count`, unless a recovery frees the slot.
+            if let Some(position) = blocked {
+                let slot = self.slot(position);
+                if self.recheck(slot, position, position) && !(C::RECOVERS && self.recover(slot)) {
+                    return Err(self.full_or_disconnected());
                 }
             }
             retries.count::<T, V>()?;
@@ -130,7 +165,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     }
 
     #[inline(always)]
-    fn try_claim_for_pop(&self, wanted: usize) -> Result<Claim, Refusal> {
+    fn try_claim_for_pop(&self, want: impl Fn(usize) -> Want) -> Result<Claim, Refusal> {
         let backoff = Backoff::new();
         let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `head` (see `claim_for_push`), so
@@ -141,30 +176,33 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
             // ORDERING: Acquire pairs with the Release stamp store in `write_and_publish`, so
             // the push's write happens-before our read.
             let stamp = first.stamp.load(Ordering::Acquire);
-            match self.shape.classify_for_pop(stamp, head) {
+            // The position whose slot is not published yet, if that is what stops the claim,
+            // and whether the claim read its size from the first slot (see below).
+            let blocked = match self.shape.classify_for_pop(stamp, head) {
                 Readiness::Ready => {
-                    let (count, end) = self.count_ready(head, wanted, Shape::classify_for_pop);
-                    self.claimer.announce(Side::Pop, head, count);
-                    match self.cursors.pops.head.compare_exchange(
-                        head,
-                        end,
-                        // ORDERING: as in `claim_for_push`.
-                        Ordering::Release,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => {
-                            crash_point();
-                            return Ok(Claim { first: head, count });
+                    let want = want(first.index);
+                    match self.ready_for_pop(head, want) {
+                        Ok((count, end)) => {
+                            self.claimer.announce(Side::Pop, head, count);
+                            match self.cursors.pops.head.compare_exchange(
+                                head,
+                                end,
+                                // ORDERING: as in `claim_for_push`.
+                                Ordering::Release,
+                                Ordering::Acquire,
+                            ) {
+                                Ok(_) => {
+                                    crash_point();
+                                    return Ok(Claim { first: head, count });
+                                }
+                                Err(current) => head = self.checked(current)?,
+                            }
+                            None
                         }
-                        Err(current) => head = self.checked(current)?,
+                        Err(position) => Some((position, matches!(want, Want::All(_)))),
                     }
                 }
-                Readiness::NotYet if self.recheck(first, head + 1, self.shape.skipped(head)) => {
-                    if !(C::RECOVERS && self.recover(first)) {
-                        return Err(self.empty_or_closed(head));
-                    }
-                }
-                Readiness::NotYet => {}
+                Readiness::NotYet => Some((head, false)),
                 Readiness::Skipped => {
                     // A dead push's slot, given up by a recovery: claim it alone, free it for
                     // the next lap, and look at the next position.
@@ -184,15 +222,66 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
                         }
                         Err(current) => head = self.checked(current)?,
                     }
+                    None
                 }
                 Readiness::Stale => {
                     // ORDERING: Acquire, as above; the stamp we read proves `head` moved on,
                     // unless it was written outside the protocol.
                     head = self.advanced(head, self.cursors.pops.head.load(Ordering::Acquire))?;
+                    None
+                }
+            };
+            if let Some((position, sized_by_first)) = blocked {
+                let slot = self.slot(position);
+                if self.recheck(slot, position + 1, self.shape.skipped(position)) {
+                    // ORDERING: Acquire, as above. A claim that took its size from the first
+                    // slot (a message's length, see `spans`) read it before claiming: only if
+                    // `head` has not moved since was it the size of the message at `head`
+                    // (nobody could have taken it), whose push has not published `position`
+                    // yet; if it has moved, the look was stale.
+                    let moved = sized_by_first && {
+                        let now = self.checked(self.cursors.pops.head.load(Ordering::Acquire))?;
+                        let moved = now != head;
+                        head = now;
+                        moved
+                    };
+                    if !(moved || C::RECOVERS && self.recover(slot)) {
+                        return Err(self.empty_or_closed(head));
+                    }
                 }
             }
             retries.count::<T, V>()?;
             backoff.spin();
+        }
+    }
+
+    /// The positions a push at `tail`, whose slot is free, claims as `want` says (how many,
+    /// and the position after them); or the position whose slot, not yet free, stops it.
+    #[inline(always)]
+    fn ready_for_push(&self, tail: usize, want: Want) -> Result<(usize, usize), usize> {
+        match want {
+            Want::UpTo(most) => Ok(self.count_ready(tail, most, Shape::classify_for_push)),
+            Want::All(all) => match self.count_ready(tail, all, Shape::classify_for_push) {
+                (count, end) if count == all => Ok((count, end)),
+                (count, _) => Err(self.shape.advance(tail, count)),
+            },
+        }
+    }
+
+    /// The positions a pop at `head`, whose slot holds a value, claims as `want` says (how
+    /// many, and the position after them); or the position whose slot, not yet published,
+    /// stops it. All of a span counts a slot passed over as there (see `spans`).
+    #[inline(always)]
+    fn ready_for_pop(&self, head: usize, want: Want) -> Result<(usize, usize), usize> {
+        match want {
+            Want::UpTo(most) => Ok(self.count_ready(head, most, Shape::classify_for_pop)),
+            Want::All(all) => {
+                let needed = if mutant::TAKES_UNFINISHED_SPANS { 1 } else { all };
+                match self.count_ready(head, needed, Shape::classify_part_for_pop) {
+                    (count, _) if count == needed => Ok((all, self.shape.advance(head, all))),
+                    (count, _) => Err(self.shape.advance(head, count)),
+                }
+            }
         }
     }
 

@@ -71,6 +71,7 @@
 
 mod announced;
 mod batch;
+mod bulk;
 mod claim;
 mod claimer;
 #[cfg(all(test, loom))]
@@ -80,6 +81,11 @@ mod plain;
 mod recovery;
 mod shape;
 mod single;
+#[cfg_attr(
+    not(feature = "serde"),
+    allow(dead_code, reason = "the message queue (feature serde) and the loom models use it")
+)]
+mod spans;
 mod values;
 
 use core::marker::PhantomData;
@@ -96,6 +102,8 @@ pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_le
 pub use plain::{Frame, Plain, type_tag};
 #[allow(unreachable_pub, reason = "named in `Plain::EXTENT`, a hidden item of a public trait")]
 pub use values::Extent;
+#[cfg(feature = "serde")]
+pub(crate) use spans::slots_for;
 pub(crate) use values::{AnyBytes, SharedValues, Values, words_per_value};
 
 /// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the

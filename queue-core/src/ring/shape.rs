@@ -187,6 +187,18 @@ impl Shape {
     }
 }
 
+impl Shape {
+    /// For a pop of a message's span (see `spans`), what a stamp says of a later slot of it:
+    /// as for a pop, but a slot passed over by a recovery is there to claim (its message is
+    /// torn, and the pop claims it whole to free it).
+    pub(super) fn classify_part_for_pop(self, stamp: usize, position: usize) -> Readiness {
+        match self.classify_for_pop(stamp, position) {
+            Readiness::Skipped => Readiness::Ready,
+            readiness => readiness,
+        }
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;

@@ -89,7 +89,7 @@ impl<T> Values<T> for &[ValueCell<T>] {
 }
 
 /// The bytes of a machine word, the unit in which shared values are copied.
-const WORD: usize = size_of::<usize>();
+pub(super) const WORD: usize = size_of::<usize>();
 
 /// How many words a value of `T` takes in a shared mapping.
 pub(crate) const fn words_per_value<T>() -> usize {
@@ -192,6 +192,12 @@ impl<'a, T> SharedValues<'a, T> {
             _ => size_of::<T>(),
         }
         .min(size_of::<T>())
+    }
+
+    /// Every slot's words, [`words_per_value`] per slot.
+    #[inline(always)]
+    pub(super) fn words(self) -> &'a [AtomicUsize] {
+        self.words
     }
 
     /// The first word of slot `index`; the slot's [`words_per_value`] words follow it.

@@ -22,8 +22,8 @@
 //! - Checker: loom
 //! - Primitive: the ring's recovery of a dead participant's claims
 //! - Proves: a participant that stops for ever at each of its crash points in turn (mid-push,
-//!   mid-pop, mid-batch, mid-close), and one that only stalls, beside surviving producers and
-//!   consumers: every acknowledged value is delivered exactly once, whole and in order, a dead
+//!   mid-pop, mid-batch, mid-close, at each step of a message of several slots), and one that
+//!   only stalls, beside surviving producers and consumers: every acknowledged value is delivered exactly once, whole and in order, a dead
 //!   producer's at most once, only a dead consumer's claimed values may be lost; no survivor waits
 //!   on the dead (a wedge is a deadlock); the whole capacity comes back; a slow claimer is never
 //!   robbed; a consumer that dies at each step of a blocking pop (asleep included) is never a lost
@@ -55,6 +55,7 @@ use crate::sync::{AtomicUsize, Ordering};
 use crate::wait::WaitList;
 
 mod leaving;
+mod spans;
 
 /// A value of two words: a push that dies between them leaves half a value behind.
 type Value = [usize; 2];
