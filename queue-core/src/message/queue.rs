@@ -27,8 +27,9 @@ const FINGERPRINT: usize = 8;
 const ONE_SLOT: usize = SLOT_BYTES - 4;
 
 /// The largest buffer a handle keeps between calls for the messages it copies in and out; a
-/// larger one (for a larger message) is freed after its call.
-const KEPT_BUFFER: usize = 4 << 20;
+/// larger one (for a larger message) is freed after its call. Large enough that a stream of
+/// large messages does not pay the kernel for fresh pages at every call.
+const KEPT_BUFFER: usize = 64 << 20;
 
 /// A bounded queue of messages of any serde type `M` and any size between processes: Python's
 /// `multiprocessing.Queue`, which carries any picklable object.
