@@ -41,7 +41,7 @@
 use crate::sync::{AtomicUsize, Ordering, crash_point};
 
 use super::bulk;
-use super::claim::Want;
+use super::claim::{SHARED_RETRY_LIMIT, Want};
 use super::values::{SharedValues, WORD, words_per_value};
 use super::{Claim, Claimer, Refusal, Ring};
 
@@ -86,9 +86,11 @@ impl<'a, T, C: Claimer> Ring<'a, T, SharedValues<'a, T>, C> {
     }
 
     /// Pops the oldest message into `out` (which it clears first), passing over the torn
-    /// messages of dead pushes.
+    /// messages of dead pushes: at most [`SHARED_RETRY_LIMIT`] of them in one call (each dead
+    /// producer leaves one at most), after which a peer making them without end is answered
+    /// `Corrupted`.
     pub(crate) fn try_pop_message(&self, out: &mut Vec<u8>) -> Result<(), Refusal> {
-        loop {
+        for _ in 0..SHARED_RETRY_LIMIT {
             let claim = self.claim_pops(|index| Want::All(self.span_at(index)))?;
             let taken = self.copy_span(claim, out);
             for run in self.runs(claim) {
@@ -101,6 +103,8 @@ impl<'a, T, C: Claimer> Ring<'a, T, SharedValues<'a, T>, C> {
                 return Ok(());
             }
         }
+        self.claimer.finish();
+        Err(Refusal::Corrupted)
     }
 
     /// The words of the slots `indices` (below the capacity: see `runs`).
