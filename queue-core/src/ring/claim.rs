@@ -152,11 +152,22 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
             // A slot not yet free at `position`, `count < capacity` positions after `tail`:
             // its value of the last lap is still there, so the ring holds at least
             // `capacity - count` values, however far `tail` has moved since: Full for a claim
-            // of more than `count`, unless a recovery frees the slot.
+            // of more than `count`, unless a recovery frees the slot. A later slot (of a claim
+            // of all of a span) whose stamp is ahead of its position says instead that `tail`
+            // moved past it since we read `tail`: the look was stale.
             if let Some(position) = blocked {
                 let slot = self.slot(position);
-                if self.recheck(slot, position, position) && !(C::RECOVERS && self.recover(slot)) {
-                    return Err(self.full_or_disconnected());
+                if self.recheck(slot, position, position) {
+                    // ORDERING: Acquire, as the claim's other stamp loads.
+                    let stale = position != tail
+                        && self.shape.classify_for_push(slot.stamp.load(Ordering::Acquire), position)
+                            != Readiness::NotYet;
+                    if stale {
+                        // ORDERING: Acquire, as above.
+                        tail = self.advanced(tail, self.cursors.tail.load(Ordering::Acquire))?;
+                    } else if !(C::RECOVERS && self.recover(slot)) {
+                        return Err(self.full_or_disconnected());
+                    }
                 }
             }
             retries.count::<T, V>()?;
