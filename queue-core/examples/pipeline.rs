@@ -57,9 +57,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::thread::scope(|s| {
         s.spawn(|| {
             for t in 0..sent {
+                // Up to 1,901 numbers: a message of several 256-byte slots.
                 let task = Task {
                     name: format!("task {t}"),
-                    numbers: (0..=t).collect(),
+                    numbers: (0..=t * 100).collect(),
                 };
                 tasks.push(task).expect("the workers hold consumers");
             }

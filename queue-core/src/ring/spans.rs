@@ -6,14 +6,15 @@
 //! A message is written as one stream of bytes, its length (a little-endian `u32`) and then
 //! its bytes, into the words of consecutive slots from the span's first slot (after the
 //! ring's last slot, the stream goes on in slot 0): as many slots as the stream fills
-//! ([`Ring::slots_for`]), one for a message that fits in one. Only the words the stream
+//! ([`slots_for`]), one for a message that fits in one. Only the words the stream
 //! fills are written and read. A one-slot span is laid out as a [`Frame`](super::Frame) of
 //! the slot's size.
 //!
 //! # Claims
 //!
-//! A push claims all of its span's slots with one compare-and-swap on `tail`, once each is
-//! free, or answers Full: never part of a message. It writes the stream, then publishes the
+//! The claims are the single and batch calls' own (`claim`), asked for all of a span
+//! (`Want::All`). A push claims all of its span's slots with one compare-and-swap on `tail`,
+//! once each is free, or answers Full: never part of a message. It writes the stream, then publishes the
 //! slots in order, first to last.
 //!
 //! A pop looks at the slot at `head`. Once its stamp says published, it reads the length
