@@ -9,8 +9,8 @@
 //! consumer handle of the same queue, and close), comparing every answer, `len` and
 //! `is_empty`.
 //!
-//! Run: `cargo test -p queue-core --features serde --test model_messages` (`PROPTEST_CASES`
-//! overrides 256).
+//! Run: `cargo test -p queue-core --test model_messages` (`PROPTEST_CASES` overrides 256,
+//! `PROPTEST_RNG_SEED` replays a run).
 //!
 //! # Verification
 //!
@@ -202,10 +202,14 @@ fn run(slots: usize, calls: &[Call]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(256),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(model_check::property_config(
+        "queue-core model_messages::messages_of_any_size_answer_as_the_reference",
+        "every answer of up to 79 try_ and zero-timeout pushes and pops of messages of 0 to \
+         3,200 bytes and closes, through a producer and a consumer handle of a MessageQueue of \
+         1 to 12 slots, and len and is_empty after each, equal a FIFO's with its room counted \
+         in slots",
+        256,
+    ))]
 
     #[test]
     fn messages_of_any_size_answer_as_the_reference(
