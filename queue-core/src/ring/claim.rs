@@ -158,15 +158,25 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
             if let Some(position) = blocked {
                 let slot = self.slot(position);
                 if self.recheck(slot, position, position) {
-                    // ORDERING: Acquire, as the claim's other stamp loads.
-                    let stale = position != tail
-                        && self.shape.classify_for_push(slot.stamp.load(Ordering::Acquire), position)
-                            != Readiness::NotYet;
-                    if stale {
-                        // ORDERING: Acquire, as above.
-                        tail = self.advanced(tail, self.cursors.tail.load(Ordering::Acquire))?;
-                    } else if !(C::RECOVERS && self.recover(slot)) {
-                        return Err(self.full_or_disconnected());
+                    // ORDERING: Acquire, as the claim's other stamp loads. (A first slot was
+                    // just found not yet free at `tail`: the answer is decided there.)
+                    let later = (position != tail).then(|| {
+                        let stamp = slot.stamp.load(Ordering::Acquire);
+                        self.shape.classify_for_push(stamp, position)
+                    });
+                    match later {
+                        Some(Readiness::Stale | Readiness::Skipped) => {
+                            // ORDERING: Acquire, as above.
+                            let now = self.cursors.tail.load(Ordering::Acquire);
+                            tail = self.advanced(tail, now)?;
+                        }
+                        // Freed since the re-check: look again.
+                        Some(Readiness::Ready) => {}
+                        Some(Readiness::NotYet) | None => {
+                            if !(C::RECOVERS && self.recover(slot)) {
+                                return Err(self.full_or_disconnected());
+                            }
+                        }
                     }
                 }
             }

@@ -33,16 +33,30 @@ fn number(bytes: &[u8]) -> usize {
     n
 }
 
+/// What a survivor's call answered: done, or Full/Empty (try again once another participant
+/// has made progress); any other answer (`Corrupted` above all) fails the model.
+fn done_or_refused<R>(answer: Result<R, Refusal>, call: &str) -> Option<R> {
+    match answer {
+        Ok(done) => Some(done),
+        Err(Refusal::FullOrEmpty) => None,
+        Err(other) => panic!("{call} answered {other:?}"),
+    }
+}
+
 impl Shared {
     /// Pushes message `n` of `slots` slots as participant `me`, once there is room.
     fn push_message(&self, me: usize, n: usize, slots: usize) {
-        self.until(|| self.ring(me).try_push_message(&message(n, slots)).ok());
+        self.until(|| {
+            done_or_refused(self.ring(me).try_push_message(&message(n, slots)), "a push")
+        });
     }
 
     /// Pops a message as participant `me`, once there is one, and returns its number.
     fn pop_message(&self, me: usize) -> usize {
         let mut out = Vec::new();
-        self.until(|| self.ring(me).try_pop_message(&mut out).ok().map(|()| number(&out)))
+        self.until(|| {
+            done_or_refused(self.ring(me).try_pop_message(&mut out), "a pop").map(|()| number(&out))
+        })
     }
 }
 
