@@ -30,10 +30,9 @@ const STRING_COPIES: bool = cfg!(all(target_arch = "x86_64", not(loom)));
 pub(super) fn copy_in(words: &[AtomicUsize], bytes: &[u8]) {
     assert_eq!(bytes.len(), words.len() * WORD, "a bulk copy moves whole words");
     if STRING_COPIES && bytes.len() >= STRING_COPY {
-        // SAFETY: `bytes` is valid for reads of `bytes.len()` bytes, and `words` (atomics,
-        // which may be written through a shared reference) for writes of as many (the
-        // assertion); the two do not overlap (the words are in the mapping, the bytes are
-        // this process's).
+        // SAFETY: `bytes` is valid for reads of `bytes.len()` bytes and `words` (atomics:
+        // writable through `&`) for writes of as many (the assertion); they do not overlap
+        // (the words are in the mapping, the bytes are this process's).
         unsafe { string_copy(bytes.as_ptr(), words.as_ptr().cast_mut().cast(), bytes.len()) };
         return;
     }
