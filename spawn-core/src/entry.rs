@@ -113,6 +113,13 @@ pub trait Registered: Sync {
     /// Runs it with a serialized argument and the descriptors received beside it (those the
     /// argument does not take are closed before the target runs); returns the exit code.
     fn run_serialized(&self, arguments: &[u8], fds: Vec<OwnedFd>) -> i32;
+
+    /// The registered value itself, for a crate that registers values of its own kind beside
+    /// entry points and finds them again by name with [`registered`](crate::registered)
+    /// (process-pool's tasks, which its workers look up): `None` for an [`Entry`].
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        None
+    }
 }
 
 impl<A> Registered for Entry<A> {

@@ -91,6 +91,19 @@ pub(crate) fn check_registered(name: &'static str) -> Result<(), StartError> {
     }
 }
 
+/// The value registered by [`init`] under `name`, in this process: `None` if `init` was not
+/// called or registered nothing of that name.
+///
+/// For a crate whose child processes run registered values of their own kind (process-pool's
+/// workers find their tasks here), as [`init`] runs an entry point by its name.
+pub fn registered(name: &str) -> Option<&'static dyn Registered> {
+    REGISTRY
+        .get()?
+        .iter()
+        .copied()
+        .find(|entry| entry.name() == name)
+}
+
 /// In a spawned child: reads the arguments from `arguments` and runs the entry point `name`
 /// with them and the descriptors `carried` beside them.
 fn dispatch(

@@ -35,7 +35,7 @@ on_linux! {
     pub use entry::{Entry, Registered};
     pub use error::{EntryError, StartError};
     pub use exit_code::IntoExitCode;
-    pub use init::init;
+    pub use init::{init, registered};
     pub use closure::ClosureProcess;
     pub use process::{Process, ProcessHandle};
     pub use context::Context;

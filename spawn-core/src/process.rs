@@ -234,9 +234,10 @@ impl ProcessHandle {
     }
 
     /// A descriptor that turns readable when the child has ended and its status can be had
-    /// at once (Python's `sentinel`), for [`wait`](crate::wait): our own child's pidfd, or a
-    /// fork server's worker's status socket.
-    pub(crate) fn sentinel(&self) -> std::os::fd::BorrowedFd<'_> {
+    /// at once (Python's `sentinel`), to `poll` beside descriptors of your own (as
+    /// [`wait`](crate::wait) polls several children): our own child's pidfd, or a fork
+    /// server's worker's status socket. It is the handle's: read nothing from it.
+    pub fn sentinel(&self) -> std::os::fd::BorrowedFd<'_> {
         self.lifecycle.os().sentinel()
     }
 

@@ -208,7 +208,7 @@ mod tests {
             .iter()
             .map(|suite| suite.declared_in.clone())
             .collect();
-        for crate_dir in ["queue-core", "spawn-core", "demos"] {
+        for crate_dir in ["queue-core", "spawn-core", "process-pool", "demos"] {
             for file in rust_files(&root().join(crate_dir).join("tests"), false) {
                 let relative = file.strip_prefix(root()).unwrap().to_path_buf();
                 assert!(
