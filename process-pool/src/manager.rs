@@ -202,6 +202,7 @@ impl Manager {
                         .init_failed(worker.slot as usize, worker.generation, why);
                     deliver_lost(state, lost);
                 }
+                Report::Started { chunk } => state.ledger.started(chunk),
                 Report::Done { chunk, outcomes } => {
                     self.reported(state, chunk, ChunkOutcome::Done(outcomes), now);
                 }

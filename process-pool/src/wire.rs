@@ -36,6 +36,9 @@ pub(crate) enum Report {
         #[serde(with = "serde_bytes")]
         outcome: Vec<u8>,
     },
+    /// The worker is about to run a chunk (sent without waking the pool: it matters only if
+    /// the worker dies before the chunk's report).
+    Started { chunk: u64 },
     /// A chunk ran: its outcomes, a `Vec<ItemOutcome<R, E>>` encoded.
     Done {
         chunk: u64,

@@ -56,6 +56,11 @@ fn serve(start: WorkerStart) -> i32 {
     // A pop fails once the queue is closed and drained (the pool retires this worker, or
     // closes), or the pool is gone: either way, this worker is done.
     while let Ok(chunk) = chunks.pop() {
+        // Said before a line of the task runs: a chunk the pool never hears of as started
+        // never ran, and runs elsewhere if this worker dies.
+        if reports.push(Report::Started { chunk: chunk.id }).is_err() {
+            return 0;
+        }
         let report = match task::find(&chunk.task) {
             None => Report::Refused {
                 chunk: chunk.id,

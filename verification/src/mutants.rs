@@ -16,8 +16,8 @@ pub(crate) struct Mutant {
     pub(crate) name: &'static str,
     /// The crate whose algorithm it breaks.
     pub(crate) krate: &'static str,
-    /// The cfg whose value switches it on (`queue_mutant` or `spawn_mutant`), which the
-    /// crate's build script sets from [`env_var`](Self::env_var).
+    /// The cfg whose value switches it on (`queue_mutant`, `spawn_mutant` or `pool_mutant`),
+    /// which the crate's build script sets from [`env_var`](Self::env_var).
     pub(crate) cfg: &'static str,
     /// Whether loom models catch it (built with `--cfg loom`, judged by the models' records),
     /// or ordinary tests (judged by their failure messages).
@@ -263,6 +263,17 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         filter: "two_joiners",
         caught_by: &["Causality violation"],
     },
+    Mutant {
+        name: "forgets_dead_workers_chunk",
+        krate: "process-pool",
+        cfg: "pool_mutant",
+        loom: false,
+        faults: false,
+        broken: "the chunk a dead worker had started is forgotten: neither failed nor retried",
+        target: &["--lib"],
+        filter: "ledger::model",
+        caught_by: &["has no outcome once every worker has settled"],
+    },
 ];
 
 impl Mutant {
@@ -270,10 +281,10 @@ impl Mutant {
     /// that a mutant rebuilds that crate alone (a change of `RUSTFLAGS` rebuilds every
     /// dependency).
     pub(crate) fn env_var(&self) -> &'static str {
-        if self.cfg == "spawn_mutant" {
-            "SPAWN_CORE_MUTANT"
-        } else {
-            "QUEUE_CORE_MUTANT"
+        match self.cfg {
+            "spawn_mutant" => "SPAWN_CORE_MUTANT",
+            "pool_mutant" => "PROCESS_POOL_MUTANT",
+            _ => "QUEUE_CORE_MUTANT",
         }
     }
 
@@ -429,6 +440,7 @@ mod tests {
         for (krate, cfg) in [
             ("queue-core", "queue_mutant"),
             ("spawn-core", "spawn_mutant"),
+            ("process-pool", "pool_mutant"),
         ] {
             let source = std::fs::read_to_string(root.join(krate).join("src/mutant.rs")).unwrap();
             let pattern = format!("cfg!({cfg} = \"");

@@ -1,22 +1,22 @@
 //! The pool's bookkeeping, apart from every process and queue: which worker holds which
 //! chunk, and what a report, a death, a timeout or a retry does to them. The manager feeds it
-//! events and carries out what it answers; its property suite feeds
-//! it random events against a reference model.
+//! events and carries out what it answers; its property suite (`model.rs`) feeds it random
+//! events from simulated workers and checks every answer against what they did.
 //!
 //! # Why a dead worker's chunks are known exactly
 //!
 //! Each worker has a queue of its own, into which the pool puts the chunks it gives that
-//! worker, and the worker takes them in order, one at a time: it takes chunk `k + 1` only once
-//! its report of chunk `k` is in the results queue, whole. The pool learns of a worker's end
-//! from the kernel (a pidfd), and then pushes an `Ended` marker into the same results queue:
-//! every report the worker sent whole was claimed before it died, so comes out before the
-//! marker. At the marker, then, of the chunks the worker was given and did not report:
-//! - the first may have run (the worker may have taken it): it is the dead worker's chunk, and
-//!   fails (or is retried, if the policy says so);
-//! - every later one was never taken: it goes back to the front of the pending chunks, to run
-//!   on another worker as if nothing happened;
-//! - and if the worker never said it was ready (it died in its initializer, or before), it
-//!   took none of them: all go back.
+//! worker, and the worker takes them in order, one at a time. Before it runs a chunk it puts
+//! `Started` in the results queue, and after, the chunk's report; it takes the next chunk only
+//! once that report is in, whole. The pool learns of a worker's end from the kernel (a pidfd),
+//! and then pushes an `Ended` marker into the same results queue: everything the worker put
+//! there whole was claimed before it died, so comes out before the marker. At the marker,
+//! then, of the chunks the worker was given and did not report:
+//! - one that `Started` ran, all or in part: it fails with the worker's death (or runs again,
+//!   if the policy retries);
+//! - every other one never ran a line of the task (the worker may have taken it from its queue,
+//!   but died before it said so, and says so before it runs it): it goes back to the front of
+//!   the pending chunks, to run on another worker as if nothing had happened.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 use spawn_core::ExitStatus;
 
 use crate::mutant;
+
+#[cfg(test)]
+mod model;
 
 const SIGKILL: i32 = nix::libc::SIGKILL;
 
@@ -84,6 +87,8 @@ struct Slot {
     given: u32,
     /// The chunk it was killed for, past its deadline.
     timed_out: Option<ChunkId>,
+    /// Its process has ended (or is being killed): it is given nothing more.
+    ending: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,8 +99,6 @@ enum SlotState {
     Ready,
     /// Its initializer failed: it takes nothing, and exits.
     InitFailed,
-    /// Its process has ended; its marker is on its way.
-    Ending,
     /// No worker: to be started (or, once the pool is done, left empty).
     Vacant,
 }
@@ -117,6 +120,8 @@ pub(crate) struct Policy {
 #[derive(Debug)]
 struct ChunkBook {
     inputs: usize,
+    /// Its worker said it started it.
+    started: bool,
     /// How many of its workers died while it may have been running.
     deaths: u32,
     /// The slot it was given to, while it is.
@@ -145,6 +150,7 @@ impl Ledger {
                 head_since: None,
                 given: 0,
                 timed_out: None,
+                ending: false,
             })
             .collect();
         Self {
@@ -177,6 +183,7 @@ impl Ledger {
             chunk,
             ChunkBook {
                 inputs,
+                started: false,
                 deaths: 0,
                 slot: None,
             },
@@ -203,6 +210,7 @@ impl Ledger {
         let mut retiring = Vec::new();
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if !matches!(slot.state, SlotState::Ready | SlotState::Starting)
+                || slot.ending
                 || slot.timed_out.is_some()
             {
                 continue;
@@ -277,6 +285,13 @@ impl Ledger {
         (slot.generation == generation && slot.state != SlotState::Vacant).then_some(slot)
     }
 
+    /// A worker said it starts `chunk`.
+    pub(crate) fn started(&mut self, chunk: ChunkId) {
+        if let Some(book) = self.chunks.get_mut(&chunk) {
+            book.started = book.slot.is_some();
+        }
+    }
+
     /// A worker reported `chunk` (its outcomes, or why it could not run it): whether the
     /// chunk was in flight (a report of anything else is ignored).
     pub(crate) fn reported(&mut self, chunk: ChunkId, now: Instant) -> bool {
@@ -296,7 +311,7 @@ impl Ledger {
         if slot.timed_out == Some(chunk) {
             // It finished before the kill: its outcome stands; the kill still replaces it.
             slot.timed_out = None;
-            slot.state = SlotState::Ending;
+            slot.ending = true;
         }
         self.chunks.remove(&chunk);
         true
@@ -304,9 +319,7 @@ impl Ledger {
 
     /// The kernel says the worker in `slot` has ended: it takes nothing more.
     pub(crate) fn ending(&mut self, slot: usize) {
-        if self.slots[slot].state != SlotState::Vacant {
-            self.slots[slot].state = SlotState::Ending;
-        }
+        self.slots[slot].ending = true;
     }
 
     /// The `Ended` marker of the worker in `slot` (which ended as `death`) came out of the
@@ -317,7 +330,6 @@ impl Ledger {
         let Some(worker) = self.live_slot(slot, generation) else {
             return Vec::new();
         };
-        let took_chunks = !matches!(worker.state, SlotState::Starting | SlotState::InitFailed);
         // A worker that died before it was ready, other than by `SIGKILL` from outside (which
         // says nothing of its start), failed to start: its initializer crashed, say.
         if worker.state == SlotState::Starting && death.status != ExitStatus::Signaled(SIGKILL) {
@@ -329,23 +341,31 @@ impl Ledger {
         worker.state = SlotState::Vacant;
         worker.head_since = None;
         let mut lost = Vec::new();
-        if took_chunks {
-            if let Some(running) = assigned.pop_front() {
-                if mutant::FORGETS_THE_DEAD_WORKERS_CHUNK {
-                    // The mutant: the chunk vanishes from every list, without an outcome.
-                } else if let Some(book) = self.chunks.get_mut(&running) {
-                    book.slot = None;
-                    book.deaths += 1;
-                    if timed_out == Some(running) {
-                        self.chunks.remove(&running);
-                        lost.push((running, Lost::TimedOut { pid: death.pid }));
-                    } else if book.deaths <= retries {
-                        self.pending.push_front(running);
-                    } else {
-                        let attempts = book.deaths;
-                        self.chunks.remove(&running);
-                        lost.push((running, Lost::Died { death, attempts }));
-                    }
+        // Only the first can have started: the worker takes the next once this one's report
+        // is in.
+        let started = assigned
+            .front()
+            .and_then(|chunk| self.chunks.get(chunk))
+            .is_some_and(|book| book.started);
+        if started {
+            let running = assigned.pop_front().unwrap_or_default();
+            if mutant::FORGETS_THE_DEAD_WORKERS_CHUNK {
+                // The mutant: the chunk vanishes from every list, without an outcome.
+            } else if let Some(book) = self.chunks.get_mut(&running) {
+                book.slot = None;
+                book.started = false;
+                book.deaths += 1;
+                // Killed by us past its deadline; a worker that had died by itself first ended
+                // otherwise (a `SIGKILL` from elsewhere just before ours cannot be told apart).
+                if timed_out == Some(running) && death.status == ExitStatus::Signaled(SIGKILL) {
+                    self.chunks.remove(&running);
+                    lost.push((running, Lost::TimedOut { pid: death.pid }));
+                } else if book.deaths <= retries {
+                    self.pending.push_front(running);
+                } else {
+                    let attempts = book.deaths;
+                    self.chunks.remove(&running);
+                    lost.push((running, Lost::Died { death, attempts }));
                 }
             }
         }
@@ -372,6 +392,7 @@ impl Ledger {
         worker.generation += 1;
         worker.state = SlotState::Starting;
         worker.given = 0;
+        worker.ending = false;
         worker.generation
     }
 
