@@ -24,6 +24,7 @@ on_linux! {
     pub use calls::TaskHandle;
     pub use error::{BuildError, MapError, TaskError};
     pub use pool::{Builder, Chunked, Imap, ImapUnordered, Pool};
+    pub use state::PoolStats;
     pub use task::{Never, Task};
     #[doc(hidden)]
     pub use task::__private;

@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::os::fd::AsFd;
 use std::sync::{Arc, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use queue_core::{Consumer, MessageQueue, Producer};
@@ -96,7 +96,21 @@ pub(crate) struct Manager {
     pub(crate) recipe: Recipe,
     pub(crate) reports: ReportsIn,
     pub(crate) workers: Vec<Option<Worker>>,
+    /// `Ended` markers pushed and not yet taken out of the results queue.
+    pub(crate) markers_out: usize,
+    /// When to try again to start the workers that could not be started.
+    pub(crate) start_again: Option<Instant>,
 }
+
+/// How soon the manager looks at the results queue again while a marker is in it: the
+/// reports before the marker may wait behind a slot its dead worker claimed and never wrote,
+/// which the queue passes over only once it has looked stuck for a while (tens of
+/// microseconds), and no one rings the doorbell for that.
+const MARKER_RECHECK: Duration = Duration::from_millis(1);
+
+/// How long the manager waits before it tries again to start a worker that could not be
+/// started (the system refused a process, say).
+const START_AGAIN_AFTER: Duration = Duration::from_millis(100);
 
 impl Manager {
     /// Runs until the pool is terminated, or closed with every chunk done.
@@ -143,7 +157,15 @@ impl Manager {
     /// Sleeps until the doorbell rings, a worker ends, or the next chunk's deadline; returns
     /// the slots whose worker has ended.
     fn sleep(&self) -> Vec<usize> {
-        let deadline = self.shared.lock().ledger.next_deadline();
+        let now = Instant::now();
+        let deadline = [
+            self.shared.lock().ledger.next_deadline(),
+            (self.markers_out > 0).then(|| now + MARKER_RECHECK),
+            self.start_again,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let timeout = match deadline {
             None => PollTimeout::NONE,
             Some(deadline) => {
@@ -186,6 +208,7 @@ impl Manager {
                 && self.reports.try_push(Report::Ended(worker.tag)).is_ok()
             {
                 worker.marked = true;
+                self.markers_out += 1;
             }
         }
     }
@@ -209,7 +232,10 @@ impl Manager {
                 Report::Refused { chunk, reason } => {
                     self.reported(state, chunk, ChunkOutcome::Refused(reason), now);
                 }
-                Report::Ended(tag) => self.ended(state, tag),
+                Report::Ended(tag) => {
+                    self.markers_out = self.markers_out.saturating_sub(1);
+                    self.ended(state, tag);
+                }
             }
         }
     }
@@ -217,6 +243,8 @@ impl Manager {
     fn reported(&mut self, state: &mut State, chunk: ChunkId, outcome: ChunkOutcome, now: Instant) {
         if state.ledger.reported(chunk, now) {
             state.deliver(chunk, outcome);
+        } else {
+            state.stats.stray_outcomes += 1;
         }
     }
 
@@ -229,6 +257,9 @@ impl Manager {
         };
         let status = worker.handle.join().unwrap_or(ExitStatus::Lost);
         state.pids[slot] = None;
+        if !status.success() {
+            state.stats.workers_lost += 1;
+        }
         let death = Death {
             pid: worker.handle.pid(),
             status,
@@ -285,9 +316,10 @@ impl Manager {
             return state;
         }
         let vacant = state.ledger.vacant();
-        if vacant.is_empty() {
+        if vacant.is_empty() || self.start_again.is_some_and(|at| Instant::now() < at) {
             return state;
         }
+        self.start_again = None;
         let tags: Vec<WorkerTag> = vacant
             .iter()
             .map(|&slot| WorkerTag {
@@ -310,10 +342,12 @@ impl Manager {
         for (tag, worker) in tags.into_iter().zip(started) {
             match worker {
                 Ok(worker) => {
+                    state.stats.workers_started += 1;
                     state.pids[tag.slot as usize] = Some(worker.handle.pid());
                     self.workers[tag.slot as usize] = Some(worker);
                 }
                 Err(why) => {
+                    self.start_again = Some(Instant::now() + START_AGAIN_AFTER);
                     let lost = state.ledger.start_failed(tag.slot as usize, why.to_string());
                     deliver_lost(&mut state, lost);
                 }

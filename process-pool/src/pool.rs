@@ -17,7 +17,7 @@ use crate::calls::{Outcome, Stream, TaskHandle};
 use crate::error::{BuildError, MapError};
 use crate::ledger::{Ledger, Policy};
 use crate::manager::{Manager, Recipe, Worker, start_worker};
-use crate::state::Shared;
+use crate::state::{PoolStats, Shared};
 use crate::task::{ItemOutcome, Task, TaskCodec};
 use crate::wire::{Call, Chunk, Report, WorkerTag};
 
@@ -236,14 +236,18 @@ impl Builder {
                 };
                 match started {
                     Ok(workers) => {
-                        thread_shared.lock().pids =
-                            workers.iter().map(|worker| Some(worker.pid())).collect();
+                        let mut state = thread_shared.lock();
+                        state.pids = workers.iter().map(|worker| Some(worker.pid())).collect();
+                        state.stats.workers_started = workers.len() as u64;
+                        drop(state);
                         let _ = started_tx.send(Ok(()));
                         Manager {
                             shared: thread_shared,
                             recipe,
                             reports,
                             workers: workers.into_iter().map(Some).collect(),
+                            markers_out: 0,
+                            start_again: None,
                         }
                         .run();
                     }
@@ -326,6 +330,18 @@ impl Pool {
     /// has ended and is being replaced).
     pub fn worker_pids(&self) -> Vec<Option<i32>> {
         self.shared.lock().pids.clone()
+    }
+
+    /// What the pool has done since it was built: workers started and lost, outcomes,
+    /// retries.
+    pub fn stats(&self) -> PoolStats {
+        let state = self.shared.lock();
+        let (retried, reassigned) = state.ledger.moved();
+        PoolStats {
+            retried,
+            reassigned,
+            ..state.stats
+        }
     }
 
     /// Python's default chunk size for a map of `inputs` inputs: about four chunks per worker.

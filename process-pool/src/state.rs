@@ -45,16 +45,49 @@ pub(crate) struct State {
     pub(crate) stopped: bool,
     /// The process id of each slot's worker, while it has one.
     pub(crate) pids: Vec<Option<i32>>,
+    pub(crate) stats: PoolStats,
 }
 
 impl State {
-    /// Records `outcome` for `chunk`, for its caller (if it still wants it).
+    /// Records `outcome` for `chunk`, which was in flight, for its caller (if it still wants
+    /// it). An outcome for a chunk not in flight (it has one already) is counted, and dropped.
     pub(crate) fn deliver(&mut self, chunk: ChunkId, outcome: ChunkOutcome) {
-        self.inflight.remove(&chunk);
+        if self.inflight.remove(&chunk).is_none() {
+            self.stats.stray_outcomes += 1;
+            return;
+        }
+        self.stats.outcomes += 1;
         if !self.abandoned.remove(&chunk) {
             self.outcomes.insert(chunk, outcome);
         }
     }
+
+    /// Records the outcome of a chunk that was never in flight (refused at once).
+    fn answer(&mut self, chunk: ChunkId, outcome: ChunkOutcome) {
+        self.stats.outcomes += 1;
+        self.outcomes.insert(chunk, outcome);
+    }
+}
+
+/// What a pool has done since it was built: [`Pool::stats`](crate::Pool::stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Workers started, the first ones included.
+    pub workers_started: u64,
+    /// Workers that ended with anything but exit code 0 (killed, crashed, timed out, their
+    /// initializer failed); those retired by `max_tasks_per_child` or the pool's close exit
+    /// with 0.
+    pub workers_lost: u64,
+    /// Chunks that got their outcome (a chunk is a map's unit of work; a `submit` is one).
+    pub outcomes: u64,
+    /// Chunks run again after their worker died running them ([`retries`](crate::Builder::retries)).
+    pub retried: u64,
+    /// Chunks given to a worker that died before it started them, given to another.
+    pub reassigned: u64,
+    /// Outcomes for chunks that had one already, or reports of chunks not in flight: none
+    /// ever, unless the pool's bookkeeping is wrong (the tests check that it stays 0).
+    pub stray_outcomes: u64,
 }
 
 /// The pool's shared state, and how its manager is woken.
@@ -84,6 +117,7 @@ impl Shared {
                 terminating: false,
                 stopped: false,
                 pids: Vec::new(),
+                stats: PoolStats::default(),
             }),
             changed: Condvar::new(),
             doorbell,
@@ -124,7 +158,7 @@ impl Shared {
             state.ledger.submit(chunk, count)
         };
         match refused {
-            Some(lost) => state.deliver(chunk, ChunkOutcome::Lost(lost)),
+            Some(lost) => state.answer(chunk, ChunkOutcome::Lost(lost)),
             None => {
                 state.inflight.insert(chunk, Inflight { task, inputs });
                 drop(state);
@@ -139,7 +173,7 @@ impl Shared {
         let mut state = self.lock();
         let chunk = state.next_chunk;
         state.next_chunk += 1;
-        state.deliver(chunk, ChunkOutcome::Refused(why));
+        state.answer(chunk, ChunkOutcome::Refused(why));
         chunk
     }
 

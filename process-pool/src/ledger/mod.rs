@@ -137,6 +137,10 @@ pub(crate) struct Ledger {
     chunks: HashMap<ChunkId, ChunkBook>,
     failed_starts: u32,
     broken: Option<Broken>,
+    /// Chunks run again after their worker died running them.
+    retried: u64,
+    /// Chunks given to a worker that died before it started them, given out again.
+    reassigned: u64,
 }
 
 impl Ledger {
@@ -160,9 +164,16 @@ impl Ledger {
             chunks: HashMap::new(),
             failed_starts: 0,
             broken: None,
+            retried: 0,
+            reassigned: 0,
         }
     }
 
+
+    /// How many chunks were retried, and how many given out again unstarted.
+    pub(crate) fn moved(&self) -> (u64, u64) {
+        (self.retried, self.reassigned)
+    }
 
     /// Why the pool stopped starting workers, if it has.
     pub(crate) fn broken(&self) -> Option<&Broken> {
@@ -361,6 +372,7 @@ impl Ledger {
                     self.chunks.remove(&running);
                     lost.push((running, Lost::TimedOut { pid: death.pid }));
                 } else if book.deaths <= retries {
+                    self.retried += 1;
                     self.pending.push_front(running);
                 } else {
                     let attempts = book.deaths;
@@ -373,8 +385,10 @@ impl Ledger {
         for chunk in assigned.into_iter().rev() {
             if let Some(book) = self.chunks.get_mut(&chunk) {
                 book.slot = None;
+                book.started = false;
+                self.reassigned += 1;
+                self.pending.push_front(chunk);
             }
-            self.pending.push_front(chunk);
         }
         if self.failed_starts >= FAILED_STARTS_BEFORE_GIVING_UP && self.broken.is_none() {
             self.broken = Some(Broken::Initializer(format!(
