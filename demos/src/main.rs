@@ -1,11 +1,13 @@
 //! The listings of a book chapter on Python's `multiprocessing` (its section 116; the Python,
 //! as CPython runs it, is in `demos/python/`), rerun on `queue-core` and `spawn-core`: one
-//! module per listing, named after its section.
+//! module per listing, named after its section; and `pool`, Python's `Pool.map` on
+//! `process-pool`, beyond the chapter.
 //!
 //! `cargo run -p demos -- NAME` runs one; with no name, it lists them. See `demos/README.md`
 //! for the map from each Python listing to its Rust file.
 
 mod countdown;
+mod pool;
 mod s116_1_processes;
 mod s116_1_start_methods;
 mod s116_2_threads;
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 type Demo = fn() -> Result<(), Box<dyn std::error::Error>>;
 
 /// Every demo: its name, its section, and what it shows.
-const DEMOS: [(&str, &str, &str, Demo); 4] = [
+const DEMOS: [(&str, &str, &str, Demo); 5] = [
     (
         "processes",
         "116.1",
@@ -41,6 +43,12 @@ const DEMOS: [(&str, &str, &str, Demo); 4] = [
         "a queue passed to child processes: the Iftry helpers, then two workers per start method",
         s116_3_queue::run,
     ),
+    (
+        "pool",
+        "beyond",
+        "Pool.map under each start method, then the same map with a worker killed mid-way",
+        pool::run,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -49,6 +57,9 @@ fn main() -> ExitCode {
         &s116_1_processes::COUNTDOWN,
         &s116_3_queue::CONSUME,
         &s116_3_queue::WORK,
+        &process_pool::WORKER,
+        &pool::SQUARE,
+        &pool::SQUARE_OR_DIE,
     ]);
     let Some(name) = std::env::args().nth(1) else {
         println!("The chapter's demos; run one with `cargo run -p demos -- NAME`:");

@@ -14,7 +14,9 @@
 //! - Checker: scenario
 //! - Primitive: the chapter's listings
 //! - Proves: each demo prints the same lines as the chapter's listing under CPython, each worker's
-//!   lines in order, with the same exit codes.
+//!   lines in order, with the same exit codes; the pool demo's squares match under every start
+//!   method, and where a worker is killed mid-map CPython's Pool hangs (its twin times out) while
+//!   ours reports that task's dead worker and returns the nine other squares.
 //! - Cannot prove: needs python3; interleavings compared per worker.
 
 use std::collections::BTreeMap;
@@ -166,6 +168,31 @@ fn queue_116_3_matches_cpython() {
     assert_eq!(rust.len(), 13 + 3 * 12);
     assert_results_in_order(&rust[13..], "Rust queue");
     assert_results_in_order(&python[13..], "CPython s116_3_queue.py");
+}
+
+#[test]
+fn pool_matches_cpython_until_a_worker_dies_where_cpython_hangs() {
+    let (rust, python) = (rust_demo("pool"), python_listing("pool.py"));
+    assert_eq!((rust.len(), python.len()), (9, 6), "{rust:?} {python:?}");
+    for (at, method) in ["spawn", "forkserver", "fork"].into_iter().enumerate() {
+        let squares = format!("{method}: squares [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]");
+        assert_eq!((&rust[3 * at], &python[2 * at]), (&squares, &squares));
+        // CPython's pool loses the dead worker's task and waits for it: its twin times out.
+        assert_eq!(
+            python[2 * at + 1],
+            format!(
+                "{method}: no answer after 2 s: the pool waits for the dead worker's task for ever"
+            )
+        );
+        // Ours reports that task, and finishes the rest.
+        assert_eq!(
+            rust[3 * at + 1..3 * at + 3],
+            [
+                format!("{method}: task 5: its worker (pid N) killed by signal 9"),
+                format!("{method}: the other squares [0, 1, 4, 9, 16, 36, 49, 64, 81]"),
+            ]
+        );
+    }
 }
 
 #[test]
