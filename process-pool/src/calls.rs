@@ -15,17 +15,62 @@ use crate::error::TaskError;
 use crate::ledger::ChunkId;
 use crate::pool::Pool;
 use crate::state::ChunkOutcome;
-use crate::task::{ItemOutcome, Task, TaskCodec};
+use crate::task::{ItemOutcome, Outcomes, Task, TaskCodec};
 
 /// One input's outcome.
 pub(crate) type Outcome<R, E> = Result<R, TaskError<E>>;
 
 /// Encodes `inputs` and submits them as one chunk of `task`; its number.
 fn submit_chunk<A: Serialize, R, E>(pool: &Pool, task: Task<A, R, E>, inputs: &[A]) -> ChunkId {
-    let mut bytes = Vec::new();
+    // Room for the inputs as they are in memory: most encode smaller (varints), so the vector
+    // rarely grows while it is written.
+    let mut bytes = Vec::with_capacity(core::mem::size_of_val(inputs) + 16);
     match TaskCodec::default().encode_to_vec(inputs, &mut bytes) {
         Ok(()) => pool.shared.submit(task.name(), bytes, inputs.len()),
         Err(error) => pool.shared.refuse(format!("its inputs did not encode: {error}")),
+    }
+}
+
+/// The outcomes of a chunk's inputs, in input order: its values alone when every task
+/// returned (the common case, taken whole by a map), or each input's outcome.
+#[derive(Debug)]
+pub(crate) enum ChunkOutcomes<R, E> {
+    Returned(Vec<R>),
+    Each(Vec<Outcome<R, E>>),
+}
+
+impl<R, E> ChunkOutcomes<R, E> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Returned(values) => values.len(),
+            Self::Each(outcomes) => outcomes.len(),
+        }
+    }
+
+    /// One by one.
+    fn into_items(self) -> Items<R, E> {
+        match self {
+            Self::Returned(values) => Items::Returned(values.into_iter()),
+            Self::Each(outcomes) => Items::Each(outcomes.into_iter()),
+        }
+    }
+}
+
+/// A chunk's outcomes, one by one.
+#[derive(Debug)]
+enum Items<R, E> {
+    Returned(std::vec::IntoIter<R>),
+    Each(std::vec::IntoIter<Outcome<R, E>>),
+}
+
+impl<R, E> Iterator for Items<R, E> {
+    type Item = Outcome<R, E>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Returned(values) => values.next().map(Ok),
+            Self::Each(outcomes) => outcomes.next(),
+        }
     }
 }
 
@@ -34,11 +79,15 @@ fn outcomes<R: DeserializeOwned, E: DeserializeOwned>(
     outcome: ChunkOutcome,
     count: usize,
     timeout: Option<Duration>,
-) -> Vec<Outcome<R, E>> {
-    match outcome {
-        ChunkOutcome::Done(bytes) => {
-            match TaskCodec::default().decode::<Vec<ItemOutcome<R, E>>>(&bytes) {
-                Ok(items) if items.len() == count => items
+) -> ChunkOutcomes<R, E> {
+    let every = |error: &dyn Fn() -> TaskError<E>| {
+        ChunkOutcomes::Each((0..count).map(|_| Err(error())).collect())
+    };
+    let decoded = match outcome {
+        ChunkOutcome::Done(bytes) => match TaskCodec::default().decode::<Outcomes<R, E>>(&bytes) {
+            Ok(Outcomes::Returned(values)) => ChunkOutcomes::Returned(values),
+            Ok(Outcomes::Each(items)) => ChunkOutcomes::Each(
+                items
                     .into_iter()
                     .map(|item| match item {
                         ItemOutcome::Returned(value) => Ok(value),
@@ -46,22 +95,18 @@ fn outcomes<R: DeserializeOwned, E: DeserializeOwned>(
                         ItemOutcome::Panicked(message) => Err(TaskError::Panicked(message)),
                     })
                     .collect(),
-                Ok(items) => repeat(count, || {
-                    TaskError::Undecodable(format!(
-                        "{} outcomes came back for {count} inputs",
-                        items.len()
-                    ))
-                }),
-                Err(error) => repeat(count, || TaskError::Undecodable(error.to_string())),
-            }
-        }
-        ChunkOutcome::Refused(why) => repeat(count, || TaskError::Refused(why.clone())),
-        ChunkOutcome::Lost(lost) => repeat(count, || TaskError::lost(&lost, timeout)),
+            ),
+            Err(error) => return every(&|| TaskError::Undecodable(error.to_string())),
+        },
+        ChunkOutcome::Refused(why) => return every(&|| TaskError::Refused(why.clone())),
+        ChunkOutcome::Lost(lost) => return every(&|| TaskError::lost(&lost, timeout)),
+    };
+    if decoded.len() == count {
+        decoded
+    } else {
+        let came = decoded.len();
+        every(&|| TaskError::Undecodable(format!("{came} outcomes came back for {count} inputs")))
     }
-}
-
-fn repeat<R, E>(count: usize, error: impl Fn() -> TaskError<E>) -> Vec<Outcome<R, E>> {
-    (0..count).map(|_| Err(error())).collect()
 }
 
 /// A chunk submitted for a stream: its number, its first input's index, how many inputs.
@@ -82,7 +127,8 @@ pub(crate) struct Stream<'p, A, R, E, I: Iterator<Item = A>> {
     window: usize,
     next_index: usize,
     submitted: VecDeque<Submitted>,
-    ready: VecDeque<(usize, Outcome<R, E>)>,
+    /// The chunk being handed out one input at a time: the next one's index, and the rest.
+    current: Option<(usize, Items<R, E>)>,
 }
 
 impl<'p, A, R, E, I> Stream<'p, A, R, E, I>
@@ -107,7 +153,7 @@ where
             window: window.max(1),
             next_index: 0,
             submitted: VecDeque::new(),
-            ready: VecDeque::new(),
+            current: None,
         }
     }
 
@@ -128,46 +174,49 @@ where
         }
     }
 
-    /// Waits for the outcome of the submitted chunk at `at` and queues its inputs' outcomes.
-    fn take(&mut self, at: usize, outcome: ChunkOutcome) {
-        let Some(submitted) = self.submitted.remove(at) else {
-            return;
+    /// Waits for a submitted chunk's outcome (the oldest's if `in_order`, else whichever
+    /// comes first) and takes it: its first input's index, and its outcomes.
+    pub(crate) fn next_chunk(&mut self, in_order: bool) -> Option<(usize, ChunkOutcomes<R, E>)> {
+        self.top_up();
+        let chunks: Vec<ChunkId> = if in_order {
+            vec![self.submitted.front()?.chunk]
+        } else {
+            self.submitted.iter().map(|s| s.chunk).collect()
         };
-        let outcomes = outcomes(outcome, submitted.count, self.pool.timeout);
-        self.ready.extend((submitted.first..).zip(outcomes));
-    }
-
-    /// The next input's outcome, in input order.
-    pub(crate) fn next_in_order(&mut self) -> Option<(usize, Outcome<R, E>)> {
-        if self.ready.is_empty() {
-            self.top_up();
-            let first = self.submitted.front()?.chunk;
-            let (_, outcome) = self.pool.shared.take_any(&[first], None)?;
-            self.take(0, outcome);
-            self.top_up();
+        if chunks.is_empty() {
+            return None;
         }
-        self.ready.pop_front()
+        let (chunk, outcome) = self.pool.shared.take_any(&chunks, None)?;
+        let at = self.submitted.iter().position(|s| s.chunk == chunk)?;
+        let submitted = self.submitted.remove(at)?;
+        self.top_up();
+        Some((
+            submitted.first,
+            outcomes(outcome, submitted.count, self.pool.timeout),
+        ))
     }
 
-    /// The next outcome to come, of any input.
-    pub(crate) fn next_to_come(&mut self) -> Option<(usize, Outcome<R, E>)> {
-        if self.ready.is_empty() {
-            self.top_up();
-            let chunks: Vec<ChunkId> = self.submitted.iter().map(|s| s.chunk).collect();
-            if chunks.is_empty() {
-                return None;
+    /// The next input's outcome with its index: in input order, or as they come.
+    pub(crate) fn next_item(&mut self, in_order: bool) -> Option<(usize, Outcome<R, E>)> {
+        loop {
+            if let Some((index, items)) = &mut self.current {
+                if let Some(outcome) = items.next() {
+                    *index += 1;
+                    return Some((*index - 1, outcome));
+                }
             }
-            let (chunk, outcome) = self.pool.shared.take_any(&chunks, None)?;
-            let at = chunks.iter().position(|&c| c == chunk)?;
-            self.take(at, outcome);
-            self.top_up();
+            let (first, outcomes) = self.next_chunk(in_order)?;
+            self.current = Some((first, outcomes.into_items()));
         }
-        self.ready.pop_front()
     }
 
     /// How many inputs have been read but have no outcome taken yet, at most.
     pub(crate) fn in_flight(&self) -> usize {
-        self.submitted.iter().map(|s| s.count).sum::<usize>() + self.ready.len()
+        let current = self.current.as_ref().map_or(0, |(_, items)| match items {
+            Items::Returned(values) => values.len(),
+            Items::Each(outcomes) => outcomes.len(),
+        });
+        self.submitted.iter().map(|s| s.count).sum::<usize>() + current
     }
 }
 
@@ -243,7 +292,7 @@ impl<'p, R: DeserializeOwned, E: DeserializeOwned> TaskHandle<'p, R, E> {
     fn wait(&mut self, deadline: Option<Instant>) -> Option<Outcome<R, E>> {
         let (_, outcome) = self.pool.shared.take_any(&[self.chunk], deadline)?;
         self.taken = true;
-        outcomes(outcome, 1, self.pool.timeout).pop()
+        outcomes(outcome, 1, self.pool.timeout).into_items().next()
     }
 
     /// Whether its outcome is there (Python's `ready()`, `done()`).

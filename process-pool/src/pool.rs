@@ -13,12 +13,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use spawn_core::StartMethod;
 
-use crate::calls::{Outcome, Stream, TaskHandle};
+use crate::calls::{ChunkOutcomes, Outcome, Stream, TaskHandle};
 use crate::error::{BuildError, MapError};
 use crate::ledger::{Ledger, Policy};
 use crate::manager::{Manager, Recipe, Worker, start_worker};
 use crate::state::{PoolStats, Shared};
-use crate::task::{ItemOutcome, Task, TaskCodec};
+use crate::task::{ItemOutcome, Outcomes, Task, TaskCodec};
 use crate::wire::{Call, Chunk, Report, WorkerTag};
 
 /// How many chunks a worker is given before it reports the first.
@@ -296,12 +296,13 @@ fn start_all(
 
 /// An initializer's failed outcome, described.
 fn describe_init_failure<E: DeserializeOwned + fmt::Debug>(outcome: &[u8]) -> String {
-    match TaskCodec::default().decode::<Vec<ItemOutcome<(), E>>>(outcome) {
-        Ok(outcomes) => match outcomes.into_iter().next() {
+    match TaskCodec::default().decode::<Outcomes<(), E>>(outcome) {
+        Ok(Outcomes::Each(outcomes)) => match outcomes.into_iter().next() {
             Some(ItemOutcome::Failed(error)) => format!("the initializer returned {error:?}"),
             Some(ItemOutcome::Panicked(message)) => format!("the initializer panicked: {message}"),
             _ => "the initializer failed".into(),
         },
+        Ok(Outcomes::Returned(_)) => "the initializer failed".into(),
         Err(error) => format!("the initializer failed, and its outcome did not decode: {error}"),
     }
 }
@@ -525,12 +526,20 @@ impl<'p> Chunked<'p> {
         R: DeserializeOwned,
         E: DeserializeOwned,
     {
-        let mut stream = Stream::new(self.pool, task, inputs.into_iter(), self.chunksize, usize::MAX);
-        let mut values = Vec::new();
-        while let Some((index, outcome)) = stream.next_in_order() {
-            match outcome {
-                Ok(value) => values.push(value),
-                Err(error) => return Err(MapError { index, error }),
+        let inputs = inputs.into_iter();
+        let mut values = Vec::with_capacity(inputs.size_hint().0);
+        let mut stream = Stream::new(self.pool, task, inputs, self.chunksize, usize::MAX);
+        while let Some((first, outcomes)) = stream.next_chunk(true) {
+            match outcomes {
+                ChunkOutcomes::Returned(mut returned) => values.append(&mut returned),
+                ChunkOutcomes::Each(outcomes) => {
+                    for (index, outcome) in (first..).zip(outcomes) {
+                        match outcome {
+                            Ok(value) => values.push(value),
+                            Err(error) => return Err(MapError { index, error }),
+                        }
+                    }
+                }
             }
         }
         Ok(values)
@@ -547,8 +556,16 @@ impl<'p> Chunked<'p> {
         R: DeserializeOwned,
         E: DeserializeOwned,
     {
-        let mut stream = Stream::new(self.pool, task, inputs.into_iter(), self.chunksize, usize::MAX);
-        core::iter::from_fn(|| stream.next_in_order().map(|(_, outcome)| outcome)).collect()
+        let inputs = inputs.into_iter();
+        let mut all = Vec::with_capacity(inputs.size_hint().0);
+        let mut stream = Stream::new(self.pool, task, inputs, self.chunksize, usize::MAX);
+        while let Some((_, outcomes)) = stream.next_chunk(true) {
+            match outcomes {
+                ChunkOutcomes::Returned(values) => all.extend(values.into_iter().map(Ok)),
+                ChunkOutcomes::Each(mut outcomes) => all.append(&mut outcomes),
+            }
+        }
+        all
     }
 
     /// As [`Pool::imap`], in chunks of this size.
@@ -616,7 +633,7 @@ where
     type Item = Outcome<R, E>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.stream.next_in_order().map(|(_, outcome)| outcome)
+        self.stream.next_item(true).map(|(_, outcome)| outcome)
     }
 }
 
@@ -636,6 +653,6 @@ where
     type Item = (usize, Outcome<R, E>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.stream.next_to_come()
+        self.stream.next_item(false)
     }
 }

@@ -14,7 +14,7 @@ use crate::wire::ring;
 /// A chunk's outcome, as the pool holds it until its caller takes it.
 #[derive(Debug)]
 pub(crate) enum ChunkOutcome {
-    /// The worker ran it: its outcomes, a `Vec<ItemOutcome<R, E>>` encoded.
+    /// The worker ran it: its outcomes, an `Outcomes<R, E>` encoded.
     Done(Vec<u8>),
     /// The worker could not run it: why.
     Refused(String),
@@ -184,6 +184,9 @@ impl Shared {
         chunks: &[ChunkId],
         deadline: Option<Instant>,
     ) -> Option<(ChunkId, ChunkOutcome)> {
+        if chunks.is_empty() {
+            return None;
+        }
         let mut state = self.lock();
         loop {
             if let Some(&chunk) = chunks.iter().find(|c| state.outcomes.contains_key(c)) {

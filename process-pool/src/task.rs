@@ -45,7 +45,7 @@ pub struct Task<A, R, E = Never> {
 pub(crate) struct ErasedTask {
     pub(crate) name: &'static str,
     /// Decodes a chunk's inputs (a `Vec<A>`), runs the function on each, and encodes their
-    /// outcomes (a `Vec<ItemOutcome<R, E>>`) into the vector; returns how many failed, or why
+    /// outcomes (an `Outcomes<R, E>`) into the vector; returns how many failed, or why
     /// the inputs did not decode.
     pub(crate) run_chunk: fn(&[u8], &mut Vec<u8>) -> Result<usize, String>,
 }
@@ -124,6 +124,15 @@ impl fmt::Display for Never {
 }
 
 impl std::error::Error for Never {}
+
+/// How a chunk's inputs went, as a worker sends them.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Outcomes<R, E> {
+    /// Every task returned: the values, in input order.
+    Returned(Vec<R>),
+    /// Some did not: each input's outcome, in input order.
+    Each(Vec<ItemOutcome<R, E>>),
+}
 
 /// How one input of a chunk went, as a worker sends it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -220,23 +229,40 @@ fn run_each<A: DeserializeOwned, R: Serialize, E: Serialize>(
     let inputs: Vec<A> = codec
         .decode(inputs)
         .map_err(|error| format!("the inputs did not decode: {error}"))?;
-    let results: Vec<ItemOutcome<R, E>> = inputs
-        .into_iter()
-        .map(
-            |input| match catch_unwind(AssertUnwindSafe(|| target(input))) {
-                Ok(Ok(value)) => ItemOutcome::Returned(value),
-                Ok(Err(error)) => ItemOutcome::Failed(error),
-                Err(payload) => ItemOutcome::Panicked(panic_message(payload.as_ref())),
-            },
-        )
-        .collect();
-    let failed = results
+    let count = inputs.len();
+    // Values alone while every task returns (the common case, sent as one `Vec<R>`), each
+    // outcome from the first failure on.
+    let mut returned = Vec::with_capacity(count);
+    let mut each = Vec::new();
+    for input in inputs {
+        let outcome = match catch_unwind(AssertUnwindSafe(|| target(input))) {
+            Ok(Ok(value)) if each.is_empty() => {
+                returned.push(value);
+                continue;
+            }
+            Ok(Ok(value)) => ItemOutcome::Returned(value),
+            Ok(Err(error)) => ItemOutcome::Failed(error),
+            Err(payload) => ItemOutcome::Panicked(panic_message(payload.as_ref())),
+        };
+        if each.is_empty() {
+            each.reserve(count);
+            each.extend(returned.drain(..).map(ItemOutcome::Returned));
+        }
+        each.push(outcome);
+    }
+    let failed = each
         .iter()
         .filter(|outcome| !matches!(outcome, ItemOutcome::Returned(_)))
         .count();
+    let encoded = if each.is_empty() {
+        Outcomes::<R, E>::Returned(returned)
+    } else {
+        Outcomes::Each(each)
+    };
     outcomes.clear();
+    outcomes.reserve(core::mem::size_of::<R>() * count + 16);
     codec
-        .encode_to_vec(&results, outcomes)
+        .encode_to_vec(&encoded, outcomes)
         .map_err(|error| format!("the outcomes did not encode: {error}"))?;
     Ok(failed)
 }

@@ -29,8 +29,8 @@ pub(crate) struct Chunk {
 pub(crate) enum Report {
     /// The worker ran its initializer (if any) and takes chunks from now on.
     Ready(WorkerTag),
-    /// The worker's initializer failed; the worker exits. The outcome, a
-    /// `Vec<ItemOutcome<(), E>>` of one, encoded.
+    /// The worker's initializer failed; the worker exits. The outcome, an `Outcomes<(), E>`
+    /// of one, encoded.
     InitFailed {
         worker: WorkerTag,
         #[serde(with = "serde_bytes")]
@@ -39,7 +39,7 @@ pub(crate) enum Report {
     /// The worker is about to run a chunk (sent without waking the pool: it matters only if
     /// the worker dies before the chunk's report).
     Started { chunk: u64 },
-    /// A chunk ran: its outcomes, a `Vec<ItemOutcome<R, E>>` encoded.
+    /// A chunk ran: its outcomes, an `Outcomes<R, E>` encoded.
     Done {
         chunk: u64,
         #[serde(with = "serde_bytes")]

@@ -112,7 +112,9 @@ fn initialize(initializer: &Call) -> Result<(), Vec<u8>> {
         Ok(0) => Ok(()),
         Ok(_) => Err(outcome),
         Err(reason) => {
-            let panicked = vec![task::ItemOutcome::<(), task::Never>::Panicked(reason)];
+            let panicked = task::Outcomes::<(), task::Never>::Each(vec![
+                task::ItemOutcome::Panicked(reason),
+            ]);
             // Encoding a vector of one string into a vector cannot fail; were it to, the pool
             // would be told the initializer failed with outcomes it cannot read, which it says.
             let _ = TaskCodec::default().encode_to_vec(&panicked, &mut outcome);

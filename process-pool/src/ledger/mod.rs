@@ -219,19 +219,30 @@ impl Ledger {
     pub(crate) fn dispatch(&mut self, now: Instant) -> (Vec<(usize, ChunkId)>, Vec<usize>) {
         let mut sent = Vec::new();
         let mut retiring = Vec::new();
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if !matches!(slot.state, SlotState::Ready | SlotState::Starting)
-                || slot.ending
-                || slot.timed_out.is_some()
-            {
-                continue;
-            }
-            let budget = self.policy.max_tasks.unwrap_or(u32::MAX);
-            let had_any = !slot.assigned.is_empty();
-            while slot.assigned.len() < self.policy.prefetch && slot.given < budget {
+        let budget = self.policy.max_tasks.unwrap_or(u32::MAX);
+        // Breadth first, ready workers before starting ones: every idle worker gets a chunk
+        // before any gets a second, so that a map of two chunks runs on two workers.
+        let mut order: Vec<usize> = (0..self.slots.len())
+            .filter(|&index| {
+                let slot = &self.slots[index];
+                matches!(slot.state, SlotState::Ready | SlotState::Starting)
+                    && !slot.ending
+                    && slot.timed_out.is_none()
+            })
+            .collect();
+        order.sort_by_key(|&index| self.slots[index].state != SlotState::Ready);
+        for depth in 1..=self.policy.prefetch {
+            for &index in &order {
+                let slot = &mut self.slots[index];
+                if slot.assigned.len() >= depth || slot.given >= budget {
+                    continue;
+                }
                 let Some(chunk) = self.pending.pop_front() else {
-                    break;
+                    return (sent, retiring);
                 };
+                if slot.assigned.is_empty() && slot.state == SlotState::Ready {
+                    slot.head_since = Some(now);
+                }
                 slot.assigned.push_back(chunk);
                 slot.given += 1;
                 if let Some(book) = self.chunks.get_mut(&chunk) {
@@ -241,9 +252,6 @@ impl Ledger {
                 if slot.given == budget {
                     retiring.push(index);
                 }
-            }
-            if !had_any && slot.state == SlotState::Ready && !slot.assigned.is_empty() {
-                slot.head_since = Some(now);
             }
         }
         (sent, retiring)
