@@ -11,6 +11,7 @@ macro_rules! on_linux {
 
 on_linux! {
     mod calls;
+    mod crash;
     mod error;
     mod ledger;
     mod manager;
@@ -22,6 +23,8 @@ on_linux! {
     mod worker;
 
     pub use calls::TaskHandle;
+    #[doc(hidden)]
+    pub use crash::CrashStep;
     pub use error::{BuildError, MapError, TaskError};
     pub use pool::{Builder, Chunked, Imap, ImapUnordered, Pool};
     pub use state::PoolStats;

@@ -31,6 +31,8 @@ pub(crate) struct Recipe {
     pub(crate) describe_init_failure: fn(&[u8]) -> String,
     /// The room of each worker's chunk queue, in bytes.
     pub(crate) chunk_room: usize,
+    /// Where the first workers kill themselves (the fault-injection build's tests).
+    pub(crate) crash_at: Option<crate::crash::CrashStep>,
 }
 
 /// A running worker, as the manager holds it.
@@ -64,6 +66,7 @@ pub(crate) fn start_worker(
         doorbell: shared.doorbell.as_fd().try_clone_to_owned()?,
         worker: tag,
         initializer: recipe.initializer.clone(),
+        crash_at: recipe.crash_at,
     };
     let handle = Process::new(WORKER, start)
         .start_method(method)

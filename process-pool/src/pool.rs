@@ -81,6 +81,7 @@ pub struct Builder {
     timeout: Option<Duration>,
     retries: u32,
     message_room: usize,
+    crash_at: Option<crate::crash::CrashStep>,
 }
 
 impl Default for Builder {
@@ -94,6 +95,7 @@ impl Default for Builder {
             timeout: None,
             retries: 0,
             message_room: 1 << 20,
+            crash_at: None,
         }
     }
 }
@@ -173,6 +175,16 @@ impl Builder {
         self
     }
 
+    /// Makes each first worker (not its replacements) kill itself at `step` of its loop: for
+    /// the fault-injection tests. Exists only in a build with `--cfg pool_faults`; not part of
+    /// the API.
+    #[cfg(pool_faults)]
+    #[doc(hidden)]
+    pub fn crash_first_workers_at(mut self, step: crate::crash::CrashStep) -> Self {
+        self.crash_at = Some(step);
+        self
+    }
+
     /// Starts the workers and the pool's thread.
     ///
     /// # Errors
@@ -216,6 +228,7 @@ impl Builder {
             initializer,
             describe_init_failure,
             chunk_room: self.message_room,
+            crash_at: self.crash_at,
         };
         // A forked worker must be forked while this process runs one thread: before the
         // pool's thread starts. The others start on the pool's thread, so that their

@@ -80,6 +80,9 @@ pub struct WorkerStart {
     pub(crate) doorbell: OwnedFd,
     pub(crate) worker: WorkerTag,
     pub(crate) initializer: Option<Call>,
+    /// The step at which a worker of the first generation kills itself (the fault-injection
+    /// build's tests); `None` otherwise.
+    pub(crate) crash_at: Option<crate::crash::CrashStep>,
 }
 
 /// Adds one to the eventfd `doorbell`, waking whoever polls it.

@@ -3,6 +3,7 @@
 
 use spawn_core::{Entry, entry};
 
+use crate::crash::{self, CrashStep};
 use crate::task::{self, TaskCodec};
 use crate::wire::{Call, Report, WorkerStart, ring};
 use message_codec::Codec;
@@ -37,13 +38,16 @@ fn serve(start: WorkerStart) -> i32 {
         doorbell,
         worker,
         initializer,
+        crash_at,
     } = start;
+    let crash = |step| crash::crash_at(crash_at, worker.generation, step);
     let send = |report: Report| {
         let sent = reports.push(report);
         ring(&doorbell);
         sent
     };
     if let Some(initializer) = initializer {
+        crash(CrashStep::Initializing);
         if let Err(outcome) = initialize(&initializer) {
             let _ = send(Report::InitFailed { worker, outcome });
             return INIT_FAILED;
@@ -52,15 +56,18 @@ fn serve(start: WorkerStart) -> i32 {
     if send(Report::Ready(worker)).is_err() {
         return 0;
     }
+    crash(CrashStep::Ready);
     let mut outcomes = Vec::new();
     // A pop fails once the queue is closed and drained (the pool retires this worker, or
     // closes), or the pool is gone: either way, this worker is done.
     while let Ok(chunk) = chunks.pop() {
+        crash(CrashStep::Taken);
         // Said before a line of the task runs: a chunk the pool never hears of as started
         // never ran, and runs elsewhere if this worker dies.
         if reports.push(Report::Started { chunk: chunk.id }).is_err() {
             return 0;
         }
+        crash(CrashStep::Started);
         let report = match task::find(&chunk.task) {
             None => Report::Refused {
                 chunk: chunk.id,
@@ -80,8 +87,9 @@ fn serve(start: WorkerStart) -> i32 {
                 },
             },
         };
+        crash(CrashStep::Ran);
         match send(report) {
-            Ok(()) => {}
+            Ok(()) => crash(CrashStep::Reported),
             Err(unsent) if unsent.is_too_large() => {
                 let reason = unsent.to_string();
                 let chunk = match unsent.into_inner() {
@@ -95,6 +103,7 @@ fn serve(start: WorkerStart) -> i32 {
             Err(_) => return 0,
         }
     }
+    crash(CrashStep::Retiring);
     0
 }
 

@@ -80,8 +80,12 @@ fn test_all(root: &Path) -> bool {
         "--release",
         "-p",
         "queue-core",
+        "-p",
+        "process-pool",
         "--test",
         "crash_recovery",
+        "--test",
+        "crash_points",
     ]);
     FAULTS_BUILD.apply(&mut faults, root);
     let mut benches = cargo(&["test", "--workspace", "--benches"]);
@@ -99,7 +103,7 @@ fn test_all(root: &Path) -> bool {
             Box::new(move || command::run_through(&mut hostile)),
         ),
         (
-            "processes killed at every crash point (the fault-injection build)",
+            "processes killed at every crash point: the queue's and the pool workers' (the fault-injection build)",
             Box::new(move || command::run_through(&mut faults)),
         ),
         (
