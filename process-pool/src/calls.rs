@@ -13,15 +13,21 @@ use serde::de::DeserializeOwned;
 
 use crate::error::TaskError;
 use crate::ledger::ChunkId;
-use crate::pool::Pool;
-use crate::state::ChunkOutcome;
+use crate::state::{ChunkOutcome, Shared};
 use crate::task::{ItemOutcome, Outcomes, Task, TaskCodec};
 
 /// One input's outcome.
 pub(crate) type Outcome<R, E> = Result<R, TaskError<E>>;
 
+/// What a call needs of its pool: the shared state, and the timeout its errors name.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolRef<'p> {
+    pub(crate) shared: &'p Shared,
+    pub(crate) timeout: Option<Duration>,
+}
+
 /// Encodes `inputs` and submits them as one chunk of `task`; its number.
-fn submit_chunk<A: Serialize, R, E>(pool: &Pool, task: Task<A, R, E>, inputs: &[A]) -> ChunkId {
+fn submit_chunk<A: Serialize, R, E>(pool: PoolRef<'_>, task: Task<A, R, E>, inputs: &[A]) -> ChunkId {
     // Room for the inputs as they are in memory: most encode smaller (varints), so the vector
     // rarely grows while it is written.
     let mut bytes = Vec::with_capacity(core::mem::size_of_val(inputs) + 16);
@@ -120,7 +126,7 @@ struct Submitted {
 /// A call's inputs, read lazily and sent in chunks, at most `window` chunks ahead of the
 /// outcomes taken; and the outcomes, in input order or as they come.
 pub(crate) struct Stream<'p, A, R, E, I: Iterator<Item = A>> {
-    pool: &'p Pool,
+    pool: PoolRef<'p>,
     task: Task<A, R, E>,
     inputs: Fuse<I>,
     chunksize: usize,
@@ -139,7 +145,7 @@ where
     I: Iterator<Item = A>,
 {
     pub(crate) fn new(
-        pool: &'p Pool,
+        pool: PoolRef<'p>,
         task: Task<A, R, E>,
         inputs: I,
         chunksize: usize,
@@ -242,21 +248,21 @@ impl<A, R, E, I: Iterator<Item = A>> fmt::Debug for Stream<'_, A, R, E, I> {
     }
 }
 
-/// One task submitted with [`Pool::submit`]: Python's `AsyncResult` (from `apply_async`) and
+/// One task submitted with [`Pool::submit`](crate::Pool::submit): Python's `AsyncResult` (from `apply_async`) and
 /// `Future` (from `ProcessPoolExecutor.submit`).
 ///
 /// Dropping it without taking the outcome cancels the task if no worker has it yet; a
 /// running task runs to its end, and its outcome is dropped.
 #[must_use = "a task's outcome is dropped with its handle"]
 pub struct TaskHandle<'p, R, E> {
-    pool: &'p Pool,
+    pool: PoolRef<'p>,
     chunk: ChunkId,
     taken: bool,
     _outcome: PhantomData<fn() -> Outcome<R, E>>,
 }
 
 impl<'p, R: DeserializeOwned, E: DeserializeOwned> TaskHandle<'p, R, E> {
-    pub(crate) fn submit<A: Serialize>(pool: &'p Pool, task: Task<A, R, E>, input: A) -> Self {
+    pub(crate) fn submit<A: Serialize>(pool: PoolRef<'p>, task: Task<A, R, E>, input: A) -> Self {
         Self {
             pool,
             chunk: submit_chunk(pool, task, core::slice::from_ref(&input)),

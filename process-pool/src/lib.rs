@@ -10,6 +10,7 @@ macro_rules! on_linux {
 }
 
 on_linux! {
+    mod builder;
     mod calls;
     mod crash;
     mod error;
@@ -26,7 +27,8 @@ on_linux! {
     #[doc(hidden)]
     pub use crash::CrashStep;
     pub use error::{BuildError, MapError, TaskError};
-    pub use pool::{Builder, Chunked, Imap, ImapUnordered, Pool};
+    pub use builder::Builder;
+    pub use pool::{Chunked, Imap, ImapUnordered, Pool};
     pub use state::PoolStats;
     pub use task::{Never, Task};
     #[doc(hidden)]

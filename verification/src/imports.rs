@@ -262,11 +262,11 @@ fn shown(circle: &[Module]) -> String {
 }
 
 #[test]
-fn neither_core_has_an_import_circle() {
+fn neither_core_nor_the_pool_has_an_import_circle() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    for core in ["queue-core", "spawn-core"] {
+    for core in ["queue-core", "spawn-core", "process-pool"] {
         let edges = dependencies(&root.join(core).join("src"));
-        assert!(edges.len() > 20, "{core}: the walk found its modules");
+        assert!(edges.len() > 10, "{core}: the walk found its modules");
         if let Some(circle) = circle(&edges) {
             panic!("{core} imports in a circle: {}", shown(&circle));
         }
