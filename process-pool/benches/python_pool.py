@@ -9,9 +9,10 @@
         Pool(WORKERS) until every worker has answered a task: prints the best time in ms.
     python3 python_pool.py kills METHOD TRIALS TIMEOUT
         The worker_kills soak's scenario on Pool and on ProcessPoolExecutor: a 10,000-task map
-        on 2 workers, default chunking, one worker SIGKILLed at a random time; prints, for
-        each, how many trials finished, hung (no answer within TIMEOUT seconds), broke the
-        pool (BrokenProcessPool) or answered wrong.
+        on 2 workers, default chunking, one worker SIGKILLed at a random time within the map's
+        usual length; each trial in a process of its own, since a hung pool can hang its own
+        terminate. Prints, for each, how many trials finished, hung (no answer within TIMEOUT
+        seconds), broke the pool (BrokenProcessPool) or answered wrong.
 """
 import concurrent.futures
 import multiprocessing
@@ -85,6 +86,7 @@ def bench_startup(method, workers, repeats):
 
 
 def kill_later(pids, delay):
+    """Kills one of the pool's workers, at random, after `delay` seconds."""
     time.sleep(delay)
     victims = pids()
     if victims:
@@ -94,56 +96,67 @@ def kill_later(pids, delay):
             pass
 
 
-def kills(method, trials, timeout):
+def trial(method, kind, delay, timeout):
+    """One trial, in a process of its own (a hung pool may hang its own terminate too): prints
+    finished, wrong, hung or broken."""
     context = multiprocessing.get_context(method)
     tasks = 10_000
-    expected = [n * n for n in range(tasks)]
+    if kind == "Pool":
+        pool = context.Pool(2)
+        pool.map(square, range(2), 1)
+        pids = lambda: [p.pid for p in pool._pool]
+    else:
+        pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=context)
+        list(pool.map(square, range(2)))
+        pids = lambda: list(pool._processes)
+    killer = threading.Thread(target=kill_later, args=(pids, delay), daemon=True)
+    killer.start()
+    try:
+        if kind == "Pool":
+            values = pool.map_async(spin_square, range(tasks)).get(timeout)
+        else:
+            chunksize = max(1, -(-tasks // 8))
+            values = list(pool.map(spin_square, range(tasks), chunksize=chunksize, timeout=timeout))
+        outcome = "finished" if values == [n * n for n in range(tasks)] else "wrong"
+    except (multiprocessing.TimeoutError, concurrent.futures.TimeoutError):
+        outcome = "hung"
+    except concurrent.futures.process.BrokenProcessPool:
+        outcome = "broken"
+    print(outcome, flush=True)
+    os._exit(0)
+
+
+def usual_map(method):
+    context = multiprocessing.get_context(method)
+    with context.Pool(2) as pool:
+        pool.map(square, range(2), 1)
+        started = time.perf_counter()
+        pool.map(spin_square, range(10_000))
+        return time.perf_counter() - started
+
+
+def kills(method, trials, timeout):
+    import subprocess
+    usual = usual_map(method)
     for kind in ["Pool", "ProcessPoolExecutor"]:
         counts = {"finished": 0, "hung": 0, "broken": 0, "wrong": 0}
-        usual = None
-        for trial in range(trials + 1):
-            if kind == "Pool":
-                pool = context.Pool(2)
-                pids = lambda: [p.pid for p in pool._pool]
-            else:
-                pool = concurrent.futures.ProcessPoolExecutor(2, mp_context=context)
-                pool.submit(square, 1).result()
-                pids = lambda: list(pool._processes)
-            started = time.perf_counter()
-            killer = None
-            if usual is not None:
-                killer = threading.Thread(target=kill_later, args=(pids, random.uniform(0, usual)))
-                killer.start()
+        for _ in range(trials):
+            delay = random.uniform(0, usual)
             try:
-                if kind == "Pool":
-                    values = pool.map_async(spin_square, range(tasks)).get(timeout)
-                else:
-                    chunksize = max(1, -(-tasks // 8))
-                    future = pool.map(spin_square, range(tasks), chunksize=chunksize, timeout=timeout)
-                    values = list(future)
-                outcome = "finished" if values == expected else "wrong"
-            except multiprocessing.TimeoutError:
+                done = subprocess.run(
+                    [sys.executable, __file__, "trial", method, kind, f"{delay:.6f}", f"{timeout:.1f}"],
+                    capture_output=True, text=True, timeout=timeout + 20,
+                )
+                outcome = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "hung"
+            except subprocess.TimeoutExpired:
                 outcome = "hung"
-            except concurrent.futures.TimeoutError:
-                outcome = "hung"
-            except concurrent.futures.process.BrokenProcessPool:
-                outcome = "broken"
-            if killer:
-                killer.join()
-            if usual is None:
-                usual = time.perf_counter() - started
-            else:
-                counts[outcome] += 1
-            if kind == "Pool":
-                pool.terminate()
-            else:
-                for p in list(pool._processes.values()):
-                    p.kill()
-                pool.shutdown(wait=False, cancel_futures=True)
-        print(f"{method} {kind}: {trials} trials: " + ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
+            counts[outcome] = counts.get(outcome, 0) + 1
+        print(f"{method} {kind}: {trials} trials (map {usual * 1e3:.0f} ms): " + ", ".join(f"{k} {v}" for k, v in counts.items()), flush=True)
 
 
 if __name__ == "__main__":
     what, method = sys.argv[1], sys.argv[2]
+    if what == "trial":
+        trial(method, sys.argv[3], float(sys.argv[4]), float(sys.argv[5]))
     args = [float(a) if "." in a else int(a) for a in sys.argv[3:]]
     {"map": bench_map, "cpu": bench_cpu, "startup": bench_startup, "kills": kills}[what](method, *args)
