@@ -217,12 +217,17 @@ mod soak {
                 most.map_or("-".into(), |m| format!("{:.2}", millis(m))),
                 counts.replacement_nanos.len(),
             );
-            failed |= counts.lost + counts.duplicates + counts.wrong > 0;
+            let bad = counts.lost + counts.duplicates + counts.wrong > 0;
+            println!(
+                "test {method:?}_workers_killed_at_random_times ... {}",
+                if bad { "FAILED" } else { "ok" }
+            );
+            failed |= bad;
         }
         if failed {
             println!("test result: FAILED. a trial lost, duplicated or misreported a task");
             std::process::exit(1);
         }
-        println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
+        println!("test result: ok. 3 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
     }
 }
