@@ -1,116 +1,181 @@
-//! Throughput of `queue_core::Queue` beside its peers, in one run and one harness:
-//! `crossbeam_queue::ArrayQueue`, `crossbeam_channel::bounded` (try_send/try_recv),
-//! `std::sync::mpsc::sync_channel` (its receiver behind a `Mutex`, as it cannot be shared) and
-//! `Mutex<VecDeque>`.
+//! Throughput of the queues in one process beside their peers, as an outside driver sees it:
+//! every queue behind the handles its users hold, driven by the same loop, in one run.
 //!
-//! Groups: `uncontended` (push then pop on one thread), `spsc` and `mpmc_2x2` (threads moving
-//! `MESSAGES` u64s per iteration through capacity 64 and 1024), and `spsc_pinned` (producer
-//! and consumer pinned to different cores: unpinned pairs on a 2-core machine flip between
-//! cross-core and time-sliced runs). `blocking_spsc` and `blocking_mpmc_2x2` compare blocking
-//! calls, which sleep instead of spinning: `BlockingQueue::push`/`pop` beside
-//! `crossbeam_channel::bounded` and `std::sync::mpsc::sync_channel` `send`/`recv`.
+//! - Non-blocking calls: `Queue` (the heap placement, shared through an `Arc`), `Queue<_,
+//!   Shared>` (the shared placement, a handle per thread), the floor ring (the same algorithm
+//!   with nothing else: `support/floor_ring.rs`), crossbeam's `ArrayQueue`, and rtrb (single
+//!   producer and consumer only). A call answered Full or Empty is retried after
+//!   `crossbeam_utils::Backoff::snooze` (spins, then yields), as a user's retry loop would.
+//! - Blocking calls: `BlockingQueue` beside crossbeam-channel, kanal and
+//!   `std::sync::mpsc::sync_channel` (single consumer only: its receiver cannot be shared).
 //!
-//! Run: `cargo bench -p queue-core --bench throughput`; ratios: see the crate README.
+//! Each case moves `MESSAGES` u64s from its producers to its consumers (each consumer takes
+//! its share; the sum of what they took is checked), with 1 or 2 threads on each side,
+//! capacity 64 and 1024, the threads left to the scheduler or pinned (producer `i` to core
+//! `i`, consumer `j` to core `j + 1`, modulo the cores). "alone" is one thread pushing and
+//! popping in turn: the cost of a call with nobody else on the lines. The samples of every
+//! contender of a case are interleaved, so that a drift of the machine (its two CPUs change
+//! distance within minutes) touches them all alike; the tables give the median and range of
+//! the samples, and each peer's ratio to ours.
+//!
+//! Run: `cargo bench -p queue-core --bench throughput` (`-- WORDS` keeps the cases whose name
+//! contains WORDS: a name is its table, `try` or `blocking`, and its shape, as `try spsc cap 64`). Without `--bench` (as in `cargo test --benches`) each case moves 20,000
+//! messages once, to show the bench works.
 
-use std::collections::VecDeque;
+#[path = "support/contenders.rs"]
+mod contenders;
+#[path = "support/floor_ring.rs"]
+mod floor_ring;
+
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Barrier, Mutex, mpsc};
+use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use crossbeam_queue::ArrayQueue;
+use crossbeam_utils::Backoff;
+use queue_core::{BlockingQueue, Queue, Shared};
 
-/// Messages moved per iteration of the threaded benches.
-const MESSAGES: u64 = 20_000;
+use contenders::{
+    Consumer, Contender, CrossbeamChannel, Kanal, Producer, Rtrb, Spsc, StdSyncChannel,
+};
+use contenders::{TryConsumer, TryProducer};
+use floor_ring::FloorRing;
 
-/// The operations every contender offers, non-blocking.
-trait Contender: Send + Sync {
-    const NAME: &'static str;
-    fn with_capacity(capacity: usize) -> Self;
-    fn push(&self, value: u64) -> bool;
-    fn pop(&self) -> Option<u64>;
+/// Messages per sample under `cargo bench` (`QUEUE_CORE_BENCH_MESSAGES` overrides it).
+const MESSAGES: u64 = 1_000_000;
+/// Samples per contender and case under `cargo bench` (`QUEUE_CORE_BENCH_SAMPLES`).
+const SAMPLES: usize = 10;
+/// Messages per case in a quick run.
+const QUICK_MESSAGES: u64 = 20_000;
+
+/// A shape of the bench. No producers means "alone": one thread pushes and pops in turn.
+#[derive(Clone, Copy)]
+struct Case {
+    producers: usize,
+    consumers: usize,
+    capacity: usize,
+    pinned: bool,
 }
 
-impl Contender for queue_core::Queue<u64> {
-    const NAME: &'static str = "queue_core";
-    fn with_capacity(capacity: usize) -> Self {
-        Self::new(capacity).unwrap()
-    }
-    fn push(&self, value: u64) -> bool {
-        self.try_push(value).is_ok()
-    }
-    fn pop(&self) -> Option<u64> {
-        self.try_pop().ok()
-    }
-}
-
-impl Contender for crossbeam_queue::ArrayQueue<u64> {
-    const NAME: &'static str = "crossbeam_ArrayQueue";
-    fn with_capacity(capacity: usize) -> Self {
-        Self::new(capacity)
-    }
-    fn push(&self, value: u64) -> bool {
-        crossbeam_queue::ArrayQueue::push(self, value).is_ok()
-    }
-    fn pop(&self) -> Option<u64> {
-        crossbeam_queue::ArrayQueue::pop(self)
-    }
-}
-
-struct CrossbeamChannel(
-    crossbeam_channel::Sender<u64>,
-    crossbeam_channel::Receiver<u64>,
-);
-
-impl Contender for CrossbeamChannel {
-    const NAME: &'static str = "crossbeam_channel";
-    fn with_capacity(capacity: usize) -> Self {
-        let (tx, rx) = crossbeam_channel::bounded(capacity);
-        Self(tx, rx)
-    }
-    fn push(&self, value: u64) -> bool {
-        self.0.try_send(value).is_ok()
-    }
-    fn pop(&self) -> Option<u64> {
-        self.1.try_recv().ok()
+impl Case {
+    fn name(self) -> String {
+        let threads = match (self.producers, self.consumers) {
+            (0, _) => "alone".to_string(),
+            (1, 1) => "spsc".to_string(),
+            (p, c) => format!("{p}p{c}c"),
+        };
+        let placed = match (self.producers, self.pinned) {
+            (0, _) => "",
+            (_, true) => " pinned",
+            (_, false) => " unpinned",
+        };
+        format!("{threads} cap {}{placed}", self.capacity)
     }
 }
 
-struct StdSyncChannel(mpsc::SyncSender<u64>, Mutex<mpsc::Receiver<u64>>);
-
-impl Contender for StdSyncChannel {
-    const NAME: &'static str = "std_sync_channel";
-    fn with_capacity(capacity: usize) -> Self {
-        let (tx, rx) = mpsc::sync_channel(capacity);
-        Self(tx, Mutex::new(rx))
-    }
-    fn push(&self, value: u64) -> bool {
-        self.0.try_send(value).is_ok()
-    }
-    fn pop(&self) -> Option<u64> {
-        self.1.lock().unwrap().try_recv().ok()
-    }
-}
-
-struct MutexVecDeque(Mutex<VecDeque<u64>>, usize);
-
-impl Contender for MutexVecDeque {
-    const NAME: &'static str = "Mutex_VecDeque";
-    fn with_capacity(capacity: usize) -> Self {
-        Self(Mutex::new(VecDeque::with_capacity(capacity)), capacity)
-    }
-    fn push(&self, value: u64) -> bool {
-        let mut queue = self.0.lock().unwrap();
-        if queue.len() == self.1 {
-            return false;
+/// The cases, alone first.
+fn cases() -> Vec<Case> {
+    let mut cases = vec![Case {
+        producers: 0,
+        consumers: 0,
+        capacity: 64,
+        pinned: false,
+    }];
+    for (producers, consumers) in [(1, 1), (2, 2)] {
+        for capacity in [64, 1024] {
+            for pinned in [false, true] {
+                cases.push(Case {
+                    producers,
+                    consumers,
+                    capacity,
+                    pinned,
+                });
+            }
         }
-        queue.push_back(value);
-        true
     }
-    fn pop(&self) -> Option<u64> {
-        self.0.lock().unwrap().pop_front()
+    cases
+}
+
+/// One contender: its name, whether it takes several threads a side, and one sample of a
+/// case (its time to move the messages).
+struct Entry {
+    name: &'static str,
+    mpmc: bool,
+    sample: fn(Case, u64) -> Duration,
+}
+
+impl Entry {
+    fn runs(&self, case: Case) -> bool {
+        self.mpmc || case.producers <= 1 && case.consumers <= 1
     }
+}
+
+fn non_blocking<Q: Contender>() -> Entry
+where
+    Q::Producer: TryProducer,
+    Q::Consumer: TryConsumer,
+{
+    Entry {
+        name: Q::NAME,
+        mpmc: Q::MPMC,
+        sample: |case, messages| {
+            let (producers, consumers) =
+                Q::handles(case.capacity, case.producers.max(1), case.consumers.max(1));
+            if case.producers == 0 {
+                let (mut producer, mut consumer) = (one(producers), one(consumers));
+                let began = Instant::now();
+                for value in 0..messages {
+                    assert!(producer.try_push(black_box(value)).is_ok());
+                    assert_eq!(consumer.try_pop(), Some(value));
+                }
+                return began.elapsed();
+            }
+            let push = |producer: &mut Q::Producer, value: u64| {
+                let (mut value, backoff) = (value, Backoff::new());
+                while let Err(back) = producer.try_push(value) {
+                    value = back;
+                    backoff.snooze();
+                }
+            };
+            let pop = |consumer: &mut Q::Consumer| {
+                let backoff = Backoff::new();
+                loop {
+                    match consumer.try_pop() {
+                        Some(value) => return value,
+                        None => backoff.snooze(),
+                    }
+                }
+            };
+            transfer(case, messages, producers, consumers, push, pop)
+        },
+    }
+}
+
+fn blocking<Q: Contender>() -> Entry
+where
+    Q::Producer: Producer,
+    Q::Consumer: Consumer,
+{
+    Entry {
+        name: Q::NAME,
+        mpmc: Q::MPMC,
+        sample: |case, messages| {
+            let (producers, consumers) = Q::handles(case.capacity, case.producers, case.consumers);
+            transfer(
+                case,
+                messages,
+                producers,
+                consumers,
+                |p: &mut Q::Producer, value| p.push(value),
+                |c: &mut Q::Consumer| c.pop(),
+            )
+        },
+    }
+}
+
+fn one<T>(handles: Vec<T>) -> T {
+    handles.into_iter().next().expect("one handle")
 }
 
 /// Pins the calling thread to `core`, if the machine has it.
@@ -121,226 +186,233 @@ fn pin_to(core: usize) {
     }
 }
 
-/// Moves `iterations * MESSAGES` values from `producers` to `consumers` threads and returns
-/// the time from the start barrier to the last value taken.
-fn transfer<Q: Contender>(
-    capacity: usize,
-    producers: usize,
-    consumers: usize,
-    pinned: bool,
-    iterations: u64,
+/// Moves `messages` values (a share of `0..messages` per producer) with one thread per handle,
+/// and returns the time from the start line until every thread is done. Panics unless the
+/// consumers took exactly the values pushed.
+fn transfer<P: Send, C: Send>(
+    case: Case,
+    messages: u64,
+    producers: Vec<P>,
+    consumers: Vec<C>,
+    push: impl Fn(&mut P, u64) + Sync,
+    pop: impl Fn(&mut C) -> u64 + Sync,
 ) -> Duration {
-    let queue = Q::with_capacity(capacity);
-    let total = iterations * MESSAGES;
-    let per_producer = total / producers as u64;
-    let expected = per_producer * producers as u64;
-    let taken = AtomicUsize::new(0);
-    let start = Barrier::new(producers + consumers + 1);
+    let producers_count = producers.len() as u64;
+    let (per_producer, per_consumer) = (
+        messages / producers_count,
+        messages / consumers.len() as u64,
+    );
+    assert_eq!(
+        per_producer * producers.len() as u64,
+        per_consumer * consumers.len() as u64
+    );
+    let start = Barrier::new(producers.len() + consumers.len() + 1);
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    thread::scope(|s| {
-        for p in 0..producers {
-            let (queue, start) = (&queue, &start);
-            s.spawn(move || {
-                if pinned {
-                    pin_to(p % cores);
-                }
-                start.wait();
-                for n in 0..per_producer {
-                    while !queue.push(n) {
-                        std::hint::spin_loop();
+    let (push, pop, start) = (&push, &pop, &start);
+    // Each thread reads the clock itself, after the start line and when done: the main
+    // thread, which only waits, may be scheduled late, after the transfer is under way.
+    let (began, ended, taken) = thread::scope(|s| {
+        let producers: Vec<_> = producers
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut producer)| {
+                s.spawn(move || {
+                    if case.pinned {
+                        pin_to(i % cores);
                     }
-                }
-            });
-        }
-        for c in 0..consumers {
-            let (queue, start, taken) = (&queue, &start, &taken);
-            s.spawn(move || {
-                if pinned {
-                    pin_to((producers + c) % cores);
-                }
-                start.wait();
-                while (taken.load(Ordering::Relaxed) as u64) < expected {
-                    match queue.pop() {
-                        Some(value) => {
-                            black_box(value);
-                            taken.fetch_add(1, Ordering::Relaxed);
-                        }
-                        None => std::hint::spin_loop(),
+                    start.wait();
+                    let began = Instant::now();
+                    for value in i as u64 * per_producer..(i as u64 + 1) * per_producer {
+                        push(&mut producer, value);
                     }
-                }
-            });
-        }
+                    (began, Instant::now(), 0)
+                })
+            })
+            .collect();
+        let consumers: Vec<_> = consumers
+            .into_iter()
+            .enumerate()
+            .map(|(j, mut consumer)| {
+                s.spawn(move || {
+                    if case.pinned {
+                        pin_to((j + 1) % cores);
+                    }
+                    start.wait();
+                    let began = Instant::now();
+                    let taken = (0..per_consumer).map(|_| pop(&mut consumer)).sum::<u64>();
+                    (began, Instant::now(), taken)
+                })
+            })
+            .collect();
         start.wait();
-        let began = Instant::now();
-        // The scope joins every thread before returning.
-        began
-    })
-    .elapsed()
-}
-
-fn threaded<Q: Contender>(
-    c: &mut Criterion,
-    group: &str,
-    producers: usize,
-    consumers: usize,
-    pinned: bool,
-) {
-    let mut g = c.benchmark_group(group);
-    g.throughput(Throughput::Elements(MESSAGES));
-    for capacity in [64, 1024] {
-        g.bench_with_input(
-            BenchmarkId::new(Q::NAME, capacity),
-            &capacity,
-            |b, &capacity| {
-                b.iter_custom(|iterations| {
-                    transfer::<Q>(capacity, producers, consumers, pinned, iterations)
-                });
-            },
-        );
-    }
-    g.finish();
-}
-
-fn uncontended<Q: Contender>(c: &mut Criterion) {
-    let queue = Q::with_capacity(64);
-    let mut g = c.benchmark_group("uncontended");
-    g.throughput(Throughput::Elements(1));
-    g.bench_function(Q::NAME, |b| {
-        b.iter(|| {
-            assert!(queue.push(black_box(7)));
-            black_box(queue.pop())
-        });
+        let threads = producers
+            .into_iter()
+            .chain(consumers)
+            .map(|thread| thread.join().unwrap());
+        threads
+            .fold(
+                None,
+                |span: Option<(Instant, Instant, u64)>, (began, ended, taken)| {
+                    Some(match span {
+                        None => (began, ended, taken),
+                        Some((b, e, t)) => (b.min(began), e.max(ended), t + taken),
+                    })
+                },
+            )
+            .expect("at least one thread")
     });
-    g.finish();
+    let took = ended - began;
+    let expected: u64 = (0..per_producer * producers_count).sum();
+    assert_eq!(
+        taken, expected,
+        "the consumers took other values than were pushed"
+    );
+    took
 }
 
-fn all<Q: Contender>(c: &mut Criterion) {
-    uncontended::<Q>(c);
-    threaded::<Q>(c, "spsc", 1, 1, false);
-    threaded::<Q>(c, "spsc_pinned", 1, 1, true);
-    threaded::<Q>(c, "mpmc_2x2", 2, 2, false);
+fn main() {
+    let full = std::env::args().any(|arg| arg == "--bench");
+    let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
+    let setting = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (messages, samples) = if full {
+        (
+            setting("QUEUE_CORE_BENCH_MESSAGES", MESSAGES),
+            setting("QUEUE_CORE_BENCH_SAMPLES", SAMPLES as u64) as usize,
+        )
+    } else {
+        (QUICK_MESSAGES, 1)
+    };
+    // A case is named by its table ("try" or "blocking") and its shape: `-- "try spsc cap 64"`.
+    let kept = |table: &str| -> Vec<Case> {
+        cases()
+            .into_iter()
+            .filter(|case| table != "blocking" || case.producers > 0)
+            .filter(|case| {
+                let name = format!("{table} {}", case.name());
+                filter
+                    .as_ref()
+                    .is_none_or(|word| name.contains(word.as_str()))
+            })
+            .collect()
+    };
+    let non_blocking_entries = [
+        non_blocking::<Queue<u64>>(),
+        non_blocking::<Queue<u64, Shared>>(),
+        non_blocking::<FloorRing<u64>>(),
+        non_blocking::<ArrayQueue<u64>>(),
+        non_blocking::<Spsc>(),
+        non_blocking::<Rtrb>(),
+    ];
+    let blocking_entries = [
+        blocking::<BlockingQueue<u64>>(),
+        blocking::<CrossbeamChannel>(),
+        blocking::<Kanal>(),
+        blocking::<StdSyncChannel>(),
+    ];
+    println!(
+        "{messages} u64 messages per sample, median (min-max) of {samples} samples, million messages/s"
+    );
+    let title = "Non-blocking calls, retried with `Backoff::snooze`";
+    table(
+        title,
+        &kept("try"),
+        &non_blocking_entries,
+        messages,
+        samples,
+    );
+    table(
+        "Blocking calls",
+        &kept("blocking"),
+        &blocking_entries,
+        messages,
+        samples,
+    );
 }
 
-/// The blocking operations every blocking contender offers; `close` ends the consumers.
-trait BlockingContender: Send + Sync {
-    const NAME: &'static str;
-    fn with_capacity(capacity: usize) -> Self;
-    fn push(&self, value: u64);
-    fn pop(&self) -> Option<u64>;
-}
-
-impl BlockingContender for queue_core::BlockingQueue<u64> {
-    const NAME: &'static str = "queue_core_BlockingQueue";
-    fn with_capacity(capacity: usize) -> Self {
-        Self::new(capacity).unwrap()
+/// Runs every entry on every case, samples interleaved, and prints the rates and the ratios of
+/// the first entry (ours) to each other one.
+fn table(title: &str, cases: &[Case], entries: &[Entry], messages: u64, samples: usize) {
+    if cases.is_empty() {
+        return;
     }
-    fn push(&self, value: u64) {
-        queue_core::BlockingQueue::push(self, value).unwrap();
-    }
-    fn pop(&self) -> Option<u64> {
-        queue_core::BlockingQueue::pop(self).ok()
-    }
-}
-
-impl BlockingContender for CrossbeamChannel {
-    const NAME: &'static str = "crossbeam_channel";
-    fn with_capacity(capacity: usize) -> Self {
-        <Self as Contender>::with_capacity(capacity)
-    }
-    fn push(&self, value: u64) {
-        self.0.send(value).unwrap();
-    }
-    fn pop(&self) -> Option<u64> {
-        self.1.recv().ok()
-    }
-}
-
-impl BlockingContender for StdSyncChannel {
-    const NAME: &'static str = "std_sync_channel";
-    fn with_capacity(capacity: usize) -> Self {
-        <Self as Contender>::with_capacity(capacity)
-    }
-    fn push(&self, value: u64) {
-        self.0.send(value).unwrap();
-    }
-    fn pop(&self) -> Option<u64> {
-        self.1.lock().unwrap().recv().ok()
-    }
-}
-
-/// Moves `iterations * MESSAGES` values through blocking calls; consumers take exactly their
-/// share, so no close is needed. Returns the time from the start barrier to the last value.
-fn blocking_transfer<Q: BlockingContender>(
-    capacity: usize,
-    producers: usize,
-    consumers: usize,
-    iterations: u64,
-) -> Duration {
-    let queue = Q::with_capacity(capacity);
-    let total = iterations * MESSAGES;
-    let (per_producer, per_consumer) = (total / producers as u64, total / consumers as u64);
-    let start = Barrier::new(producers + consumers + 1);
-    thread::scope(|s| {
-        for _ in 0..producers {
-            let (queue, start) = (&queue, &start);
-            s.spawn(move || {
-                start.wait();
-                for n in 0..per_producer {
-                    queue.push(n);
+    let names: Vec<&str> = entries.iter().map(|entry| entry.name).collect();
+    println!(
+        "\n{title}\n\n| case | {} |\n|---|{}",
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    let mut ratios = Vec::new();
+    for &case in cases {
+        let mut rates = vec![Vec::new(); entries.len()];
+        for _ in 0..samples {
+            for (entry, rates) in entries.iter().zip(&mut rates) {
+                if entry.runs(case) {
+                    let took = (entry.sample)(case, messages);
+                    rates.push(messages as f64 / took.as_secs_f64() / 1e6);
                 }
-            });
+            }
         }
-        for _ in 0..consumers {
-            let (queue, start) = (&queue, &start);
-            s.spawn(move || {
-                start.wait();
-                for _ in 0..per_consumer {
-                    black_box(queue.pop().expect("a value for every pop"));
-                }
-            });
-        }
-        start.wait();
-        Instant::now()
-    })
-    .elapsed()
-}
-
-fn blocking<Q: BlockingContender>(c: &mut Criterion, group: &str, threads_per_side: usize) {
-    let mut g = c.benchmark_group(group);
-    g.throughput(Throughput::Elements(MESSAGES));
-    for capacity in [64, 1024] {
-        g.bench_with_input(
-            BenchmarkId::new(Q::NAME, capacity),
-            &capacity,
-            |b, &capacity| {
-                b.iter_custom(|iterations| {
-                    blocking_transfer::<Q>(capacity, threads_per_side, threads_per_side, iterations)
-                });
-            },
-        );
+        let medians: Vec<Option<f64>> = rates.iter_mut().map(|rates| median(rates)).collect();
+        let cells: Vec<String> = rates
+            .iter()
+            .zip(&medians)
+            .map(|(rates, median)| match median {
+                Some(median) => format!(
+                    "{} ({}-{})",
+                    figure(*median),
+                    figure(rates[0]),
+                    figure(rates[rates.len() - 1])
+                ),
+                None => String::new(),
+            })
+            .collect();
+        println!("| {} | {} |", case.name(), cells.join(" | "));
+        let ours = medians[0];
+        ratios.push((
+            case,
+            medians
+                .iter()
+                .map(|peer| Some(ours? / (*peer)?))
+                .collect::<Vec<_>>(),
+        ));
     }
-    g.finish();
+    println!(
+        "\n{} ÷ each (medians)\n\n| case | {} |\n|---|{}",
+        names[0],
+        names.join(" | "),
+        "---|".repeat(names.len())
+    );
+    for (case, ratios) in ratios {
+        let cells: Vec<String> = ratios
+            .iter()
+            .map(|r| r.map_or(String::new(), |r| format!("{r:.2}")))
+            .collect();
+        println!("| {} | {} |", case.name(), cells.join(" | "));
+    }
 }
 
-fn all_blocking<Q: BlockingContender>(c: &mut Criterion) {
-    blocking::<Q>(c, "blocking_spsc", 1);
-    blocking::<Q>(c, "blocking_mpmc_2x2", 2);
+/// The median of `rates`, sorted in place; `None` for none.
+fn median(rates: &mut [f64]) -> Option<f64> {
+    rates.sort_by(f64::total_cmp);
+    match rates.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(rates[n / 2]),
+        n => Some((rates[n / 2 - 1] + rates[n / 2]) / 2.0),
+    }
 }
 
-fn contenders(c: &mut Criterion) {
-    all::<queue_core::Queue<u64>>(c);
-    all::<crossbeam_queue::ArrayQueue<u64>>(c);
-    all::<CrossbeamChannel>(c);
-    all::<StdSyncChannel>(c);
-    all::<MutexVecDeque>(c);
-    all_blocking::<queue_core::BlockingQueue<u64>>(c);
-    all_blocking::<CrossbeamChannel>(c);
-    all_blocking::<StdSyncChannel>(c);
+/// Three significant figures, as the READMEs print rates.
+fn figure(rate: f64) -> String {
+    if rate >= 100.0 {
+        format!("{rate:.0}")
+    } else if rate >= 10.0 {
+        format!("{rate:.1}")
+    } else {
+        format!("{rate:.2}")
+    }
 }
-
-criterion_group! {
-    name = benches;
-    config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = contenders
-}
-criterion_main!(benches);

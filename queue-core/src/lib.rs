@@ -21,6 +21,7 @@ on_linux! {
     mod placement;
     mod queue;
     mod ring;
+    pub mod spsc;
     mod sync;
     mod wait;
 

@@ -98,3 +98,8 @@ pub(crate) const KNOWS_PIDS_BY_START_TIME: bool = cfg!(queue_mutant = "knows_pid
 /// Whether a pop claims a message's span once its first slot is published, without waiting
 /// for the others (the `takes_unfinished_spans` mutant); `false` in every normal build.
 pub(crate) const TAKES_UNFINISHED_SPANS: bool = cfg!(queue_mutant = "takes_unfinished_spans");
+
+/// Whether the producer of an `spsc` channel counts the ring full one value too late (the
+/// `spsc_full_off_by_one` mutant), writing over the oldest value not yet popped; `false` in
+/// every normal build.
+pub(crate) const SPSC_FULL_OFF_BY_ONE: bool = cfg!(queue_mutant = "spsc_full_off_by_one");

@@ -35,7 +35,7 @@ mod tests {
     use nix::unistd::Pid;
     use queue_core::{
         BlockingQueue, Consumer, Frame, MAX_PARTICIPANTS, MappingError, PopError, PopTimeoutError,
-        Producer, PushError, Queue, Shared, TryPopError, TryPushError,
+        Producer, PushError, Queue, Shared, TryPopError, TryPushError, spsc,
     };
 
     use super::forked::{Children, DEADLINE, SharedMemory};
@@ -73,7 +73,7 @@ mod tests {
                 forked_child_takes_its_own_entries,
             ),
             (
-                "a_heap_queue_copied_into_a_forked_child_refuses_every_call_there_and_is_intact_here",
+                "a_heap_queue_and_an_spsc_channel_copied_into_a_forked_child_refuse_every_call_there_and_are_intact_here",
                 heap_queue_copied_by_fork_refuses_every_call,
             ),
             (
@@ -458,18 +458,30 @@ mod tests {
         println!("    pid reused within the dead participant's tick {forced} times in {attempts}");
     }
 
-    /// A forked child has a copy of the parent's heap queues, which reach nobody: every push
-    /// and pop on the copies answers `ForkedCopy` at once (a blocking pop does not sleep),
-    /// handing pushed values back and saying what happened, while a queue the child makes
-    /// works; the parent's queues keep their values.
+    /// A forked child has a copy of the parent's heap queues and spsc channels, which reach
+    /// nobody: every push and pop on the copies answers `ForkedCopy` at once (a blocking pop
+    /// does not sleep), handing pushed values back and saying what happened, while a queue the
+    /// child makes works; the parent's queues keep their values.
     fn heap_queue_copied_by_fork_refuses_every_call() {
         let mut children = Children::default();
         let queue = Queue::<String>::new(4).unwrap();
         queue.try_push("kept".to_string()).unwrap();
         let blocking = BlockingQueue::<u64>::new(4).unwrap();
         blocking.push(7).unwrap();
+        let (mut producer, mut consumer) = spsc::channel::<u64>(4).unwrap();
+        producer.try_push(5).unwrap();
         let child = children.fork(|| {
             let copy = "a heap queue's copy answered";
+            assert_eq!(
+                producer.try_push(6),
+                Err(TryPushError::ForkedCopy(6)),
+                "{copy} an spsc push"
+            );
+            assert_eq!(
+                consumer.try_pop(),
+                Err(TryPopError::ForkedCopy),
+                "{copy} an spsc pop"
+            );
             let value = "lost".to_string();
             assert_eq!(
                 queue.try_push(value),
@@ -508,6 +520,9 @@ mod tests {
         assert_eq!(queue.try_pop().as_deref(), Ok("kept"));
         assert_eq!(blocking.pop(), Ok(7));
         assert_eq!(blocking.try_pop(), Err(TryPopError::Empty));
+        assert_eq!(consumer.try_pop(), Ok(5));
+        assert_eq!(consumer.try_pop(), Err(TryPopError::Empty));
+        producer.try_push(8).unwrap();
     }
 
     /// The only producer, a child process, pushes 3 values and is SIGKILLed while it holds

@@ -389,7 +389,10 @@ fn header(root: &Path, quick: bool, proptest_seed: u64, total_seconds: f64) -> H
         commit: run("git", &["rev-parse", "--short", "HEAD"]),
         date: run("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
         toolchain: run("rustc", &["--version"]),
-        crate_versions: format!("queue-core, spawn-core {}", env!("CARGO_PKG_VERSION")),
+        crate_versions: format!(
+            "queue-core, spawn-core, process-pool {}",
+            env!("CARGO_PKG_VERSION")
+        ),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         quick,
         proptest_seed,

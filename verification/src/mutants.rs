@@ -62,6 +62,17 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         caught_by: &["not lock-free", "no sequential order", "exactly once"],
     },
     Mutant {
+        name: "spsc_full_off_by_one",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: true,
+        faults: false,
+        broken: "an spsc producer counts the ring full one value too late, over the oldest value",
+        target: &["--test", "loom_spsc"],
+        filter: "spsc_channel_capacity_1_three_items",
+        caught_by: &["exactly once", "no sequential order", "Causality violation"],
+    },
+    Mutant {
         name: "no_empty_fence",
         krate: "queue-core",
         cfg: "queue_mutant",

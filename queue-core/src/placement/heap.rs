@@ -2,18 +2,15 @@
 
 use crate::error::CapacityError;
 use crate::forked::Owner;
-use crate::ring::{
-    Cursors, Local, Ring, Shape, ValueCell, empty_stamps, empty_value, stamps_len,
-};
+use crate::ring::{Cursors, HeapSlot, Local, Ring, Shape};
 use crate::placement::storage::{RingOf, RingStorage, WaitingStorage};
-use crate::sync::{AtomicUsize, Barriers};
+use crate::sync::Barriers;
 use crate::wait::WaitLists;
 
-/// The cursors, stamps and values of a ring, owned on the heap; drops the values left inside.
+/// The cursors and slots of a ring, owned on the heap; drops the values left inside.
 pub struct HeapRing<T> {
     cursors: Cursors,
-    stamps: Box<[AtomicUsize]>,
-    values: Box<[ValueCell<T>]>,
+    slots: Box<[HeapSlot<T>]>,
     shape: Shape,
     /// The process the ring was made in, the only one its claims are made in.
     owner: Owner,
@@ -38,19 +35,13 @@ impl<T> HeapRing<T> {
         // Registering the fork handler fails only when libc has no memory for it: memory
         // that could not be allocated.
         let owner = Owner::this_process().map_err(|_| too_large)?;
-        let (mut stamps, mut values) = (Vec::new(), Vec::new());
-        let stamps_len = stamps_len::<T>(capacity).ok_or(too_large)?;
-        stamps
-            .try_reserve_exact(stamps_len)
-            .map_err(|_| too_large)?;
-        values.try_reserve_exact(capacity).map_err(|_| too_large)?;
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(capacity).map_err(|_| too_large)?;
         let start = shape.lap_start(lap);
-        stamps.extend(empty_stamps::<T>(start, capacity));
-        values.extend((0..capacity).map(|_| empty_value()));
+        slots.extend((0..capacity).map(|index| HeapSlot::empty(start + index)));
         Ok(Self {
             cursors: Cursors::new(start),
-            stamps: stamps.into_boxed_slice(),
-            values: values.into_boxed_slice(),
+            slots: slots.into_boxed_slice(),
             shape,
             owner,
         })
@@ -59,7 +50,7 @@ impl<T> HeapRing<T> {
 
 impl<T> RingStorage<T> for HeapRing<T> {
     type Values<'a>
-        = &'a [ValueCell<T>]
+        = &'a [HeapSlot<T>]
     where
         T: 'a;
     type Claimer<'a>
@@ -69,10 +60,11 @@ impl<T> RingStorage<T> for HeapRing<T> {
 
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
-        // SAFETY: `values` has `shape.capacity` elements and `stamps` as many as
-        // `stamps_len` says, made with the cursors from one start position in `new` (every
-        // slot empty), and this storage is reached only through rings of this shape.
-        unsafe { Ring::new(&self.cursors, &self.stamps, &self.values[..], self.shape) }
+        // SAFETY: `slots` has `shape.capacity` elements, made with the cursors from one start
+        // position in `new` (every slot empty: slot `i`'s stamp is the start plus `i`, as
+        // `empty_stamps` makes them), and this storage is reached only through rings of this
+        // shape.
+        unsafe { Ring::new(&self.cursors, &self.slots[..], self.shape) }
             .claiming_as(Local::new(self.owner))
     }
 }
@@ -114,7 +106,7 @@ impl<T> HeapWaiting<T> {
 
 impl<T> RingStorage<T> for HeapWaiting<T> {
     type Values<'a>
-        = &'a [ValueCell<T>]
+        = &'a [HeapSlot<T>]
     where
         T: 'a;
     type Claimer<'a>

@@ -12,7 +12,7 @@ pub(crate) type RingOf<'a, S, T> =
 /// The storage of a ring: what every queue needs.
 pub(crate) trait RingStorage<T> {
     /// Where the ring's values are, and how they are copied.
-    type Values<'a>: Values<T>
+    type Values<'a>: Values<'a, T>
     where
         Self: 'a;
     /// What the ring's claims tell other participants (see `ring::claimer`).

@@ -281,12 +281,11 @@ impl<P: Participant> Claimer for Announced<P> {
     }
 }
 
-impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
+impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// The same ring, with claims made through `claimer`.
     pub(crate) fn claiming_as<D: Claimer>(self, claimer: D) -> Ring<'a, T, V, D> {
         Ring {
             cursors: self.cursors,
-            stamps: self.stamps,
             values: self.values,
             shape: self.shape,
             claimer,

@@ -1,37 +1,28 @@
 //! Batches: runs of consecutive slots, claimed with one compare-and-swap and copied as
 //! contiguous slices.
 
-use core::marker::PhantomData;
 use core::ops::Range;
 
 use crate::sync::{AtomicUsize, Ordering};
 
-use super::shape::{Readiness, Shape, stamp_spacing};
+use super::shape::{Readiness, Shape};
 use super::{Claim, Claimer, Refusal, Ring, Values};
 
 /// Consecutive slots of the ring, from the slot of position `first`.
-pub(super) struct Run<'a, T> {
+pub(super) struct Run {
     pub(super) first: usize,
-    /// The run's stamps, with the unused words between them (see [`stamp_spacing`]).
-    stamps: &'a [AtomicUsize],
     /// The indices of the run's slots, below the ring's capacity.
     pub(super) indices: Range<usize>,
-    _values: PhantomData<fn(T) -> T>,
 }
 
-impl<'a, T> Run<'a, T> {
-    /// The run's stamps, one per slot.
-    pub(super) fn stamps(&self) -> impl Iterator<Item = &'a AtomicUsize> + use<'a, T> {
-        self.stamps.iter().step_by(stamp_spacing::<T>())
-    }
-
+impl Run {
     /// How many slots the run has.
     fn len(&self) -> usize {
         self.indices.len()
     }
 }
 
-impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
+impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// Pushes as many values from the front of `values` as there are free slots, claiming them
     /// all with one atomic step, and returns how many went in (at least 1).
     pub(crate) fn try_push_slice(&self, values: &[T]) -> Result<usize, Refusal>
@@ -51,7 +42,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
                 // push and not yet published; the stamp stores below publish them.
                 unsafe { self.values.write(index, value) };
             }
-            for (stamp, position) in run.stamps().zip(run.first..) {
+            for (stamp, position) in self.stamps(&run).zip(run.first..) {
                 Self::publish(stamp, position);
             }
             values = rest;
@@ -81,7 +72,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
                 // SAFETY: so `read_into`'s contract holds.
                 unsafe { self.values.read_into(index, value) };
             }
-            for (stamp, position) in run.stamps().zip(run.first..) {
+            for (stamp, position) in self.stamps(&run).zip(run.first..) {
                 self.release(stamp, position);
             }
             buffer = rest;
@@ -114,7 +105,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
             first: after_first,
             count: wanted - 1,
         }) {
-            for (stamp, position) in run.stamps().zip(run.first..) {
+            for (stamp, position) in self.stamps(&run).zip(run.first..) {
                 // ORDERING: Acquire, as for the first slot's stamp (the pairing is the same).
                 let stamp = stamp.load(Ordering::Acquire);
                 if classify(self.shape, stamp, position) != Readiness::Ready {
@@ -130,7 +121,7 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     /// claim's first slot towards the end of the ring, then (if the claim wraps) from slot 0
     /// on the next lap. `claim.count <= capacity`.
     #[inline(always)]
-    pub(super) fn runs(&self, claim: Claim) -> [Run<'a, T>; 2] {
+    pub(super) fn runs(&self, claim: Claim) -> [Run; 2] {
         debug_assert!(claim.count <= self.shape.capacity);
         let capacity = self.shape.capacity;
         let count = claim.count.min(capacity);
@@ -142,30 +133,34 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
             (0, claim.first.wrapping_sub(index))
         };
         let first_len = count.min(capacity - index);
-        let spacing = stamp_spacing::<T>();
         // `count <= capacity`, so the rest fits before `index`.
         let rest = (count - first_len).min(index);
         [
             Run {
                 first,
-                stamps: &self.stamps[index * spacing..(index + first_len) * spacing],
                 indices: index..index + first_len,
-                _values: PhantomData,
             },
             Run {
                 first: self.shape.advance(first, first_len),
-                stamps: &self.stamps[..rest * spacing],
                 indices: 0..rest,
-                _values: PhantomData,
             },
         ]
+    }
+
+    /// The stamps of `run`'s slots, in order.
+    #[inline(always)]
+    pub(super) fn stamps(&self, run: &Run) -> impl Iterator<Item = &'a AtomicUsize> + use<'a, T, V, C> {
+        let values = self.values;
+        // SAFETY: a run's indices are below the capacity (see `runs`), and `Ring::new`
+        // requires `values.len() >= capacity`.
+        run.indices.clone().map(move |index| unsafe { values.stamp(index) })
     }
 }
 
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::ring::{Cursors, Shape, ValueCell, empty_stamps, empty_value};
+    use crate::ring::{AnyBytes, Cursors, Extent, HeapSlot, Shape, SharedValues, empty_stamps};
 
     /// A ring of `capacity` slots whose cursors start at `lap`'s first position.
     fn storage<T>(capacity: usize, lap: usize) -> Storage<T> {
@@ -173,23 +168,21 @@ mod tests {
         let start = shape.lap_start(lap);
         Storage {
             cursors: Cursors::new(start),
-            stamps: empty_stamps::<T>(start, capacity).collect(),
-            values: (0..capacity).map(|_| empty_value()).collect(),
+            slots: (0..capacity).map(|index| HeapSlot::empty(start + index)).collect(),
             shape,
         }
     }
 
     struct Storage<T> {
         cursors: Cursors,
-        stamps: Vec<AtomicUsize>,
-        values: Vec<ValueCell<T>>,
+        slots: Vec<HeapSlot<T>>,
         shape: Shape,
     }
 
     impl<T> Storage<T> {
         fn ring(&self) -> Ring<'_, T> {
             // SAFETY: the storage was made from one start position, for this shape.
-            unsafe { Ring::new(&self.cursors, &self.stamps, &self.values[..], self.shape) }
+            unsafe { Ring::new(&self.cursors, &self.slots[..], self.shape) }
         }
     }
 
@@ -198,26 +191,30 @@ mod tests {
         let storage = storage::<u64>(4, 0);
         let ring = storage.ring();
         let [run, wrapped] = ring.runs(Claim { first: 3, count: 3 });
-        assert_eq!((run.first, run.stamps().count(), run.indices.clone()), (3, 1, 3..4));
+        assert_eq!((run.first, ring.stamps(&run).count(), run.indices.clone()), (3, 1, 3..4));
         let next_lap = storage.shape.lap_start(1);
         assert_eq!(
-            (wrapped.first, wrapped.stamps().count(), wrapped.indices.clone()),
+            (wrapped.first, ring.stamps(&wrapped).count(), wrapped.indices.clone()),
             (next_lap, 2, 0..2)
         );
-        assert!(core::ptr::eq(&run.stamps[0], &storage.stamps[3]));
-        assert!(core::ptr::eq(&wrapped.stamps[0], &storage.stamps[0]));
         let [whole, none] = ring.runs(Claim { first: 0, count: 4 });
         assert_eq!((whole.len(), none.len()), (4, 0));
     }
 
     #[test]
-    fn a_claim_of_wide_values_finds_each_slot_s_spaced_stamp() {
-        let storage = storage::<[u64; 8]>(4, 0);
-        let ring = storage.ring();
+    fn a_claim_of_wide_shared_values_finds_each_slot_s_spaced_stamp() {
+        type Wide = [u64; 8];
+        let shape = Shape::new(4).unwrap();
+        let cursors = Cursors::new(0);
+        let stamps: Vec<AtomicUsize> = empty_stamps::<Wide>(0, 4).collect();
+        let words: Vec<AtomicUsize> = (0..4 * 8).map(|_| AtomicUsize::new(0)).collect();
+        let values = SharedValues::new(&stamps, &words, AnyBytes::<Wide>::proven(Extent::Whole));
+        // SAFETY: stamps and cursors from one start position, every slot empty.
+        let ring: Ring<'_, Wide, _> = unsafe { Ring::new(&cursors, values, shape) };
         let [run, wrapped] = ring.runs(Claim { first: 2, count: 3 });
-        let stamps: Vec<_> = run.stamps().chain(wrapped.stamps()).collect();
-        for (stamp, index) in stamps.into_iter().zip([2, 3, 0]) {
-            assert!(core::ptr::eq(stamp, &storage.stamps[index * 8]));
+        let found: Vec<_> = ring.stamps(&run).chain(ring.stamps(&wrapped)).collect();
+        for (stamp, index) in found.into_iter().zip([2, 3, 0]) {
+            assert!(core::ptr::eq(stamp, &stamps[index * 8]));
         }
     }
 

@@ -81,6 +81,7 @@ mod plain;
 mod recovery;
 mod shape;
 mod single;
+mod split;
 #[cfg_attr(
     not(feature = "serde"),
     allow(dead_code, reason = "the message queue (feature serde) and the loom models use it")
@@ -97,6 +98,7 @@ pub(crate) use crate::error::Refusal;
 pub(crate) use announced::{Announced, Announcement, Participant, side_gone_by};
 pub(crate) use claimer::{Claimant, Claimer, Local, Side, Unannounced};
 pub(crate) use cursors::Cursors;
+pub(crate) use split::{Cursor, SplitRing};
 pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
 #[allow(unreachable_pub, reason = "sealed: `Plain`'s hidden const names it; no path outside reaches it")]
 pub use plain::{Frame, Plain, type_tag};
@@ -104,7 +106,7 @@ pub use plain::{Frame, Plain, type_tag};
 pub use values::Extent;
 #[cfg(feature = "serde")]
 pub(crate) use spans::slots_for;
-pub(crate) use values::{AnyBytes, SharedValues, Values, words_per_value};
+pub(crate) use values::{AnyBytes, HeapSlot, SharedValues, Values, words_per_value};
 
 /// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the
 /// position `p` whose push wrote it.
@@ -119,8 +121,8 @@ pub(crate) fn empty_value<T>() -> ValueCell<T> {
     UnsafeCell::new(MaybeUninit::uninit())
 }
 
-/// One slot of the ring: its stamp (see the module docs) and the index of its value, which
-/// live in two arrays (see [`Ring`]).
+/// One slot of the ring: its stamp (see the module docs) and the index of its value, where
+/// the storage keeps them (see [`Values`]).
 #[derive(Clone, Copy)]
 struct Slot<'a> {
     stamp: &'a AtomicUsize,
@@ -134,22 +136,16 @@ struct Claim {
     count: usize,
 }
 
-/// The algorithm, over storage borrowed for `'a`, with values kept in `V` (heap cells, or
-/// words of a shared mapping: see [`Values`]).
-///
-/// A slot is a stamp and a value, kept in two arrays, `stamps` and `values`, rather than
-/// side by side: a value then never shares its cache line with a stamp, so the lines holding
-/// values are written by producers only, and a batch of values is one contiguous copy. Slot
-/// `i`'s stamp is `stamps[i * stamp_spacing::<T>()]` (see [`stamp_spacing`]).
+/// The algorithm, over storage borrowed for `'a`, with its slots (stamps and values) kept in
+/// `V` (stamps beside heap cells, or two arrays of a shared mapping: see [`Values`]).
 ///
 /// # Invariants
 ///
 /// The creator of a `Ring` (see [`Ring::new`]) guarantees that `values.len() ==
-/// shape.capacity`, `stamps.len() == stamps_len::<T>(shape.capacity)`, and that the cursors
-/// and stamps follow the protocol in the module docs; every method keeps it so.
-pub(crate) struct Ring<'a, T, V = &'a [ValueCell<T>], C = Unannounced> {
+/// shape.capacity` and that the cursors and stamps follow the protocol in the module docs;
+/// every method keeps it so.
+pub(crate) struct Ring<'a, T, V = &'a [HeapSlot<T>], C = Unannounced> {
     cursors: &'a Cursors,
-    stamps: &'a [AtomicUsize],
     values: V,
     shape: Shape,
     /// What the calls through this view tell other participants of their claims.
@@ -157,27 +153,20 @@ pub(crate) struct Ring<'a, T, V = &'a [ValueCell<T>], C = Unannounced> {
     _values: PhantomData<fn(T) -> T>,
 }
 
-impl<'a, T, V: Values<T>> Ring<'a, T, V> {
-    /// A view of `cursors`, `stamps` and `values` as a ring of `shape`.
+impl<'a, T, V: Values<'a, T>> Ring<'a, T, V> {
+    /// A view of `cursors` and the slots `values` as a ring of `shape`.
     ///
     /// # Safety
     ///
-    /// `values.len() >= shape.capacity`, `Some(stamps.len()) == stamps_len::<T>(capacity)`,
-    /// and the cursors and every stamp hold values that the protocol in the module docs can
-    /// reach (for instance as made by [`Cursors::new`] and [`empty_stamps`] from the same start
-    /// position), with a slot's value initialised exactly when its stamp says so. Every access
-    /// to this storage goes through a `Ring` of the same shape.
-    pub(crate) unsafe fn new(
-        cursors: &'a Cursors,
-        stamps: &'a [AtomicUsize],
-        values: V,
-        shape: Shape,
-    ) -> Self {
-        debug_assert_eq!(Some(stamps.len()), stamps_len::<T>(shape.capacity));
+    /// `values.len() >= shape.capacity`, and the cursors and every stamp hold values that the
+    /// protocol in the module docs can reach (for instance as made by [`Cursors::new`] and
+    /// stamps from the same start position: see [`empty_stamps`]), with a slot's value
+    /// initialised exactly when its stamp says so. Every access to this storage goes through
+    /// a `Ring` of the same shape.
+    pub(crate) unsafe fn new(cursors: &'a Cursors, values: V, shape: Shape) -> Self {
         debug_assert!(values.len() >= shape.capacity);
         Self {
             cursors,
-            stamps,
             values,
             shape,
             claimer: Unannounced,
@@ -186,7 +175,7 @@ impl<'a, T, V: Values<T>> Ring<'a, T, V> {
     }
 }
 
-impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
+impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// The index of `position`'s slot, always in bounds.
     #[inline(always)]
     fn index(&self, position: usize) -> usize {
@@ -208,8 +197,8 @@ impl<'a, T, V: Values<T>, C: Claimer> Ring<'a, T, V, C> {
     fn slot(&self, position: usize) -> Slot<'a> {
         let index = self.index(position);
         // SAFETY: `index < capacity` (see `index`), and `Ring::new` requires
-        // `capacity * stamp_spacing::<T>()` stamps.
-        let stamp = unsafe { self.stamps.get_unchecked(index * stamp_spacing::<T>()) };
+        // `values.len() >= capacity`.
+        let stamp = unsafe { self.values.stamp(index) };
         Slot { stamp, index }
     }
 

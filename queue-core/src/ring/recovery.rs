@@ -24,7 +24,7 @@ use super::announced::Announcement;
 use super::claimer::{Claimer, Side};
 use super::{Ring, Slot, Values};
 
-impl<T, V: Values<T>, C: Claimer> Ring<'_, T, V, C> {
+impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// If the slot `slot` (of some position the caller's claim found it unready for) is held
     /// by an unfinished claim whose every possible holder is dead, finishes it and returns
     /// `true`: the caller looks at the slot again.

@@ -3,7 +3,7 @@
 
 use super::{Claimer, Refusal, Ring, Values};
 
-impl<T, V: Values<T>, C: Claimer> Ring<'_, T, V, C> {
+impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// Pushes `value`, or hands it back with the reason (see [`Queue`]'s guarantees for exactly
     /// when the ring counts as full).
     ///

@@ -78,7 +78,7 @@ impl<'a, T, C: Claimer> Ring<'a, T, SharedValues<'a, T>, C> {
         let words = [self.run_words(run.indices), self.run_words(wrapped.indices)];
         write_stream::<T>(words, message);
         for run in self.runs(claim) {
-            for (stamp, position) in run.stamps().zip(run.first..) {
+            for (stamp, position) in self.stamps(&run).zip(run.first..) {
                 Self::publish(stamp, position);
             }
         }
@@ -95,7 +95,7 @@ impl<'a, T, C: Claimer> Ring<'a, T, SharedValues<'a, T>, C> {
             let claim = self.claim_pops(|index| Want::All(self.span_at(index)))?;
             let taken = self.copy_span(claim, out);
             for run in self.runs(claim) {
-                for (stamp, position) in run.stamps().zip(run.first..) {
+                for (stamp, position) in self.stamps(&run).zip(run.first..) {
                     self.release(stamp, position);
                 }
             }
@@ -134,7 +134,7 @@ impl<'a, T, C: Claimer> Ring<'a, T, SharedValues<'a, T>, C> {
     fn copy_span(&self, claim: Claim, out: &mut Vec<u8>) -> Taken {
         out.clear();
         for run in self.runs(claim) {
-            for (stamp, position) in run.stamps().zip(run.first..) {
+            for (stamp, position) in self.stamps(&run).zip(run.first..) {
                 // Relaxed: the claim's own Acquire loads of these stamps saw each published or
                 // passed over, and nobody changes a claimed slot's stamp but its claimer.
                 if stamp.load(Ordering::Relaxed) == self.shape.skipped(position) {

@@ -44,6 +44,10 @@ pub(crate) use self::{barriers::Barriers, cell::UnsafeCell, futex::FutexWord};
 pub(crate) use crossbeam_utils::Backoff;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+// The `spsc` handles share their ring through it: loom's models the release of the last
+// reference, which orders both handles' last stores before the ring's drop.
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
 
 pub(crate) use self::crash::crash_point;
 
@@ -56,3 +60,5 @@ pub(crate) use self::mocked::{Backoff, Barriers, FutexWord};
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;

@@ -162,7 +162,7 @@ impl Region {
                 self.raw.at_many::<AtomicUsize>(self.layout.values, word_count),
                 word_count,
             );
-            Ring::new(cursors, stamps, SharedValues::new(words, element), self.shape)
+            Ring::new(cursors, SharedValues::new(stamps, words, element), self.shape)
         }
     }
 

@@ -181,8 +181,7 @@ impl Shared {
         unsafe {
             Ring::new(
                 &self.cursors,
-                &self.stamps,
-                SharedValues::new(&self.words, AnyBytes::proven(Extent::Whole)),
+                SharedValues::new(&self.stamps, &self.words, AnyBytes::proven(Extent::Whole)),
                 self.shape,
             )
         }
