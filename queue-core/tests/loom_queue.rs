@@ -33,7 +33,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::history::{Answer, Call, Event, Message, Recorded, ThreadLog};
+use common::history::{
+    Answer, Call, Event, Message, Recorded, ThreadLog, assert_popped_exactly_once,
+};
 use common::linearizability::{Spec, linearize};
 use model_check::{Bound, Model, explore};
 use queue_core::Queue;
@@ -143,22 +145,7 @@ fn run_call(log: &mut ThreadLog, queue: &Queue<Message>, call: Call) {
 
 fn check_history(capacity: usize, spec: Spec, events: &[Event]) {
     // Exactly once: every pushed id is popped once (the drain empties the queue), no other id.
-    let mut popped: HashMap<u32, usize> = HashMap::new();
-    for event in events {
-        if let Answer::Popped(id) = event.answer {
-            *popped.entry(id).or_default() += 1;
-        }
-    }
-    for event in events {
-        if let (Call::Push(id), Answer::Pushed) = (event.call, event.answer) {
-            assert_eq!(
-                popped.remove(&id),
-                Some(1),
-                "value {id} must be popped exactly once"
-            );
-        }
-    }
-    assert!(popped.is_empty(), "popped values nobody pushed: {popped:?}");
+    assert_popped_exactly_once(events);
     // Each producer's order, as each consumer sees it: ids are `producer * 100 + n`, pushed in
     // increasing `n`. (Across consumers, the linearizability check below covers it.)
     let mut last_seen: HashMap<(usize, u32), u32> = HashMap::new();

@@ -18,11 +18,10 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::history::{Answer, Call, Event, Message, ThreadLog};
+use common::history::{Answer, Call, Event, Message, ThreadLog, assert_popped_exactly_once};
 use common::linearizability::{Spec, linearize};
 use model_check::{Bound, Model, explore};
 use queue_core::{TryPopError, TryPushError, spsc};
@@ -81,22 +80,7 @@ fn pop(consumer: &mut spsc::Consumer<Message>) -> (Answer, Option<common::histor
 }
 
 fn check_history(capacity: usize, events: &[Event]) {
-    let mut popped: HashMap<u32, usize> = HashMap::new();
-    for event in events {
-        if let Answer::Popped(id) = event.answer {
-            *popped.entry(id).or_default() += 1;
-        }
-    }
-    for event in events {
-        if let (Call::Push(id), Answer::Pushed) = (event.call, event.answer) {
-            assert_eq!(
-                popped.remove(&id),
-                Some(1),
-                "value {id} must be popped exactly once"
-            );
-        }
-    }
-    assert!(popped.is_empty(), "popped values nobody pushed: {popped:?}");
+    assert_popped_exactly_once(events);
     if let Err(explanation) = linearize(capacity, Spec::Strict, events) {
         panic!("{explanation}");
     }

@@ -4,6 +4,9 @@
 //! somewhere else: in a heap allocation for [`Queue`](crate::Queue), and in a shared mapping for
 //! a cross-process queue. The algorithm never allocates and never names where its storage is.
 //!
+//! The split ring (`split`, behind `spsc`) uses the same positions for one producer and one
+//! consumer, without stamps: each side owns a cursor, and that is enough.
+//!
 //! # Positions and stamps
 //!
 //! A *position* packs a lap and an index: `position = lap + index`, where `lap` is a multiple of

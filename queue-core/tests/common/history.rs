@@ -148,3 +148,24 @@ impl Recorded for ThreadLog {
         })
     }
 }
+
+/// Panics unless every value whose push answered `Pushed` was popped exactly once in `events`
+/// (whose last pops drained the queue) and no value nobody pushed was popped.
+pub fn assert_popped_exactly_once(events: &[Event]) {
+    let mut popped: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
+    for event in events {
+        if let Answer::Popped(id) = event.answer {
+            *popped.entry(id).or_default() += 1;
+        }
+    }
+    for event in events {
+        if let (Call::Push(id), Answer::Pushed) = (event.call, event.answer) {
+            assert_eq!(
+                popped.remove(&id),
+                Some(1),
+                "value {id} must be popped exactly once"
+            );
+        }
+    }
+    assert!(popped.is_empty(), "popped values nobody pushed: {popped:?}");
+}
