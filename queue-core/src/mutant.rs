@@ -67,9 +67,9 @@ pub(crate) const HEALS_DEAD_SLEEPERS: bool = !cfg!(queue_mutant = "forgets_dead_
 /// pop saw its slot empty just before they were published.
 pub(crate) const DISCONNECTS_UNDRAINED: bool = cfg!(queue_mutant = "disconnects_undrained");
 
-/// Whether a heap ring claims in a child made by fork as in the process that made it (`false`
-/// in every normal build); the `uses_fork_copies` mutant lets a forked child push into and pop
-/// from its silent copy of the parent's queue.
+/// Whether a heap ring (and an `spsc` channel) claims in a child made by fork as in the
+/// process that made it (`false` in every normal build); the `uses_fork_copies` mutant lets a
+/// forked child push into and pop from its silent copy of the parent's queue.
 pub(crate) const USES_FORK_COPIES: bool = cfg!(queue_mutant = "uses_fork_copies");
 
 /// Whether a blocking call takes every wake at its word (`false` in every normal build); the

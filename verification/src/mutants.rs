@@ -126,7 +126,7 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         broken: "a heap queue copied into a forked child (a captured queue) works there as a \
                  second, silent queue instead of answering ForkedCopy",
         target: &["--test", "cross_process"],
-        filter: "a_heap_queue_copied_into_a_forked_child",
+        filter: "copied_into_a_forked_child_refuse",
         caught_by: &["a heap queue's copy answered"],
     },
     Mutant {

@@ -231,7 +231,7 @@ mod tests {
             .iter()
             .filter(|suite| suite.checker == Checker::Loom)
             .count();
-        assert_eq!(loom, 4, "{suites:#?}");
+        assert_eq!(loom, 5, "{suites:#?}");
         assert_eq!(suites[0].checker, Checker::Loom, "loom runs first");
     }
 

@@ -161,7 +161,7 @@ impl<T> SplitRing<T> {
     /// time, and no other call pushes.
     #[inline(always)]
     pub(crate) unsafe fn try_push(&self, producer: &mut Cursor, value: T) -> Result<(), (T, Refusal)> {
-        if self.owner.is_forked_copy() {
+        if !mutant::USES_FORK_COPIES && self.owner.is_forked_copy() {
             return Err((value, Refusal::ForkedCopy));
         }
         let tail = producer.own;
@@ -194,7 +194,7 @@ impl<T> SplitRing<T> {
     /// time, and no other call pops.
     #[inline(always)]
     pub(crate) unsafe fn try_pop(&self, consumer: &mut Cursor) -> Result<T, Refusal> {
-        if self.owner.is_forked_copy() {
+        if !mutant::USES_FORK_COPIES && self.owner.is_forked_copy() {
             return Err(Refusal::ForkedCopy);
         }
         let head = consumer.own;
