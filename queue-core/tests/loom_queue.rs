@@ -33,6 +33,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::counted::Counted;
 use common::history::{
     Answer, Call, Event, Message, Recorded, ThreadLog, assert_popped_exactly_once,
 };
@@ -392,18 +393,6 @@ fn drops_each_value_exactly_once_exhaustive() {
             drop_scenario();
         },
     );
-}
-
-/// A value that counts its drops in a shared table, by id.
-struct Counted {
-    id: usize,
-    drops: Arc<[AtomicUsize; 3]>,
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 /// A producer pushes three values into a queue of 2 while a consumer pops one; then the queue

@@ -21,6 +21,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use common::counted::Counted;
 use common::history::{Answer, Call, Event, Message, ThreadLog, assert_popped_exactly_once};
 use common::linearizability::{Spec, linearize};
 use model_check::{Bound, Model, explore};
@@ -235,18 +236,6 @@ fn spsc_channel_consumer_leaves_bound_3() {
             );
         },
     );
-}
-
-/// A value that counts its drops in a shared table, by id.
-struct Counted {
-    id: usize,
-    drops: Arc<[AtomicUsize; 3]>,
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 #[test]

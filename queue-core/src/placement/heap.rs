@@ -60,10 +60,8 @@ impl<T> RingStorage<T> for HeapRing<T> {
 
     #[inline(always)]
     fn ring(&self) -> RingOf<'_, Self, T> {
-        // SAFETY: `slots` has `shape.capacity` elements, made with the cursors from one start
-        // position in `new` (every slot empty: slot `i`'s stamp is the start plus `i`, as
-        // `empty_stamps` makes them), and this storage is reached only through rings of this
-        // shape.
+        // SAFETY: `new` made `shape.capacity` empty slots (slot `i` stamped start + `i`) with
+        // the cursors at the start; this storage is reached only through rings of this shape.
         unsafe { Ring::new(&self.cursors, &self.slots[..], self.shape) }
             .claiming_as(Local::new(self.owner))
     }

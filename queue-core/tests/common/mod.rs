@@ -2,6 +2,7 @@
 //! histories with happens-before clocks, and a linearizability checker over them.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod counted;
 #[cfg(not(loom))]
 pub mod cpu;
 pub mod history;
