@@ -1,11 +1,14 @@
 //! Cross-process throughput: one producer process and one consumer process move `MESSAGES`
 //! messages, u64 and 64-byte, through
-//! - the shared `BlockingQueue` (capacity 1024): non-blocking `try_push`/`try_pop` (retrying
-//!   with `crossbeam_utils::Backoff` when full or empty), blocking `push`/`pop`, and batches
-//!   of 512 (`push_slice`/`pop_slice`), u64 batches also at capacity 4096, whose 64 KiB of
-//!   values and stamps match the buffer the kernel gives a pipe; one message at a time also at
-//!   capacity 262,144, a ring far larger than a core's cache (4 MiB of u64 slots, 32 MiB of
+//! - the shared queue (capacity 1024): `Queue`'s non-blocking `try_push`/`try_pop` (retrying
+//!   with `crossbeam_utils::Backoff` when full or empty), `BlockingQueue`'s blocking
+//!   `push`/`pop`, and batches of 512 (`push_slice`/`pop_slice`), u64 batches also at
+//!   capacity 4096, whose 64 KiB of values and stamps match the buffer the kernel gives a
+//!   pipe; one message at a time also at capacity 262,144, a ring far larger than a core's cache (4 MiB of u64 slots, 32 MiB of
 //!   64-byte ones);
+//! - the floor ring (`support/floor_ring.rs`: Vyukov's ring, ~100 lines, with none of the
+//!   queue's guarantees) in a shared mapping, at capacities 1024 and 64, beside the queue's
+//!   non-blocking calls at both: what the queue's guarantees cost across processes;
 //! - a pipe, one write per message (8 or 64 bytes), the reader reading up to 4 KiB at a time;
 //! - a pipe fed with 4 KiB writes (512 u64 per write): the best byte-stream transport;
 //! - Python 3's `multiprocessing.Queue` and `SimpleQueue` (`benches/python_queue.py`, run with
@@ -29,6 +32,10 @@
 fn main() {
     bench::main();
 }
+#[path = "support/floor_ring.rs"]
+// Each bench uses its part of the shared support.
+#[allow(dead_code)]
+mod floor_ring;
 #[path = "support/processes.rs"]
 mod processes;
 
@@ -43,8 +50,9 @@ mod bench {
 
     use crossbeam_utils::Backoff;
     use nix::unistd::pipe;
-    use queue_core::{BlockingQueue, Frame, Plain, Shared};
+    use queue_core::{BlockingQueue, Frame, Plain, Queue, Shared};
 
+    use crate::floor_ring::FloorRing;
     use crate::processes::{ROUND_TRIPS, round_trip_nanos, two_processes};
 
     /// Messages per case under `cargo bench` (`QUEUE_CORE_BENCH_MESSAGES` overrides it).
@@ -163,9 +171,12 @@ mod bench {
     /// A Rust case: its transport, its message type, and the function that runs it.
     pub(crate) type Case = (&'static str, &'static str, fn(u64) -> Duration);
 
-    fn cases() -> [Case; 14] {
+    fn cases() -> [Case; 17] {
         [
             ("queue, try_push/try_pop", "u64", queue_try::<u64, CAPACITY>),
+            (FLOOR, "u64", floor_try::<CAPACITY>),
+            (SMALL_TRY, "u64", queue_try::<u64, SMALL_CAPACITY>),
+            (SMALL_FLOOR, "u64", floor_try::<SMALL_CAPACITY>),
             (
                 "queue, push/pop (blocking)",
                 "u64",
@@ -214,6 +225,14 @@ mod bench {
         ]
     }
 
+    /// The capacity of the second pair of non-blocking cases, queue and floor ring.
+    const SMALL_CAPACITY: usize = 64;
+    /// The transport name of the floor ring at [`CAPACITY`].
+    const FLOOR: &str = "floor ring (hand-written Vyukov), push/pop";
+    /// The transport name of the floor ring at [`SMALL_CAPACITY`].
+    const SMALL_FLOOR: &str = "floor ring (hand-written Vyukov), push/pop, capacity 64";
+    /// The transport name of the non-blocking calls at [`SMALL_CAPACITY`].
+    const SMALL_TRY: &str = "queue, try_push/try_pop, capacity 64";
     /// The transport name of the u64 batches at [`PIPE_SIZED_CAPACITY`].
     const PIPE_SIZED_BATCHES: &str = "queue, batches of 512, capacity 4096 (a pipe's 64 KiB)";
     /// The transport name of the non-blocking calls at [`LARGE_CAPACITY`].
@@ -287,6 +306,17 @@ mod bench {
                 row.round_trip_ns,
             );
         }
+        for (queue, floor, capacity) in [
+            ("queue, try_push/try_pop", FLOOR, CAPACITY),
+            (SMALL_TRY, SMALL_FLOOR, SMALL_CAPACITY),
+        ] {
+            if let (Some(queue), Some(floor)) = (rate(queue, "u64"), rate(floor, "u64")) {
+                println!(
+                    "try_push/try_pop at capacity {capacity} ÷ floor ring (u64): {:.2}",
+                    queue / floor
+                );
+            }
+        }
         if let Some(pipe) = rate("pipe, 4 KiB writes", "u64") {
             println!();
             for (batches, capacity) in [
@@ -327,7 +357,7 @@ mod bench {
     }
 
     fn queue_try<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {
-        let queue = BlockingQueue::<M, Shared>::create(CAPACITY).unwrap();
+        let queue = Queue::<M, Shared>::create(CAPACITY).unwrap();
         two_processes(
             || {
                 for n in 0..messages {
@@ -349,6 +379,33 @@ mod bench {
                         }
                     };
                     assert_eq!(message, M::new(n));
+                }
+            },
+        )
+    }
+
+    /// The floor ring's push and pop, retried as `queue_try` retries.
+    fn floor_try<const CAPACITY: usize>(messages: u64) -> Duration {
+        let ring = FloorRing::<u64>::in_shared_mapping(CAPACITY);
+        two_processes(
+            || {
+                for n in 0..messages {
+                    let backoff = Backoff::new();
+                    while ring.push(n).is_err() {
+                        backoff.snooze();
+                    }
+                }
+            },
+            || {
+                for n in 0..messages {
+                    let backoff = Backoff::new();
+                    let message = loop {
+                        match ring.pop() {
+                            Some(message) => break message,
+                            None => backoff.snooze(),
+                        }
+                    };
+                    assert_eq!(message, n);
                 }
             },
         )

@@ -25,6 +25,8 @@
 #[path = "support/contenders.rs"]
 mod contenders;
 #[path = "support/floor_ring.rs"]
+// Each bench uses its part of the shared support.
+#[allow(dead_code)]
 mod floor_ring;
 
 use std::hint::black_box;

@@ -48,22 +48,9 @@ use crossbeam_utils::CachePadded;
 use crate::error::GaveUp;
 use crate::mutant;
 use crate::ring::{Claimant, Claimer, Refusal};
-use crate::sync::{AtomicUsize, Backoff, Barriers, FutexWord, HAS_CLOCK, Ordering, crash_point};
-
-/// How many of the backoff's shortest snoozes a blocking call takes together after its first
-/// failed attempt: 1 + 2 + 4 + 8 = 15 spin-loop hints before its first retry, instead of 1.
-///
-/// A retry reads the stamp of the slot that the other side is about to write, and each read
-/// pulls that cache line away from the writer, which must fetch it back before its next
-/// store. Retrying at once keeps a producer and a consumer in lockstep, a line transfer or
-/// two per message; waiting a little lets the other side get several messages ahead, so the
-/// lines move full. The spinning as a whole (and so the time before a call sleeps) is
-/// unchanged. Measured in the crate's benches: blocking throughput
-/// up by 1.2x to 2.2x in one process and across two; a blocking ping-pong's round trip up
-/// from about 0.4 to 0.5-0.7 µs when the two CPUs share a core's caches (unchanged, 3-4 µs,
-/// when they do not). 1 (the plain backoff) and 2 gave no throughput gain; 3 gave half of
-/// it, without the latency cost, but slowed the one-process pair at capacity 1024.
-const SNOOZES_BEFORE_FIRST_RETRY: usize = 4;
+use crate::sync::{
+    AtomicUsize, Backoff, Barriers, FutexWord, HAS_CLOCK, Ordering, Spinning, crash_point,
+};
 
 /// How long a call asleep on a ring that recovers dead participants' claims (a shared one)
 /// sleeps before it looks again, woken or not. A participant that dies holding the slot a
@@ -277,18 +264,12 @@ impl WaitList {
         mut attempt: impl FnMut() -> Result<R, Refusal>,
     ) -> Result<R, GaveUp> {
         let (recovers, sleeper) = (C::RECOVERS, claimer.claimant());
-        let backoff = Backoff::new();
-        let mut snoozes = SNOOZES_BEFORE_FIRST_RETRY;
-        // Spin: the later first retry, then a retry after each snooze, until the backoff is
-        // spent. The check comes first because under loom the backoff is spent at once: a
-        // refused call goes straight to the sleep protocol, as the models need (snoozing
-        // there would yield to the other threads first, and the executions in which this
-        // call sleeps would mostly not be explored).
-        while !backoff.is_completed() {
-            for _ in 0..snoozes {
-                backoff.snooze();
-            }
-            snoozes = 1;
+        // Spin: retries at a short interval for a while (see `Spinning`). Under loom there is
+        // no spinning: a refused call goes straight to the sleep protocol, as the models need
+        // (retrying there would yield to the other threads first, and the executions in which
+        // this call sleeps would mostly not be explored).
+        let mut spinning = Spinning::new();
+        while spinning.before_retry() {
             match attempt() {
                 Ok(done) => return Ok(done),
                 Err(refusal) => {
@@ -298,6 +279,7 @@ impl WaitList {
                 }
             }
         }
+        let backoff = Backoff::new();
         let mut futile_wakes = 0;
         loop {
             // Wakes that changed nothing: sleep by the clock (bounded by the deadline), so no

@@ -38,15 +38,25 @@ impl Backoff {
         loom::thread::yield_now();
     }
 
-    /// Under loom a blocking call does not spin before it sleeps: see `is_completed`.
+    /// As `spin` (a blocking call's spinning before its sleep is `Spinning`, empty here).
     pub(crate) fn snooze(&self) {
         self.spin();
     }
+}
 
-    /// Always `true`: a blocking call goes straight to the sleep protocol, which is what
-    /// the models are about (spinning first only adds executions).
-    pub(crate) fn is_completed(&self) -> bool {
-        true
+/// The loom stand-in for a blocking call's spinning: none, so that a refused call goes
+/// straight to the sleep protocol, which is what the models are about (retries before it
+/// would only add executions in which the call does not sleep).
+#[derive(Debug)]
+pub(crate) struct Spinning;
+
+impl Spinning {
+    pub(crate) fn new() -> Self {
+        Self
+    }
+
+    pub(crate) fn before_retry(&mut self) -> bool {
+        false
     }
 }
 

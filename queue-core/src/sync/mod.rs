@@ -18,9 +18,9 @@
 //!   protocol given the pair's guarantee, not the kernel's implementation of it;
 //! - `Backoff`: the retry policy of every retry loop (spins, then yields the thread; under
 //!   loom, every step yields to the model's scheduler, and a call that retries more often than
-//!   any model's operations could explain fails the model). Its `snooze`/`is_completed` pair
-//!   bounds the spinning before a blocking call sleeps; under loom the spinning phase is empty
-//!   and every blocking call goes straight to the sleep protocol.
+//!   any model's operations could explain fails the model);
+//! - `Spinning`: how long a blocking call retries before it sleeps (`spin.rs`); under loom
+//!   it does not, and every blocking call goes straight to the sleep protocol.
 //!
 //! - `crash_point`: where a model may make a participant stop for ever (`crash.rs`), and a
 //!   `--cfg queue_faults` build may kill its process; nothing in any other build.
@@ -35,11 +35,13 @@ mod barriers;
 mod cell;
 #[cfg(not(loom))]
 mod futex;
+#[cfg(not(loom))]
+mod spin;
 #[cfg(loom)]
 mod mocked;
 
 #[cfg(not(loom))]
-pub(crate) use self::{barriers::Barriers, cell::UnsafeCell, futex::FutexWord};
+pub(crate) use self::{barriers::Barriers, cell::UnsafeCell, futex::FutexWord, spin::Spinning};
 #[cfg(not(loom))]
 pub(crate) use crossbeam_utils::Backoff;
 #[cfg(not(loom))]
@@ -55,7 +57,7 @@ pub(crate) use self::crash::crash_point;
 /// that only exists to look again after a while is left out of the models.
 pub(crate) const HAS_CLOCK: bool = !cfg!(loom);
 #[cfg(loom)]
-pub(crate) use self::mocked::{Backoff, Barriers, FutexWord};
+pub(crate) use self::mocked::{Backoff, Barriers, FutexWord, Spinning};
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(loom)]
