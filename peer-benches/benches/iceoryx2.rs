@@ -114,19 +114,50 @@ mod bench {
     #[cfg(feature = "iceoryx2")]
     mod iceoryx {
         use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+        use std::time::{Duration, Instant};
 
         use iceoryx2::port::publisher::Publisher;
         use iceoryx2::port::subscriber::Subscriber;
         use iceoryx2::prelude::*;
+        use iceoryx2::service::port_factory::publish_subscribe::PortFactory;
 
         use crate::ping_pong::{Ends, Mapped, Pair};
 
-        /// Two publish-subscribe services, one per direction, named for this sample; the
-        /// count of processes whose ports are open.
+        /// Two publish-subscribe services, one per direction, named for this sample and made
+        /// by the parent before the fork (two processes that both open-or-create a service at
+        /// once may fail), kept until the sample ends; the count of processes whose ports are
+        /// open.
         pub(super) struct Services {
             there: String,
             back: String,
             ready: Mapped<AtomicU32>,
+            /// The services live while a port factory of theirs does (dropped before the node).
+            _services: Vec<PortFactory<ipc::Service, u64, ()>>,
+            _node: Node<ipc::Service>,
+        }
+
+        /// How long a process waits for the other's ports before it gives up.
+        const PATIENCE: Duration = Duration::from_secs(10);
+
+        /// The publish-subscribe service `name`, created or opened by `node`, with this
+        /// bench's settings: nothing dropped, a subscriber buffer of [`BUFFER`] samples.
+        fn service(
+            node: &Node<ipc::Service>,
+            name: &str,
+            create: bool,
+        ) -> PortFactory<ipc::Service, u64, ()> {
+            let builder = node
+                .service_builder(&name.try_into().expect("a service name"))
+                .publish_subscribe::<u64>()
+                .enable_safe_overflow(false)
+                .subscriber_max_buffer_size(BUFFER);
+            if create {
+                builder.create().expect("a new publish-subscribe service")
+            } else {
+                builder
+                    .open()
+                    .expect("the parent's publish-subscribe service")
+            }
         }
 
         impl Services {
@@ -137,34 +168,35 @@ mod bench {
                 let name = |direction: &str| {
                     format!("peer-benches/{}/{sample}/{direction}", std::process::id())
                 };
+                let node = NodeBuilder::new()
+                    .create::<ipc::Service>()
+                    .expect("an iceoryx2 node");
+                let (there, back) = (name("there"), name("back"));
+                let services = [&there, &back]
+                    .map(|name| service(&node, name, true))
+                    .into();
                 Self {
-                    there: name("there"),
-                    back: name("back"),
+                    there,
+                    back,
                     ready: Mapped::new(AtomicU32::new(0)),
+                    _services: services,
+                    _node: node,
                 }
             }
 
             /// This process's ports: a subscriber of `into`, a publisher of `out`, once the
             /// other process has its own (a publisher connects to the subscribers there are
             /// when it sends). Nothing is ever dropped: a publisher whose subscriber's buffer
-            /// of [`BUFFER`] samples is full waits.
+            /// is full waits.
             fn open(&self, into: &str, out: &str) -> Ports {
                 let node = NodeBuilder::new()
                     .create::<ipc::Service>()
                     .expect("an iceoryx2 node");
-                let service = |name: &str| {
-                    node.service_builder(&name.try_into().expect("a service name"))
-                        .publish_subscribe::<u64>()
-                        .enable_safe_overflow(false)
-                        .subscriber_max_buffer_size(BUFFER)
-                        .open_or_create()
-                        .expect("a publish-subscribe service")
-                };
-                let subscriber = service(into)
+                let subscriber = service(&node, into, false)
                     .subscriber_builder()
                     .create()
                     .expect("a subscriber");
-                let publisher = service(out)
+                let publisher = service(&node, out, false)
                     .publisher_builder()
                     .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
                     .create()
@@ -172,13 +204,27 @@ mod bench {
                 // ORDERING: AcqRel/Acquire: each process's ports exist before the other sees
                 // the count reach 2 (they live in iceoryx2's own shared memory).
                 self.ready.fetch_add(1, Ordering::AcqRel);
-                while self.ready.load(Ordering::Acquire) < 2 {
-                    std::hint::spin_loop();
-                }
+                self.wait_for(2);
                 Ports {
                     publisher,
                     subscriber,
                     _node: node,
+                }
+            }
+        }
+
+        impl Services {
+            /// Waits until `count` processes have counted themselves in `ready`; panics
+            /// after [`PATIENCE`] (the other process failed).
+            fn wait_for(&self, count: u32) {
+                let started = Instant::now();
+                // ORDERING: Acquire pairs with the other process's count.
+                while self.ready.load(Ordering::Acquire) < count {
+                    assert!(
+                        started.elapsed() < PATIENCE,
+                        "the other process never got ready"
+                    );
+                    std::thread::yield_now();
                 }
             }
         }
@@ -207,9 +253,7 @@ mod bench {
                     }
                     // The consumer's subscriber must have taken every sample before this
                     // process's publisher goes.
-                    while services.ready.load(Ordering::Acquire) < 3 {
-                        std::thread::yield_now();
-                    }
+                    services.wait_for(3);
                 },
                 || {
                     let mut ports = services.open(&services.there, &services.back);

@@ -24,7 +24,7 @@
 //! from one process to the other and back (this machine's two CPUs are sometimes close,
 //! sometimes far apart, and every rate moves with that), then one table with each transport's
 //! messages per second and the shared queue's ratios to the peers. (The CPU time of a blocked
-//! getter is measured by `tests/blocking.rs`.)
+//! getter is measured by `tests/blocking.rs`; one-way latency by `benches/latency.rs`.)
 //!
 //! `harness = false`: forking needs a single-threaded parent. Run:
 //! `cargo bench -p queue-core --bench cross_process`. Without `--bench` (as in
@@ -157,15 +157,6 @@ mod bench {
         crate::serde_messages::print_ratios(&rows);
         #[cfg(not(feature = "serde"))]
         println!("\n(no serde message rows: the bench runs them with `--features serde`)");
-        if wanted("ping-pong") {
-            let cache_line = median(round_trip_nanos);
-            println!(
-                "\nping-pong: a u64 there and back through two shared queues (blocking push/pop) \
-                 takes {:.0} ns; a cache line alone, {cache_line:.0} ns (medians of {RUNS} runs of \
-                 {ROUND_TRIPS})",
-                median(queue_round_trip_nanos)
-            );
-        }
     }
 
     /// A Rust case: its transport, its message type, and the function that runs it.
@@ -331,29 +322,6 @@ mod bench {
                 }
             }
         }
-    }
-
-    /// The time a u64 takes to go from one process to the other and back through two shared
-    /// queues, with blocking calls: the latency of a hand-over, which the throughput cases do
-    /// not show.
-    fn queue_round_trip_nanos() -> f64 {
-        let there = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
-        let back = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
-        let took = two_processes(
-            || {
-                for _ in 0..ROUND_TRIPS {
-                    back.push(there.pop().unwrap()).unwrap();
-                }
-            },
-            // The timed side: it sends each number and waits for it to come back.
-            || {
-                for n in 0..ROUND_TRIPS {
-                    there.push(n).unwrap();
-                    assert_eq!(back.pop().unwrap(), n);
-                }
-            },
-        );
-        took.as_nanos() as f64 / ROUND_TRIPS as f64
     }
 
     fn queue_try<M: Message, const CAPACITY: usize>(messages: u64) -> Duration {

@@ -8,15 +8,17 @@
 //! backoff puts its longest pauses where a waiting call spends most of its time, and the
 //! value that arrives then waits for the pause to end. Measured across two processes on the CI
 //! machine (`benches/latency.rs`), against a growing backoff that slept after about 4 µs: a
-//! blocking ping-pong's one-way median fell from about 290 to 170 ns, its 99th percentile
-//! from 0.6-5 µs to 0.2-0.4 µs and its 99.9th from about 55 µs (a futex wake) to under 1 µs.
+//! blocking ping-pong's one-way median fell from about 290 to 140 ns, its 99th percentile
+//! from 0.6-5 µs to 0.25 µs and its 99.9th from about 55 µs (a futex wake) to 0.5 µs.
 
 use std::time::{Duration, Instant};
 
-/// How long a blocking call retries before it yields and then sleeps: the cost in CPU time
-/// of a call that ends up sleeping, and the gap between messages below which a flowing
-/// stream is never slept through.
-pub(crate) const SPIN_FOR: Duration = Duration::from_micros(20);
+/// How long a blocking call retries before it sleeps: the cost in CPU time of a call that
+/// ends up sleeping, and the gap between messages below which a flowing stream is never
+/// slept through. On the CI machine's virtual CPUs more than 1% of a ping-pong's round trips
+/// (normally 0.3 µs) wait over 5 µs for the other process: with 5 µs or 2 µs here, the
+/// blocking ping-pong's 99th percentile went from 0.2 µs to 30-50 µs (a futex wake).
+const SPIN_FOR: Duration = Duration::from_micros(20);
 
 /// Spin-loop hints before the first retry: a retry reads the stamp of the slot that the
 /// other side is about to write, pulling that line away from the writer, so the first one
