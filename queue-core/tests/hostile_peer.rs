@@ -121,9 +121,9 @@ impl Peer {
         self.write(self.tail, position);
     }
 
-    /// Slot `index`'s stamp (stamps of `u64` slots are one word apart).
+    /// Slot `index`'s stamp (a `u64` slot is its stamp and then its value: 16 bytes).
     fn set_stamp(&self, index: usize, stamp: u64) {
-        self.write(self.stamps + 8 * index, stamp);
+        self.write(self.stamps + 16 * index, stamp);
     }
 }
 
@@ -317,14 +317,14 @@ impl Scribbles {
 }
 
 /// A thread that writes plausible or random words into the cursors, the close flag, the
-/// stamps (`stamp_stride` bytes apart), the values (`slot_bytes` each: their first words, which
-/// a message queue reads as lengths, most often), the header and the wait lists, until `stop`;
-/// it returns how many words it wrote.
+/// stamps (`stamp_stride` bytes apart), the values (`value_bytes` each, `value_stride` bytes
+/// apart: their first words, which a message queue reads as lengths, most often), the header
+/// and the wait lists, until `stop`; it returns how many words it wrote.
 fn scribbling(
     peer: &Arc<Peer>,
     stop: &Arc<AtomicBool>,
     stamp_stride: usize,
-    slot_bytes: usize,
+    [value_stride, value_bytes]: [usize; 2],
 ) -> thread::JoinHandle<u64> {
     let (peer, stop) = (Arc::clone(peer), Arc::clone(stop));
     thread::spawn(move || {
@@ -343,14 +343,14 @@ fn scribbling(
                 ),
                 5 => {
                     let word = match scribbles.next() % 3 {
-                        0 => (scribbles.next() as usize % slot_bytes) / 8,
+                        0 => (scribbles.next() as usize % value_bytes) / 8,
                         _ => 0,
                     };
                     let value = match scribbles.next() % 3 {
-                        0 => scribbles.next() % (4 * slot_bytes as u64),
+                        0 => scribbles.next() % (4 * value_bytes as u64),
                         _ => scribbles.next(),
                     };
-                    (peer.values + slot_bytes * index + 8 * word, value)
+                    (peer.values + value_stride * index + 8 * word, value)
                 }
                 // The header and the wait lists: never read again after attaching, or
                 // only futex words and counts.
@@ -375,7 +375,8 @@ fn a_peer_scribbling_all_the_time_never_makes_a_call_spin_panic_or_fault() {
     let queue = BlockingQueue::<u64, Shared>::create(CAPACITY).unwrap();
     let peer = Arc::new(Peer::new(queue.fd()));
     let stop = Arc::new(AtomicBool::new(false));
-    let scribbler = scribbling(&peer, &stop, 8, 8);
+    // A `u64` slot is its stamp and then its value: each 16 bytes from the last.
+    let scribbler = scribbling(&peer, &stop, 16, [16, 8]);
     let deadline = Instant::now() + Duration::from_secs(2);
     let mut calls = 0u64;
     let mut slowest = Duration::ZERO;
@@ -529,7 +530,7 @@ fn a_peer_scribbling_over_messages_of_several_slots_never_makes_a_call_spin_pani
     let peer = Arc::new(Peer::new(queue.fd()));
     let stop = Arc::new(AtomicBool::new(false));
     // A slot's stamp takes a cache line of its own (see `stamp_spacing`).
-    let scribbler = scribbling(&peer, &stop, 64, slot);
+    let scribbler = scribbling(&peer, &stop, 64, [slot, slot]);
     let deadline = Instant::now() + Duration::from_secs(2);
     let (mut calls, mut slowest) = (0u64, Duration::ZERO);
     let mut answered = [0u64; 3]; // messages or successes, Full/Empty/Timeout, errors

@@ -160,7 +160,9 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::ring::{AnyBytes, Cursors, Extent, HeapSlot, Shape, SharedValues, empty_stamps};
+    use crate::ring::{
+        AnyBytes, Cursors, Extent, HeapSlot, Shape, SharedValues, empty_stamps, stamp_spacing,
+    };
 
     /// A ring of `capacity` slots whose cursors start at `lap`'s first position.
     fn storage<T>(capacity: usize, lap: usize) -> Storage<T> {
@@ -206,7 +208,7 @@ mod tests {
         type Wide = [u64; 8];
         let shape = Shape::new(4).unwrap();
         let cursors = Cursors::new(0);
-        let stamps: Vec<AtomicUsize> = empty_stamps::<Wide>(0, 4).collect();
+        let stamps: Vec<AtomicUsize> = empty_stamps(0, 4, stamp_spacing::<Wide>()).collect();
         let words: Vec<AtomicUsize> = (0..4 * 8).map(|_| AtomicUsize::new(0)).collect();
         let values = SharedValues::new(&stamps, &words, AnyBytes::<Wide>::proven(Extent::Whole));
         // SAFETY: stamps and cursors from one start position, every slot empty.

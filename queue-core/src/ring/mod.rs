@@ -102,7 +102,9 @@ pub(crate) use announced::{Announced, Announcement, Participant, side_gone_by};
 pub(crate) use claimer::{Claimant, Claimer, Local, Side, Unannounced};
 pub(crate) use cursors::Cursors;
 pub(crate) use split::{Cursor, SplitRing};
-pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_spacing, stamps_len};
+#[cfg(test)]
+pub(crate) use shape::stamp_spacing;
+pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_beside_value, stamps_len};
 #[allow(unreachable_pub, reason = "sealed: `Plain`'s hidden const names it; no path outside reaches it")]
 pub use plain::{Frame, Plain, type_tag};
 #[allow(unreachable_pub, reason = "named in `Plain::EXTENT`, a hidden item of a public trait")]
@@ -140,7 +142,7 @@ struct Claim {
 }
 
 /// The algorithm, over storage borrowed for `'a`, with its slots (stamps and values) kept in
-/// `V` (stamps beside heap cells, or two arrays of a shared mapping: see [`Values`]).
+/// `V` (stamps beside heap cells, or words of a shared mapping: see [`Values`]).
 ///
 /// # Invariants
 ///

@@ -11,11 +11,14 @@ use crate::sync::{AtomicUsize, Ordering, crash_point};
 
 use super::ValueCell;
 use super::shape::stamp_spacing;
+#[cfg(all(test, not(loom)))]
+use super::shape::stamp_beside_value;
 
 /// The slots of a ring, borrowed for `'a`: `len()` of them, each a stamp and room for a value,
 /// written by the push that claimed it and read by the pop that claimed it (see the `ring`
 /// module docs). Where each stamp lies beside its value is the storage's choice: on the heap
-/// in one array of both, in a shared mapping in two arrays (see [`SharedValues`]).
+/// in one array of both; in a shared mapping the same for small values, in two arrays for
+/// large ones (see [`SharedValues`]).
 pub(crate) trait Values<'a, T>: Copy {
     /// Whether every writer of this storage runs the ring's protocol. On the heap it does
     /// (only this process's queue code reaches the storage), so a claim may retry for as long
@@ -67,8 +70,8 @@ pub(crate) trait Values<'a, T>: Copy {
 
 /// A slot of a ring on the heap: its stamp beside its value, so that a pop that finds the
 /// stamp ready finds the value on the same cache line (for values up to 56 bytes), and a push
-/// writes both with one line. (Two arrays, as in a shared mapping, would cost a second line
-/// transfer between the threads per slot, measured at up to half the throughput.)
+/// writes both with one line. (Two arrays would cost a second line transfer between the
+/// threads per slot, measured at up to half the throughput.)
 pub(crate) struct HeapSlot<T> {
     stamp: AtomicUsize,
     value: ValueCell<T>,
@@ -132,7 +135,11 @@ pub(crate) const fn words_per_value<T>() -> usize {
 }
 
 /// The values of a ring in shared memory: [`words_per_value`] words per slot, copied one
-/// relaxed atomic word at a time.
+/// relaxed atomic word at a time; each slot's stamp beside its value ([`beside`]), or the
+/// stamps in an array of their own ([`new`]).
+///
+/// [`beside`]: Self::beside
+/// [`new`]: Self::new
 ///
 /// Another process may write a slot's words while we copy them (a faulty or hostile one, out
 /// of the protocol). Between threads that would be a data race, undefined behaviour, if the
@@ -141,9 +148,12 @@ pub(crate) const fn words_per_value<T>() -> usize {
 /// the compiler cannot merge the copy into wider vector moves: a 64-byte value is eight word
 /// stores instead of four 16-byte ones.
 pub(crate) struct SharedValues<'a, T> {
-    /// The stamps, [`stamp_spacing`] words apart.
+    /// The stamps, `stamp_stride` words apart.
     stamps: &'a [AtomicUsize],
+    stamp_stride: usize,
+    /// The values, `value_stride` words apart.
     words: &'a [AtomicUsize],
+    value_stride: usize,
     extent: Extent,
     _values: PhantomData<fn(T) -> T>,
 }
@@ -213,7 +223,24 @@ impl<'a, T> SharedValues<'a, T> {
     pub(crate) fn new(stamps: &'a [AtomicUsize], words: &'a [AtomicUsize], element: AnyBytes<T>) -> Self {
         Self {
             stamps,
+            stamp_stride: stamp_spacing::<T>(),
             words,
+            value_stride: words_per_value::<T>(),
+            extent: element.extent,
+            _values: PhantomData,
+        }
+    }
+
+    /// The values stored in `cells`, each slot its stamp and then its value's
+    /// [`words_per_value`] words (the layout of a shared mapping where
+    /// `stamp_beside_value::<T>()`), with the same argument for soundness as [`new`](Self::new).
+    pub(crate) fn beside(cells: &'a [AtomicUsize], element: AnyBytes<T>) -> Self {
+        let stride = 1 + words_per_value::<T>();
+        Self {
+            stamps: cells,
+            stamp_stride: stride,
+            words: cells.get(1..).unwrap_or_default(),
+            value_stride: stride,
             extent: element.extent,
             _values: PhantomData,
         }
@@ -235,9 +262,11 @@ impl<'a, T> SharedValues<'a, T> {
         .min(size_of::<T>())
     }
 
-    /// Every slot's words, [`words_per_value`] per slot.
+    /// Every slot's words, [`words_per_value`] per slot: only for values made by
+    /// [`new`](Self::new), whose words are contiguous (spans copy runs of slots as one).
     #[inline(always)]
     pub(super) fn words(self) -> &'a [AtomicUsize] {
+        debug_assert_eq!(self.value_stride, words_per_value::<T>());
         self.words
     }
 
@@ -249,7 +278,7 @@ impl<'a, T> SharedValues<'a, T> {
     #[inline(always)]
     unsafe fn slot(self, index: usize) -> *const AtomicUsize {
         // SAFETY: `index < len()`, so the slot's words are inside `self.words`.
-        unsafe { self.words.as_ptr().add(index * words_per_value::<T>()) }
+        unsafe { self.words.as_ptr().add(index * self.value_stride) }
     }
 }
 
@@ -258,11 +287,13 @@ impl<'a, T> Values<'a, T> for SharedValues<'a, T> {
 
     #[inline(always)]
     fn len(self) -> usize {
-        let stamped = self.stamps.len() / stamp_spacing::<T>();
+        let stamped = self.stamps.len() / self.stamp_stride;
         match words_per_value::<T>() {
             // A zero-sized `T`: every slot is empty space; the stamps say how many there are.
             0 => stamped,
-            words => stamped.min(self.words.len() / words),
+            // The slots whose last word is inside `words`: slot `i`'s words end at
+            // `i * value_stride + words`.
+            words => stamped.min((self.words.len() + self.value_stride - words) / self.value_stride),
         }
     }
 
@@ -270,7 +301,7 @@ impl<'a, T> Values<'a, T> for SharedValues<'a, T> {
     unsafe fn stamp(self, index: usize) -> &'a AtomicUsize {
         // SAFETY: `index < len()` (the caller's contract), and `len()` counts only slots whose
         // stamp is inside `stamps`.
-        unsafe { self.stamps.get_unchecked(index * stamp_spacing::<T>()) }
+        unsafe { self.stamps.get_unchecked(index * self.stamp_stride) }
     }
 
     #[inline(always)]
@@ -433,11 +464,32 @@ mod tests {
         words(slots * stamp_spacing::<T>())
     }
 
-    /// Writes and reads back three values of `N` bytes through words.
+    /// Writes and reads back three values of `N` bytes through words, in two arrays and, for a
+    /// value small enough, each beside its stamp.
     fn round_trip<const N: usize>() {
         let storage = words(3 * words_per_value::<[u8; N]>());
         let stamps = stamps::<[u8; N]>(3);
-        let values = SharedValues::<[u8; N]>::new(&stamps, &storage, AnyBytes::proven(Extent::Whole));
+        let element = AnyBytes::proven(Extent::Whole);
+        round_trip_through(SharedValues::<[u8; N]>::new(&stamps, &storage, element));
+        if stamp_beside_value::<[u8; N]>() {
+            let cells = words(3 * (1 + words_per_value::<[u8; N]>()));
+            let beside = SharedValues::<[u8; N]>::beside(&cells, element);
+            round_trip_through(beside);
+            for index in 0..3 {
+                // SAFETY: in bounds.
+                let stamp = unsafe { beside.stamp(index) };
+                assert_eq!(stamp.load(Ordering::Relaxed), 0, "{N} bytes, slot {index}'s stamp");
+                stamp.store(usize::MAX, Ordering::Relaxed);
+            }
+            // Each stamp is the first of its slot's cells, and the values kept theirs.
+            let stamped = cells.iter().map(|cell| cell.load(Ordering::Relaxed) == usize::MAX);
+            let every = 1 + words_per_value::<[u8; N]>();
+            assert!(stamped.enumerate().all(|(cell, is)| is == (cell % every == 0)));
+            round_trip_through(beside);
+        }
+    }
+
+    fn round_trip_through<const N: usize>(values: SharedValues<'_, [u8; N]>) {
         assert_eq!(values.len(), 3);
         for index in 0..3 {
             let value = core::array::from_fn(|byte| (index * N + byte) as u8 | 1);

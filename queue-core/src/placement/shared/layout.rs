@@ -6,7 +6,9 @@ use core::mem::{align_of, size_of};
 use super::error::{ElementType, MappingError};
 use crate::ring::Plain;
 use super::participants::{MAX_PARTICIPANTS, Participants};
-use crate::ring::{Announcement, CACHE_LINE, Cursors, Shape, stamps_len, words_per_value};
+use crate::ring::{
+    Announcement, CACHE_LINE, Cursors, Shape, stamp_beside_value, stamps_len, words_per_value,
+};
 use crate::sync::AtomicUsize;
 use crate::wait::WaitLists;
 
@@ -14,7 +16,7 @@ use crate::wait::WaitLists;
 pub(super) const MAGIC: u64 = u64::from_le_bytes(*b"qcore:SQ");
 
 /// The version of the layout described in the module docs; bumped on any change to it.
-pub(super) const LAYOUT_VERSION: u32 = 8;
+pub(super) const LAYOUT_VERSION: u32 = 9;
 
 /// The header at offset 0; every field is an integer, valid for any bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,16 +85,22 @@ impl Layout {
         let announcements = (participants + size_of::<Participants>())
             .next_multiple_of(align_of::<Announcement>());
         end = announcements + MAX_PARTICIPANTS * size_of::<Announcement>();
-        // The stamps and the values each start on a cache line of their own. Values are
+        // The stamps start on a cache line. A small value follows its stamp (the values
+        // offset is then the first slot's value, one word on); a large one is in an array of
+        // values from a cache line of its own (see `ring::stamp_beside_value`). Values are
         // stored as whole words (see `ring::SharedValues`), so a value's alignment never
         // matters here: it is never referenced in the mapping, only copied out of it.
         let word = size_of::<AtomicUsize>();
         let stamps = end.next_multiple_of(CACHE_LINE);
         let stamps_size = word.checked_mul(stamps_len::<T>(capacity)?)?;
         let stamps_end = stamps.checked_add(stamps_size)?;
-        let values = stamps_end.checked_next_multiple_of(CACHE_LINE)?;
-        let values_size = word.checked_mul(words_per_value::<T>())?.checked_mul(capacity)?;
-        let len = values.checked_add(values_size)?;
+        let (values, len) = if stamp_beside_value::<T>() {
+            (stamps + word, stamps_end)
+        } else {
+            let values = stamps_end.checked_next_multiple_of(CACHE_LINE)?;
+            let values_size = word.checked_mul(words_per_value::<T>())?.checked_mul(capacity)?;
+            (values, values.checked_add(values_size)?)
+        };
         // The mapping length must fit in an `off_t` for `fallocate`.
         i64::try_from(len).ok()?;
         Some(Self {
@@ -235,7 +243,10 @@ mod tests {
         assert_eq!(layout.values % CACHE_LINE, 0);
         assert_eq!(layout.len, layout.values + 8 * 64);
         let odd = Layout::new::<[u8; 13]>(3, false).unwrap();
-        assert_eq!(odd.len, odd.values + 3 * 16, "values take whole words");
+        // Each small value beside its stamp: a stamp word and two value words per slot.
+        assert_eq!(odd.stamps % CACHE_LINE, 0);
+        assert_eq!(odd.values, odd.stamps + size_of::<AtomicUsize>());
+        assert_eq!(odd.len, odd.stamps + 3 * 24, "values take whole words");
         assert_eq!(Layout::new::<u64>(usize::MAX, true), None);
     }
 

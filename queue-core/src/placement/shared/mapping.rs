@@ -22,9 +22,8 @@ use super::presence::Presence;
 use crate::error::CapacityError;
 use crate::mutant;
 use crate::ring::{
-    AnyBytes, Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side, empty_stamps,
-    side_gone_by,
-    stamp_spacing, words_per_value,
+    AnyBytes, Announced, Announcement, Cursors, Participant, Ring, SharedValues, Shape, Side,
+    empty_stamps, side_gone_by, stamp_beside_value, stamps_len, words_per_value,
 };
 use crate::placement::storage::{RingOf, RingStorage, WaitingStorage};
 use crate::sync::{AtomicUsize, Barriers};
@@ -152,17 +151,19 @@ impl Region {
         // never trusts a stamp or a value further than its contract.
         unsafe {
             let cursors = &*self.raw.at::<Cursors>(self.layout.cursors);
-            let stamp_count = self.shape.capacity * stamp_spacing::<T>();
-            let stamps = core::slice::from_raw_parts(
-                self.raw.at_many::<AtomicUsize>(self.layout.stamps, stamp_count),
-                stamp_count,
-            );
-            let word_count = self.shape.capacity * words_per_value::<T>();
-            let words = core::slice::from_raw_parts(
-                self.raw.at_many::<AtomicUsize>(self.layout.values, word_count),
-                word_count,
-            );
-            Ring::new(cursors, SharedValues::new(stamps, words, element), self.shape)
+            let slice = |offset, count| {
+                core::slice::from_raw_parts(self.raw.at_many::<AtomicUsize>(offset, count), count)
+            };
+            // `stamps_len` fits: the layout was made with it.
+            let stamp_count = stamps_len::<T>(self.shape.capacity).unwrap_or_default();
+            let stamps = slice(self.layout.stamps, stamp_count);
+            let values = if stamp_beside_value::<T>() {
+                SharedValues::beside(stamps, element)
+            } else {
+                let words = slice(self.layout.values, self.shape.capacity * words_per_value::<T>());
+                SharedValues::new(stamps, words, element)
+            };
+            Ring::new(cursors, values, self.shape)
         }
     }
 
@@ -315,8 +316,11 @@ impl<T: Plain> Mapping<T> {
             // The value cells need no initialisation: a new memory file reads as zeros,
             // valid bytes for a `T: Plain`, and every stamp says "empty". Zeros are also an
             // empty table of participants, and announcements of no claim.
-            let stamps = raw.at_many::<AtomicUsize>(layout.stamps, capacity * stamp_spacing::<T>());
-            for (word, stamp) in empty_stamps::<T>(start, capacity).enumerate() {
+            // The layout was made with `stamps_len`, so these fit.
+            let count = stamps_len::<T>(capacity).unwrap_or_default();
+            let stamps = raw.at_many::<AtomicUsize>(layout.stamps, count);
+            let stride = stamps_len::<T>(1).unwrap_or_default();
+            for (word, stamp) in empty_stamps(start, capacity, stride).enumerate() {
                 stamps.add(word).write(stamp);
             }
             raw.at::<Header>(0)

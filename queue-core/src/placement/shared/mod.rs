@@ -16,8 +16,11 @@
 //! announcements_offset
 //!                     MAX_PARTICIPANTS x Announcement: the claim each participant may be
 //!                     making, each on its own cache line
-//! stamps_offset       capacity x stamp_spacing::<T>() x AtomicUsize: the slots' stamps,
-//!                     from a cache line (see `ring::stamp_spacing`)
+//! stamps_offset       a value of up to 56 bytes: capacity x (1 + words_per_value::<T>()) words,
+//!                     each slot's stamp, then its value as whole words, from a cache line
+//!                     (see `ring::stamp_beside_value`); values_offset is one word on.
+//!                     A larger value: capacity x stamp_spacing::<T>() x AtomicUsize, the
+//!                     slots' stamps, from a cache line (see `ring::stamp_spacing`), then
 //! values_offset       capacity x words_per_value::<T>() x usize: the slots' values, as whole
 //!                     words, from a cache line
 //! ```

@@ -48,7 +48,7 @@ use model_check::{Bound, Model, explore};
 
 use super::{
     AnyBytes, Announced, Extent, Announcement, Cursors, Participant, Refusal, Ring, SharedValues, Shape, Side,
-    empty_stamps, side_gone_by,
+    empty_stamps, side_gone_by, stamp_spacing,
 };
 use crate::sync::crash::{Crashed, crash_after, disarm};
 use crate::sync::{AtomicUsize, Ordering};
@@ -160,7 +160,7 @@ impl Shared {
         let shape = Shape::new(capacity).unwrap();
         Arc::new(Self {
             cursors: Cursors::new(0),
-            stamps: empty_stamps::<Value>(0, capacity).collect(),
+            stamps: empty_stamps(0, capacity, stamp_spacing::<Value>()).collect(),
             words: (0..2 * capacity).map(|_| AtomicUsize::new(0)).collect(),
             shape,
             table: (0..participants).map(|_| Announcement::new()).collect(),
