@@ -104,14 +104,16 @@ pub(crate) use cursors::Cursors;
 pub(crate) use split::{Cursor, SplitRing};
 #[cfg(test)]
 pub(crate) use shape::stamp_spacing;
-pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps, stamp_beside_value, stamps_len};
+pub(crate) use shape::{CACHE_LINE, Shape, empty_stamps};
 #[allow(unreachable_pub, reason = "sealed: `Plain`'s hidden const names it; no path outside reaches it")]
 pub use plain::{Frame, Plain, type_tag};
 #[allow(unreachable_pub, reason = "named in `Plain::EXTENT`, a hidden item of a public trait")]
 pub use values::Extent;
 #[cfg(feature = "serde")]
 pub(crate) use spans::slots_for;
-pub(crate) use values::{AnyBytes, HeapSlot, SharedValues, Values, words_per_value};
+pub(crate) use values::{
+    AnyBytes, HeapSlot, SharedValues, Values, stamp_beside_value, stamps_len, words_per_value,
+};
 
 /// Room for one slot's value: initialised exactly when the slot's stamp is `p + 1` for the
 /// position `p` whose push wrote it.

@@ -5,8 +5,6 @@ use crate::error::CapacityError;
 use crate::mutant;
 use crate::sync::AtomicUsize;
 
-use super::values::words_per_value;
-
 /// The bytes of a cache line, as far as the layout of stamps and values is concerned.
 pub(crate) const CACHE_LINE: usize = 64;
 
@@ -24,28 +22,6 @@ pub(crate) const fn stamp_spacing<T>() -> usize {
     } else {
         words
     }
-}
-
-/// Whether a shared mapping keeps each slot's stamp beside its value: when both fit in a cache
-/// line (values of up to 56 bytes), so that a value crosses between processes with its stamp,
-/// one line transfer where two arrays cost two (measured between two processes, Vyukov's ring
-/// with its stamps and values in two arrays moved 0.6 times the messages per second of the
-/// same ring with each stamp beside its value). Larger values keep their stamps in an array
-/// of their own, [`stamp_spacing`] words apart, and their words contiguous, as spans need: a
-/// message queue's 256-byte slots hold the parts of a message as one run of words.
-pub(crate) const fn stamp_beside_value<T>() -> bool {
-    words_per_value::<T>() < CACHE_LINE / size_of::<usize>()
-}
-
-/// How many `AtomicUsize`s the stamps of `capacity` slots of `T` take in a shared mapping
-/// (with their values, where each is beside its stamp), if that fits a `usize`.
-pub(crate) fn stamps_len<T>(capacity: usize) -> Option<usize> {
-    let per_slot = if stamp_beside_value::<T>() {
-        1 + words_per_value::<T>()
-    } else {
-        stamp_spacing::<T>()
-    };
-    capacity.checked_mul(per_slot)
 }
 
 /// The stamps of `capacity` empty slots, `stride` words apart (`capacity * stride` atomics,
@@ -288,22 +264,9 @@ mod tests {
         assert_eq!(stamp_spacing::<[u64; 3]>(), 3);
         assert_eq!(stamp_spacing::<[u8; 64]>(), 8);
         assert_eq!(stamp_spacing::<[u8; 4096]>(), 8);
-        assert_eq!(stamps_len::<[u8; 64]>(usize::MAX), None);
         let stamps: Vec<usize> = empty_stamps(6, 2, stamp_spacing::<[u64; 3]>())
             .map(AtomicUsize::into_inner)
             .collect();
         assert_eq!(stamps, [6, 0, 0, 7, 0, 0]);
-    }
-
-    #[test]
-    fn a_shared_mapping_keeps_a_small_value_beside_its_stamp() {
-        assert!(stamp_beside_value::<u64>());
-        assert!(stamp_beside_value::<[u8; 56]>());
-        assert!(!stamp_beside_value::<[u8; 57]>());
-        assert!(!stamp_beside_value::<[u8; 64]>());
-        // A stamp and a value's words per slot, beside; the stamps alone, apart.
-        assert_eq!(stamps_len::<u64>(3), Some(6));
-        assert_eq!(stamps_len::<[u8; 56]>(2), Some(16));
-        assert_eq!(stamps_len::<[u8; 64]>(3), Some(24));
     }
 }
