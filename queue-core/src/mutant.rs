@@ -67,6 +67,12 @@ pub(crate) const HEALS_DEAD_SLEEPERS: bool = !cfg!(queue_mutant = "forgets_dead_
 /// pop saw its slot empty just before they were published.
 pub(crate) const DISCONNECTS_UNDRAINED: bool = cfg!(queue_mutant = "disconnects_undrained");
 
+/// Whether a push that finds a shared ring full answers `Disconnected` without asking whether
+/// any consumer is left (`false` in every normal build); the `disconnects_live_consumers`
+/// mutant tells a producer its consumers are gone while one still pops.
+pub(crate) const DISCONNECTS_LIVE_CONSUMERS: bool =
+    cfg!(queue_mutant = "disconnects_live_consumers");
+
 /// Whether a heap ring (and an `spsc` channel) claims in a child made by fork as in the
 /// process that made it (`false` in every normal build); the `uses_fork_copies` mutant lets a
 /// forked child push into and pop from its silent copy of the parent's queue.

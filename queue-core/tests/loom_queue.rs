@@ -430,3 +430,42 @@ fn drop_scenario() {
         assert_eq!(count.load(Ordering::Relaxed), 1, "value {id} dropped once");
     }
 }
+
+/// A downstream crate's own loom model, as its author would write it: a shared queue is
+/// refused with `UnderLoom` (it cannot be modelled: its memory is a file other processes map),
+/// and the heap queue its message points to works there.
+#[test]
+fn a_downstream_model_gets_the_heap_queue_and_a_clear_refusal_exhaustive() {
+    explore(
+        Model {
+            name: "a_downstream_model_gets_the_heap_queue_and_a_clear_refusal",
+            property: "inside a loom model a shared queue's create answers UnderLoom, whose \
+                       message names the heap queue to model instead; a heap queue used there \
+                       delivers a value from one thread to another",
+            scenario: "capacity 2; create a shared queue, then one thread pushes 1 value into a \
+                       heap queue while another pops until it has it",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            match Queue::<u64, queue_core::Shared>::create(2) {
+                Err(error @ queue_core::MappingError::UnderLoom) => {
+                    assert!(error.to_string().contains("heap Queue"), "{error}");
+                }
+                other => panic!("a shared queue under loom: {other:?}"),
+            }
+            let queue = Arc::new(Queue::<u64>::new(2).unwrap());
+            let producer = {
+                let queue = Arc::clone(&queue);
+                loom::thread::spawn(move || queue.try_push(7).unwrap())
+            };
+            let got = loop {
+                match queue.try_pop() {
+                    Ok(value) => break value,
+                    Err(_) => loom::thread::yield_now(),
+                }
+            };
+            producer.join().unwrap();
+            assert_eq!(got, 7);
+        },
+    );
+}

@@ -16,7 +16,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::Instant;
 
-use crate::checks::LOOM_BUILD;
+use crate::checks::{Build, LOOM_BUILD};
 use crate::command;
 
 /// One job: a test of a test binary, or a binary run whole.
@@ -73,28 +73,15 @@ pub(crate) fn run_all(root: &Path) -> bool {
     // Stable: the jobs the report does not know keep the order cargo built them in.
     jobs.sort_by(|a, b| b.hint.total_cmp(&a.hint));
     let count = jobs.len();
-    let queue = Mutex::new(VecDeque::from(jobs));
     let failed = Mutex::new(Vec::new());
     let workers = thread::available_parallelism().map_or(1, |n| n.get());
     println!("{count} loom jobs on {workers} workers, the longest first");
-    thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    // A worker that panicked while it held the lock left a queue still whole.
-                    let next = queue
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .pop_front();
-                    let Some(job) = next else { break };
-                    if let Err(what) = run(&job) {
-                        failed
-                            .lock()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner())
-                            .push(what);
-                    }
-                }
-            });
+    pool(jobs, |job| {
+        if let Err(what) = run(&job) {
+            failed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(what);
         }
     });
     let failed = failed
@@ -112,27 +99,81 @@ pub(crate) fn run_all(root: &Path) -> bool {
     failed.is_empty()
 }
 
+/// A test binary a build made.
+#[derive(Clone, Debug)]
+pub(crate) struct Built {
+    pub(crate) binary: PathBuf,
+    /// Its package's directory, where `cargo test` runs it.
+    pub(crate) dir: PathBuf,
+    /// Its package's name.
+    pub(crate) package: String,
+    /// Its target's name: the crate's, for the unit tests (`lib`), or the test file's.
+    pub(crate) target: String,
+    pub(crate) lib: bool,
+}
+
+/// Runs `work` on each of `jobs`, in their order, on one worker thread per core.
+pub(crate) fn pool<J: Send>(jobs: Vec<J>, work: impl Fn(J) + Sync) {
+    let queue = Mutex::new(VecDeque::from(jobs));
+    let workers = thread::available_parallelism().map_or(1, |n| n.get());
+    thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    // A worker that panicked while it held the lock left a queue still whole.
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .pop_front();
+                    let Some(job) = next else { break };
+                    work(job);
+                }
+            });
+        }
+    });
+}
+
 /// `cargo test --release --no-run` in the loom build; the test binaries it made, each with
 /// its package's directory, or `None` if the build failed.
 fn build(root: &Path) -> Option<Vec<(PathBuf, PathBuf)>> {
+    let built = build_in(root, &LOOM_TARGETS, LOOM_BUILD, root).ok()?;
+    Some(built.into_iter().map(|b| (b.binary, b.dir)).collect())
+}
+
+/// `cargo test --release --no-run TARGETS` in the workspace at `dir`, in `build` (its target
+/// directory under `root`); the test binaries it made, each with its package's directory, or
+/// the build's first error.
+pub(crate) fn build_in(
+    dir: &Path,
+    targets: &[&str],
+    build: Build,
+    root: &Path,
+) -> Result<Vec<Built>, String> {
     let mut cargo = Command::new(env!("CARGO"));
     cargo
-        .current_dir(root)
+        .current_dir(dir)
         .args([
             "test",
             "--release",
             "--no-run",
             "--message-format=json-render-diagnostics",
         ])
-        .args(LOOM_TARGETS)
+        .args(targets)
         .stdin(Stdio::null())
-        .stderr(Stdio::inherit());
-    LOOM_BUILD.apply(&mut cargo, root);
-    let output = cargo.output().ok()?;
+        .stderr(Stdio::piped());
+    build.apply(&mut cargo, root);
+    let output = cargo.output().map_err(|error| error.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        return None;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        eprint!("{stderr}");
+        let first_error = stderr
+            .lines()
+            .find(|line| line.starts_with("error"))
+            .unwrap_or("the build failed");
+        return Err(first_error.to_owned());
     }
-    let binaries = String::from_utf8_lossy(&output.stdout)
+    let binaries = stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|message| {
@@ -141,15 +182,28 @@ fn build(root: &Path) -> Option<Vec<(PathBuf, PathBuf)>> {
         .filter_map(|artifact| {
             let binary = PathBuf::from(artifact["executable"].as_str()?);
             let manifest = Path::new(artifact["manifest_path"].as_str()?);
-            Some((binary, manifest.parent()?.to_path_buf()))
+            let target = &artifact["target"];
+            // `package_id` ends `...#name@version` (or `#version` when the name is the
+            // directory's): the manifest's directory names the package in this workspace.
+            let dir = manifest.parent()?.to_path_buf();
+            Some(Built {
+                binary,
+                package: dir.file_name()?.to_str()?.to_owned(),
+                dir,
+                target: target["name"].as_str()?.to_owned(),
+                lib: target["kind"]
+                    .as_array()?
+                    .iter()
+                    .any(|kind| kind == "lib" || kind == "rlib"),
+            })
         })
         .collect();
-    Some(binaries)
+    Ok(binaries)
 }
 
 /// The tests `binary` holds, as libtest lists them; `None` for a binary without libtest's
 /// harness (it prints no count).
-fn list(binary: &Path) -> Option<Vec<String>> {
+pub(crate) fn list(binary: &Path) -> Option<Vec<String>> {
     let output = Command::new(binary).arg("--list").output().ok()?;
     let text = String::from_utf8_lossy(&output.stdout);
     if !text.lines().any(|line| line.ends_with(" benchmarks")) {
@@ -165,7 +219,7 @@ fn list(binary: &Path) -> Option<Vec<String>> {
 
 /// The report's time of the model that test `test` explores: a model test is named after its
 /// model, with its coverage after (`..._exhaustive`, `..._bound_4`). Infinity if none.
-fn hint(times: &HashMap<String, f64>, test: &str) -> f64 {
+pub(crate) fn hint(times: &HashMap<String, f64>, test: &str) -> f64 {
     let short = test.rsplit("::").next().unwrap_or(test);
     times
         .iter()
@@ -179,7 +233,7 @@ fn hint(times: &HashMap<String, f64>, test: &str) -> f64 {
 }
 
 /// Each model's time in the committed report (`verification/REPORT.md`), by name.
-fn report_times(root: &Path) -> HashMap<String, f64> {
+pub(crate) fn report_times(root: &Path) -> HashMap<String, f64> {
     let report = std::fs::read_to_string(root.join("verification/REPORT.md")).unwrap_or_default();
     report
         .lines()

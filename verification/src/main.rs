@@ -10,6 +10,8 @@
 //!   build, every loom model, every mutant and each bench once, with their output passed
 //!   through.
 //! - `-- mutants [NAME...]` runs only the mutants (every one, or those named).
+//! - `-- orderings [--full] [FILE...]` weakens each atomic ordering of the cores one step at
+//!   a time and runs the loom models on it (see `orderings`); long, so run on its own.
 //!
 //! Each exits with 1 if any check fails or any mutant survives.
 //!
@@ -24,8 +26,10 @@ mod doc_paths;
 mod examples;
 mod imports;
 mod loom_pool;
+mod loom_suites;
 mod msrv;
 mod mutants;
+mod orderings;
 mod outcome;
 mod report;
 mod suites;
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let passed = match args.first().map(String::as_str) {
         Some("test") => test_all(&workspace_root()),
         Some("mutants") => run_mutants(&workspace_root(), &args[1..]),
+        Some("orderings") => orderings::run(&workspace_root(), &args[1..]),
         _ => write_report(args.iter().any(|arg| arg == "--quick")),
     };
     if passed {
@@ -185,8 +190,28 @@ fn write_report(quick: bool) -> bool {
         }
     };
     let steps = declared.len() + MUTANTS.len();
-    let mut suites = Vec::new();
+    // The loom suites first, their models pooled on every core; then the others in turn.
+    let loom: Vec<&Suite> = declared
+        .iter()
+        .filter(|suite| suite.checker == Checker::Loom)
+        .collect();
+    progress(loom.len(), steps, "the loom suites, pooled", started);
+    let records: Vec<PathBuf> = loom
+        .iter()
+        .map(|suite| fresh_records(&out_dir, suite))
+        .collect();
+    let shown: Vec<String> = loom
+        .iter()
+        .map(|suite| suite_command(suite, quick).1)
+        .collect();
+    let mut suites = loom_suites::run(&root, &loom, &records, &shown, quick, seed);
+    for suite in &suites {
+        print_verdict(suite);
+    }
     for (index, suite) in declared.iter().enumerate() {
+        if suite.checker == Checker::Loom {
+            continue;
+        }
         progress(index + 1, steps, &suite.name, started);
         suites.push(run_suite(&root, &out_dir, suite, quick, seed));
     }
@@ -204,6 +229,7 @@ fn write_report(quick: bool) -> bool {
         header: header(&root, quick, seed, started.elapsed().as_secs_f64()),
         suites,
         mutants,
+        orderings: orderings::view(&root),
     };
     let written = std::fs::write(out_dir.join("report.md"), report.markdown()).and_then(|()| {
         let json = serde_json::to_string_pretty(&report).map_err(std::io::Error::other)?;
@@ -235,18 +261,23 @@ fn progress(step: usize, steps: usize, what: &str, started: Instant) {
     );
 }
 
-/// Runs one suite's `cargo test` and reads its verdicts and records.
-fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64) -> SuiteResult {
+/// The records file of `suite`, emptied.
+fn fresh_records(out_dir: &Path, suite: &Suite) -> PathBuf {
     let records = out_dir.join(format!("{}.jsonl", suite.name.replace([' ', ':'], "-")));
     let _ = std::fs::remove_file(&records);
+    records
+}
+
+/// `suite`'s `cargo test` command (with its build's variables, not yet its records' and
+/// seed's), and the same as a reader types it.
+fn suite_command(suite: &Suite, quick: bool) -> (Command, String) {
     let mut command = Command::new(env!("CARGO"));
-    command
-        .current_dir(root)
-        .args(["test", "--release"])
-        .args(&suite.args)
-        .args(["--", "--nocapture", "--test-threads", "2"])
-        .env("MODEL_CHECK_RESULTS", &records)
-        .env("PROPTEST_RNG_SEED", seed.to_string());
+    command.args(["test", "--release"]).args(&suite.args).args([
+        "--",
+        "--nocapture",
+        "--test-threads",
+        "2",
+    ]);
     let mut shown = format!(
         "cargo test --release {} -- --nocapture",
         suite.args.join(" ")
@@ -257,7 +288,7 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
         Checker::Proptest | Checker::Scenario => None,
     };
     if let Some(build) = build {
-        build.apply(&mut command, root);
+        build.apply(&mut command, &workspace_root());
         shown = format!("{} {shown}", build.shown()).trim_start().to_owned();
     }
     if quick {
@@ -265,6 +296,17 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
             .env("MODEL_CHECK_QUICK", "1")
             .env("PROPTEST_CASES", "16");
     }
+    (command, shown)
+}
+
+/// Runs one suite's `cargo test` and reads its verdicts and records.
+fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64) -> SuiteResult {
+    let records = fresh_records(out_dir, suite);
+    let (mut command, shown) = suite_command(suite, quick);
+    command
+        .current_dir(root)
+        .env("MODEL_CHECK_RESULTS", &records)
+        .env("PROPTEST_RNG_SEED", seed.to_string());
     let mut result = SuiteResult::new(suite, shown);
     let started = Instant::now();
     let output = command::run_captured(&mut command);
@@ -273,11 +315,23 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
         eprintln!("  could not run cargo");
         return result;
     };
-    let text = output.text;
-    result.tests = outcome::parse_verdicts(&text);
-    result.figures = outcome::parse_figures(&text);
+    finish_suite(&mut result, suite, &records, output.success, &output.text);
+    print_verdict(&result);
+    result
+}
+
+/// Fills `result` from what the suite's tests printed (`text`) and its records file.
+fn finish_suite(
+    result: &mut SuiteResult,
+    suite: &Suite,
+    records: &Path,
+    success: bool,
+    text: &str,
+) {
+    result.tests = outcome::parse_verdicts(text);
+    result.figures = outcome::parse_figures(text);
     if matches!(suite.checker, Checker::Loom | Checker::Proptest) {
-        match std::fs::read_to_string(&records).map(|t| outcome::parse_records(&t)) {
+        match std::fs::read_to_string(records).map(|t| outcome::parse_records(&t)) {
             Ok(Ok(read)) => {
                 result.models = read.models;
                 result.properties = read.properties;
@@ -286,11 +340,22 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
             Err(_) => eprintln!("  no records were written"),
         }
     }
-    result.passed =
-        output.success && !result.tests.is_empty() && result.tests.iter().all(|t| t.passed);
+    result.passed = success && !result.tests.is_empty() && result.tests.iter().all(|t| t.passed);
+    if !result.passed && result.tests.is_empty() {
+        // A build error, most likely: show its end.
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        for line in tail.into_iter().rev() {
+            eprintln!("  | {line}");
+        }
+    }
+}
+
+/// Prints a suite's verdict, and each failed test's message.
+fn print_verdict(result: &SuiteResult) {
     let failed = result.tests.iter().filter(|t| !t.passed).count();
     println!(
-        "  {} tests, {failed} failed, {:.1} s{}",
+        "  {}: {} tests, {failed} failed, {:.1} s{}",
+        result.name,
         result.tests.len(),
         result.seconds,
         if result.passed { "" } else { ": FAILED" }
@@ -302,14 +367,6 @@ fn run_suite(root: &Path, out_dir: &Path, suite: &Suite, quick: bool, seed: u64)
             test.failure_summary().unwrap_or("(no message)")
         );
     }
-    if !result.passed && result.tests.is_empty() {
-        // A build error, most likely: show its end.
-        let tail: Vec<&str> = text.lines().rev().take(15).collect();
-        for line in tail.into_iter().rev() {
-            eprintln!("  | {line}");
-        }
-    }
-    result
 }
 
 /// Runs one mutant's models, which must catch it; with `checkpoints`, keeps loom's

@@ -205,6 +205,18 @@ pub(crate) const MUTANTS: &[Mutant] = &[
         caught_by: &["a producer that left", "acknowledged value"],
     },
     Mutant {
+        name: "disconnects_live_consumers",
+        krate: "queue-core",
+        cfg: "queue_mutant",
+        loom: true,
+        faults: false,
+        broken: "a push that finds the ring full answers Disconnected without asking whether any \
+                 consumer is left: a producer stops while its consumer still waits for a value",
+        target: &["--lib"],
+        filter: "a_producer_is_told_disconnected_only_once_every_consumer_is_gone",
+        caught_by: &["deadlock"],
+    },
+    Mutant {
         name: "trusts_every_wake",
         krate: "queue-core",
         cfg: "queue_mutant",

@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 use model_check::{ModelRecord, PropertyRecord};
 use serde::Serialize;
 
+use crate::orderings::View;
+
 use crate::checks::Checker;
 use crate::suites::Suite;
 
@@ -105,6 +107,8 @@ pub(crate) struct Report {
     pub(crate) header: Header,
     pub(crate) suites: Vec<SuiteResult>,
     pub(crate) mutants: Vec<MutantResult>,
+    /// The sweeps of the orderings (`-- orderings`), as committed, beside today's sources.
+    pub(crate) orderings: Option<View>,
 }
 
 /// What loom cannot see, stated once in every report.
@@ -188,6 +192,10 @@ impl Report {
             self.header.proptest_seed
         );
         let _ = writeln!(out, "- mutants killed: {killed} of {}", self.mutants.len());
+        let _ = match &self.orderings {
+            Some(view) => writeln!(out, "- orderings weakened one step: {}", view.summary()),
+            None => writeln!(out, "- orderings: the ledger does not parse"),
+        };
         let _ = writeln!(
             out,
             "- total time: {:.0} s on {} cores",
@@ -229,6 +237,20 @@ impl Report {
             render_suite(&mut out, suite, h.proptest_seed);
         }
         self.render_mutants(&mut out);
+        let _ = writeln!(out, "## Orderings\n");
+        let _ = writeln!(
+            out,
+            "`cargo run --release -p verification -- orderings [FILE...]` weakens each non-Relaxed \
+             atomic ordering of the cores one step, one at a time, and runs its crate's loom \
+             models on it: killed means a model failed; a survivor's comment says why it is kept \
+             (\"beyond the models\") or it counts as unexplained. It runs on its own (it is \
+             long) and records each file's sweep, with its commit and date, in `{}`.\n",
+            crate::orderings::LEDGER
+        );
+        match &self.orderings {
+            Some(view) => view.markdown(&mut out),
+            None => out.push_str("The ledger does not parse.\n\n"),
+        }
         let _ = writeln!(out, "## What loom cannot prove\n");
         for gap in LOOM_GAPS {
             let _ = writeln!(out, "- {gap}");
@@ -396,6 +418,7 @@ mod tests {
                 proptest_seed: 99,
                 total_seconds: 10.0,
             },
+            orderings: None,
             suites: vec![loom, proptest, scenario],
             mutants: vec![MutantResult {
                 name: "m".to_string(),

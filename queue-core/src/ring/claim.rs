@@ -411,7 +411,7 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// The answer of a push that found its slot full: `Disconnected` on a shared ring whose
     /// every consumer has left or died.
     fn full_or_disconnected(&self) -> Refusal {
-        if C::RECOVERS && self.claimer.peers_gone(Side::Pop) {
+        if C::RECOVERS && (mutant::DISCONNECTS_LIVE_CONSUMERS || self.claimer.peers_gone(Side::Pop)) {
             Refusal::Disconnected
         } else {
             Refusal::FullOrEmpty

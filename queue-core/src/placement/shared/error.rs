@@ -114,6 +114,12 @@ pub enum MappingError {
         /// Which field is wrong.
         field: &'static str,
     },
+    /// Only in a build with `--cfg loom`: a shared queue cannot live inside a loom model. Its
+    /// memory is a file other processes map, which loom does not model (loom's atomics are
+    /// objects of its own, not words in a file); model your code with a heap
+    /// [`Queue`](crate::Queue) or [`BlockingQueue`](crate::BlockingQueue) instead: the same
+    /// ring, with the same guarantees, which this crate's own models check.
+    UnderLoom,
 }
 
 impl fmt::Display for MappingError {
@@ -160,6 +166,11 @@ impl fmt::Display for MappingError {
             Self::Corrupted { field } => {
                 write!(f, "shared queue is damaged: its {field} is impossible")
             }
+            Self::UnderLoom => f.write_str(
+                "a shared queue cannot run inside a loom model (loom does not model memory \
+                 shared with other processes): model your code with a heap Queue or \
+                 BlockingQueue, the same ring",
+            ),
         }
     }
 }

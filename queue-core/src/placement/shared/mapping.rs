@@ -284,6 +284,17 @@ impl<T> core::fmt::Debug for WaitingMapping<T> {
     }
 }
 
+/// `UnderLoom` in a build with `--cfg loom`: a downstream crate's loom model that made a
+/// shared queue would otherwise run loom's atomics over a memory file, and fail far from the
+/// cause ("Model exceeded maximum number of branches", or worse).
+fn refuse_under_loom() -> Result<(), MappingError> {
+    if cfg!(loom) {
+        Err(MappingError::UnderLoom)
+    } else {
+        Ok(())
+    }
+}
+
 impl<T: Plain> Mapping<T> {
     /// A new queue of `capacity` slots in a new memory file, with wait lists if `barriers`
     /// names their barrier pair, and its first handle, of `roles`.
@@ -292,6 +303,7 @@ impl<T: Plain> Mapping<T> {
         barriers: Option<Barriers>,
         roles: Roles,
     ) -> Result<Self, MappingError> {
+        refuse_under_loom()?;
         let shape = Shape::new(capacity)?;
         let layout = Layout::new::<T>(capacity, barriers.is_some())
             .ok_or(CapacityError::TooLarge { capacity })?;
@@ -359,6 +371,7 @@ impl<T: Plain> Mapping<T> {
     /// header and cursors (and registering this process for the wait lists' barrier pair),
     /// as a handle of `roles`.
     fn attach(fd: OwnedFd, waiting: bool, roles: Roles) -> Result<Self, MappingError> {
+        refuse_under_loom()?;
         // The seals fix the length: nothing in the mapping can fault later.
         let file_len = sealed_len(&fd)?;
         let header_len = size_of::<Header>() as u64;

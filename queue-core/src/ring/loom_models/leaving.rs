@@ -1,7 +1,8 @@
 //! loom models of participants that leave the ring while others wait on them: a consumer
-//! that dies at each step of a blocking pop (asleep included), and a producer that leaves or
+//! that dies at each step of a blocking pop (asleep included); a producer that leaves or
 //! dies, after which the consumer must be told `Disconnected`, never before it has every
-//! value. The harness is the parent module's.
+//! value; and a consumer that leaves or dies, after which the producer must be told
+//! `Disconnected`, never while the consumer still pops. The harness is the parent module's.
 
 use super::{
     Bound, Shared, check_delivery, drain_and_refill, every_crash_point, number, spawn_as, value,
@@ -129,5 +130,80 @@ fn a_consumer_is_told_disconnected_only_after_every_value() {
          pops until Disconnected",
         Bound::Preemptions(4),
         gone_producer,
+    );
+}
+
+const GONE_CONSUMER: &str = "the only consumer pops 2 values and leaves (clears its bit, \
+                             Release), or dies at each step of its pops, while a producer \
+                             pushes until it is told Disconnected: the producer is told so only \
+                             once the consumer is gone (never while it still wants a value: it \
+                             would wait forever), and then it is told so, never left waiting; \
+                             the consumer's values come in order, and every value pushed is \
+                             delivered at most once (exactly once if the consumer lived)";
+
+/// Participants: 0 the victim, the only consumer; 1 the producer; 2 the main thread.
+fn gone_consumer(crash_at: u32) {
+    let shared = Shared::with_roles(1, 3, 0b010, 0b001);
+    let victim_thread = spawn_as(&shared, move |shared| {
+        victim(shared, 0, crash_at, || {
+            let ring = shared.ring(0);
+            let got: Vec<usize> = (0..2)
+                .map(|_| {
+                    shared.until(|| match ring.try_pop() {
+                        Ok(popped) => Some(number(popped)),
+                        Err(Refusal::FullOrEmpty) => None,
+                        Err(other) => panic!("pop: {other:?}"),
+                    })
+                })
+                .collect();
+            // ORDERING: Release, as `Participants::leave`: the pops before it are seen by a
+            // producer that sees the bit cleared.
+            shared.consumers.fetch_and(!1, Ordering::Release);
+            got
+        })
+    });
+    let producer = spawn_as(&shared, move |shared| {
+        let ring = shared.ring(1);
+        let mut pushed = Vec::new();
+        for n in 10.. {
+            let disconnected = shared.until(|| match ring.try_push(value(n)) {
+                Ok(()) => Some(false),
+                Err((_, Refusal::Disconnected)) => Some(true),
+                Err((_, Refusal::FullOrEmpty)) => None,
+                Err((_, other)) => panic!("push: {other:?}"),
+            });
+            if disconnected {
+                break;
+            }
+            pushed.push(n);
+        }
+        pushed
+    });
+    let got = victim_thread.join().unwrap();
+    let pushed = producer.join().unwrap();
+    let mut delivered = got.clone().unwrap_or_default();
+    delivered.extend(drain_and_refill(&shared, 2));
+    match got {
+        Some(got) => {
+            assert_eq!(got, [10, 11], "a consumer that lived takes the first two values");
+            assert_eq!(delivered, pushed, "a consumer that left");
+        }
+        None => check_delivery(&delivered, &[], &pushed),
+    }
+    assert!(
+        delivered.windows(2).all(|pair| pair[0] < pair[1]),
+        "out of order: {delivered:?}"
+    );
+}
+
+#[test]
+fn a_producer_is_told_disconnected_only_once_every_consumer_is_gone() {
+    every_crash_point(
+        "consumer_leaves_or_dies",
+        GONE_CONSUMER,
+        "capacity 1; the victim, the only consumer, pops 2 values and leaves; a producer \
+         pushes until Disconnected; the main thread drains and refills",
+        Bound::Preemptions(4),
+        gone_consumer,
     );
 }

@@ -81,11 +81,14 @@ struct Shared {
     /// Pops asleep on the empty ring, for the models of a dead sleeper.
     not_empty: WaitList,
     /// The producers that have not left (bit `i`: participant `i`), as the table's mask, in
-    /// the models of disconnection; with `producers_joined`, whether there ever were any.
+    /// the models of disconnection.
     producers: AtomicUsize,
-    producers_joined: bool,
-    /// The producers the ring was made with, who never change role.
+    /// The consumers that have not left, likewise.
+    consumers: AtomicUsize,
+    /// The producers and the consumers the ring was made with, who never change role: a side
+    /// with none never joined (and so is never gone).
     first_producers: usize,
+    first_consumers: usize,
     /// How many calls of the survivors have succeeded, plus 1 once the victim has stopped.
     progress: Mutex<u64>,
     /// Notified when `progress` grows.
@@ -127,13 +130,16 @@ impl Participant for Member<'_> {
     /// below stand for that. The models have no clock: a look is always due.
     fn peers_gone(&self, side: Side) -> bool {
         let shared = self.shared;
-        let producers = side == Side::Push;
+        let (members, first) = match side {
+            Side::Push => (&shared.producers, shared.first_producers),
+            Side::Pop => (&shared.consumers, shared.first_consumers),
+        };
         side_gone_by(
-            producers && shared.first_producers & (1 << self.me) != 0,
-            producers && shared.producers_joined,
-            // ORDERING: Acquire pairs with the Release `fetch_and` of a producer leaving, as
+            first & (1 << self.me) != 0,
+            first != 0,
+            // ORDERING: Acquire pairs with the Release `fetch_and` of a member leaving, as
             // the kernel's lock test does with the release of a presence.
-            || shared.producers.load(Ordering::Acquire),
+            || members.load(Ordering::Acquire),
             || true,
             |mut left| {
                 while left != 0 {
@@ -157,6 +163,17 @@ impl Shared {
     /// A ring whose participants in the mask `producers` are its producers, for the models
     /// of disconnection (the others have no producers, and are never disconnected).
     fn with_producers(capacity: usize, participants: usize, producers: usize) -> Arc<Self> {
+        Self::with_roles(capacity, participants, producers, 0)
+    }
+
+    /// A ring whose participants in the masks `producers` and `consumers` are its producers
+    /// and its consumers (a side with none is never disconnected).
+    fn with_roles(
+        capacity: usize,
+        participants: usize,
+        producers: usize,
+        consumers: usize,
+    ) -> Arc<Self> {
         let shape = Shape::new(capacity).unwrap();
         Arc::new(Self {
             cursors: Cursors::new(0),
@@ -167,8 +184,9 @@ impl Shared {
             dead: (0..participants).map(|_| AtomicBool::new(false)).collect(),
             not_empty: WaitList::default(),
             producers: AtomicUsize::new(producers),
-            producers_joined: producers != 0,
+            consumers: AtomicUsize::new(consumers),
             first_producers: producers,
+            first_consumers: consumers,
             progress: Mutex::new(0),
             progress_made: Condvar::new(),
         })
