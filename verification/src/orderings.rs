@@ -102,7 +102,12 @@ pub(crate) fn run(root: &Path, args: &[String]) -> bool {
             }
         }
     }
-    let commit = output(root, "git", &["rev-parse", "--short", "HEAD"]);
+    // `-dirty` when the sweep included changes not yet committed.
+    let commit = output(
+        root,
+        "git",
+        &["describe", "--always", "--dirty", "--abbrev=7"],
+    );
     let date = output(root, "date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let times = loom_pool::report_times(root);
     let logs = root.join("target/verification/orderings/logs");
@@ -157,6 +162,10 @@ pub(crate) fn run(root: &Path, args: &[String]) -> bool {
         if last_of_file {
             if let Some(done) = this_file.take() {
                 record(&mut ledger, done, &commit, &date, bound);
+                // A file whose orderings are all Relaxed now has nothing left to sweep.
+                ledger
+                    .files
+                    .retain(|file, _| ledger_count(root, file).is_some_and(|n| n > 0));
                 if let Err(error) = ledger.save(&root.join(LEDGER)) {
                     eprintln!("orderings: cannot write {LEDGER}: {error}");
                     return false;
