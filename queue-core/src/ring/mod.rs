@@ -215,11 +215,17 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     pub(crate) fn close(&self) -> bool {
         // ORDERING: SeqCst, before the mark below (also SeqCst): see `empty_or_closed`, the
         // only reader that needs the two in one total order with the fence in `recheck`.
+        // Beyond the models: loom runs a SeqCst store as a Release one, so no model here can
+        // show what the total order adds (a pop whose fence comes first in it and misses the
+        // flag knows the mark came later still; with Release, a pop could miss the flag and
+        // yet find the ring closed when it looks again, and answer Empty after the close).
         self.cursors.pops.closing.store(1, Ordering::SeqCst);
         crash_point();
         // ORDERING: SeqCst, which includes AcqRel: Release so that a pop that sees the mark
         // also sees every push before it (the RMW continues their release sequence); Acquire
         // to read the latest `tail`. Blocking callers then wake every sleeper (see `wait`).
+        // Beyond the models: the SeqCst part puts the mark after the flag in the total order
+        // `empty_or_closed` relies on, which loom (running SeqCst as AcqRel) cannot show.
         let tail = self
             .cursors
             .tail

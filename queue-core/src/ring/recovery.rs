@@ -29,9 +29,13 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// by an unfinished claim whose every possible holder is dead, finishes it and returns
     /// `true`: the caller looks at the slot again.
     pub(super) fn recover(&self, slot: Slot<'_>) -> bool {
-        // ORDERING: Acquire, as the claims' own stamp loads: if this stamp is a finished
-        // one, what its writer did before is visible to the caller's next look.
-        let stamp = slot.stamp.load(Ordering::Acquire);
+        // ORDERING: Relaxed: nothing read here depends on what the stamp's writer published.
+        // A finished or ready stamp sends the caller back to its claim, whose own load
+        // (Acquire) reads the slot again; an unfinished one is only the expected value of the
+        // compare-and-swap below, which acquires what it replaces; and the cursor and the
+        // announcements are read with their own orderings (a stale cursor only makes this look
+        // find nothing to recover, and a later look does).
+        let stamp = slot.stamp.load(Ordering::Relaxed);
         let unmarked = self.shape.without_mark(stamp);
         let (side, position, finished) = if stamp == unmarked
             && self.shape.index(stamp) == slot.index
@@ -69,10 +73,12 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
         // ORDERING: AcqRel. Release, because this store finishes the slot as its holder's
         // would have: for a push's, the pop that claims the skipped slot next (Acquire) sees
         // nothing of its value and needs nothing; for a pop's, the next lap's push (Acquire)
-        // overwrites a value nobody reads any more. Acquire, for the same reason as the load.
+        // overwrites a value nobody reads any more. Acquire, so that what the dead holder
+        // wrote before the stamp we replace happens before the slot's next use. Relaxed on
+        // failure: the slot moved on, and the caller's claim reads it again (Acquire).
         let recovered = slot
             .stamp
-            .compare_exchange(stamp, finished, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(stamp, finished, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok();
         if recovered {
             self.claimer.recovered();
@@ -110,16 +116,25 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
     /// Whether a claim on `side` still holds `slot`, the slot of `position`: its cursor has
     /// passed `position`, and the slot is not finished.
     fn holds(&self, slot: Slot<'_>, side: Side, position: usize) -> bool {
-        // ORDERING: Acquire, as in `recover`.
+        // ORDERING: Acquire, here and on the cursors below. Beyond the models: no loom model
+        // runs `settle` (it needs a mapping's table of participants; the crash tests with real
+        // processes run it), so no model can show what these orderings do. By the argument of
+        // `recover` they are stronger than needed: the claim is a dead participant's, whose
+        // every store (its compare-and-swap on the cursor included) is visible once its death
+        // is known, and a stale stamp only sends `settle` to `recover`, whose compare-and-swap
+        // decides. Kept Acquire, as every other load of a stamp or cursor whose value decides
+        // what is done next, until a model can check the weaker one.
         let stamp = slot.stamp.load(Ordering::Acquire);
         let (unfinished, cursor) = match side {
             Side::Push => (
                 stamp == position,
+                // ORDERING: Acquire, beyond the models: as the stamp's load above.
                 self.shape
                     .without_mark(self.cursors.tail.load(Ordering::Acquire)),
             ),
             Side::Pop => (
                 stamp == position + 1 || stamp == self.shape.skipped(position),
+                // ORDERING: Acquire, beyond the models: as the stamp's load above.
                 self.cursors.pops.head.load(Ordering::Acquire),
             ),
         };
