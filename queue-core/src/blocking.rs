@@ -489,7 +489,9 @@ impl<T, P: Placement> BlockingQueue<T, P> {
         closed_now
     }
 
-    /// Whether the queue has been [closed](Self::close).
+    /// Whether the queue has been [closed](Self::close). A `true` answer happens after the
+    /// close: what the closing thread did before [`close`](Self::close) is visible to the
+    /// caller.
     pub fn is_closed(&self) -> bool {
         self.parts().0.is_closed()
     }

@@ -407,7 +407,9 @@ impl<T, P: Placement> Queue<T, P> {
         self.ring().close()
     }
 
-    /// Whether the queue has been [closed](Self::close).
+    /// Whether the queue has been [closed](Self::close). A `true` answer happens after the
+    /// close: what the closing thread did before [`close`](Self::close) is visible to the
+    /// caller.
     pub fn is_closed(&self) -> bool {
         self.ring().is_closed()
     }

@@ -182,7 +182,11 @@ impl WaitList {
     /// the kernel knows).
     fn bump_and_wake(&self, count: u32) -> u32 {
         // ORDERING: Release pairs with the Acquire epoch read of a sleeper (step 1), so a
-        // sleeper that read this bump also sees our ring change.
+        // sleeper that read this bump also sees our ring change. Beyond the models: their
+        // futex is a mutex and a condition variable, whose lock orders every access to the
+        // word by itself, and the barrier pair already decides whether a sleeper sees the
+        // change or the waker sees the sleeper; so no model fails without it. The real futex
+        // promises no ordering of its own between a waker's bump and a sleeper's read.
         self.epoch.fetch_add(1, Ordering::Release);
         self.epoch.wake(count)
     }
@@ -292,7 +296,8 @@ impl WaitList {
                     TimeLeft::Unbounded => std::thread::sleep(distrusted),
                 }
             }
-            // Step 1. ORDERING: Acquire pairs with the Release bump in `wake`.
+            // Step 1. ORDERING: Acquire pairs with the Release bump in `wake`; beyond the
+            // models, as that bump.
             let early_epoch = self.epoch.load(Ordering::Acquire);
             // Step 2.
             self.register(sleeper);
@@ -305,7 +310,7 @@ impl WaitList {
             let epoch = if mutant::READS_EPOCH_BEFORE_CHECK {
                 early_epoch
             } else {
-                // ORDERING: as in step 1 (this is the broken variant).
+                // ORDERING: as in step 1, beyond the models (this is the broken variant).
                 self.epoch.load(Ordering::Acquire)
             };
             let outcome = match checked.map_err(GaveUp::on) {

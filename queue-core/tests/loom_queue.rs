@@ -469,3 +469,38 @@ fn a_downstream_model_gets_the_heap_queue_and_a_clear_refusal_exhaustive() {
         },
     );
 }
+
+/// `is_closed` answering true happens after the close: what the closing thread did before it
+/// is visible to the thread that saw it closed (as for a channel's disconnection).
+#[test]
+fn a_closed_answer_shows_what_the_closer_did_before_exhaustive() {
+    explore(
+        Model {
+            name: "a_closed_answer_shows_what_the_closer_did_before",
+            property: "a thread that sees is_closed() answer true sees every store the closing \
+                       thread made before close()",
+            scenario: "capacity 1; one thread stores 7 (Relaxed) into a flag of its own and \
+                       closes; another asks is_closed and, if true, reads the flag",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            let queue = Arc::new(Queue::<u64>::new(1).unwrap());
+            let note = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+            let closer = {
+                let (queue, note) = (Arc::clone(&queue), Arc::clone(&note));
+                loom::thread::spawn(move || {
+                    note.store(7, Ordering::Relaxed);
+                    queue.close();
+                })
+            };
+            if queue.is_closed() {
+                assert_eq!(
+                    note.load(Ordering::Relaxed),
+                    7,
+                    "is_closed said true before the closer's earlier store was visible"
+                );
+            }
+            closer.join().unwrap();
+        },
+    );
+}

@@ -246,7 +246,9 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
 
     /// Whether [`close`](Self::close) has been called.
     pub(crate) fn is_closed(&self) -> bool {
-        // ORDERING: Acquire pairs with the AcqRel `close`; a `true` answer is final.
+        // ORDERING: Acquire pairs with the AcqRel `close`: a caller that sees `true` sees what
+        // the closer did before it (the loom model `a_closed_answer_shows_what_the_closer_did_
+        // before` fails without it); a `true` answer is final.
         self.shape
             .is_closed(self.cursors.tail.load(Ordering::Acquire))
     }
@@ -270,6 +272,12 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
             // read after it is at least past that value; a tail we read was moved by a push
             // that had seen its slot emptied, so the head we read again after it is at most
             // one lap behind. Reading the same head twice makes the pair one snapshot.
+            // Beyond the models: no model checks what `len` answers (the linearizability
+            // checker covers pushes and pops), and an answer that only happens-before allows
+            // would pass even with these Relaxed: a head read Relaxed from a pop has no
+            // happens-before edge to it, so a checker by happens-before would take the pop as
+            // concurrent. These three Acquires make "at one instant during the call" hold for
+            // the pops and pushes the loads saw.
             let head = self.cursors.pops.head.load(Ordering::Acquire);
             let tail = self
                 .shape
@@ -278,6 +286,7 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
             // A head that keeps changing means pops keep succeeding; on a ring other processes
             // can write it may also be garbage written in a loop, so there the answer after a
             // few tries is the last pair's, which is at least between 0 and the capacity.
+            // ORDERING: Acquire, beyond the models, as the two loads above.
             if self.cursors.pops.head.load(Ordering::Acquire) == head
                 || (!V::TRUSTED && tries >= LEN_TRIES)
             {
