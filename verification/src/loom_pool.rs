@@ -183,8 +183,9 @@ pub(crate) fn build_in(
             let binary = PathBuf::from(artifact["executable"].as_str()?);
             let manifest = Path::new(artifact["manifest_path"].as_str()?);
             let target = &artifact["target"];
-            // `package_id` ends `...#name@version` (or `#version` when the name is the
-            // directory's): the manifest's directory names the package in this workspace.
+            // Every member's directory is named after its package (`suites` passes a
+            // member's directory to `-p` on the same rule), so the manifest's directory
+            // names it.
             let dir = manifest.parent()?.to_path_buf();
             Some(Built {
                 binary,
