@@ -142,6 +142,7 @@ impl<T> Producer<T> {
     }
 
     /// Whether the [`Consumer`] has been dropped: no value pushed from now on will be popped.
+    /// A `true` answer also shows everything the consumer's thread did before the drop.
     pub fn is_disconnected(&self) -> bool {
         self.ring.has_left(false)
     }
@@ -178,6 +179,7 @@ impl<T> Consumer<T> {
     }
 
     /// Whether the [`Producer`] has been dropped: once the queue is empty, no value will come.
+    /// A `true` answer also shows everything the producer's thread did before the drop.
     pub fn is_disconnected(&self) -> bool {
         self.ring.has_left(true)
     }

@@ -11,7 +11,8 @@
 //!   linearizable to a FIFO queue of the same capacity, across the wrap of positions too; every
 //!   value is delivered exactly once and in order; a consumer whose producer dropped its end gets
 //!   every value pushed before it is told Disconnected, and a producer whose consumer dropped its
-//!   end is told once the queue is full; every value left inside is dropped exactly once.
+//!   end is told once the queue is full; a Disconnected answer (`is_disconnected`) shows what
+//!   the other side did before it left; every value left inside is dropped exactly once.
 //! - Cannot prove: capacities 1-2, up to 4 operations a side; the Disconnected models with
 //!   retry loops up to 3 preemptions; no load buffering.
 #![cfg(loom)]
@@ -279,4 +280,55 @@ fn spsc_channel_drops_each_value_exactly_once_exhaustive() {
             }
         },
     );
+}
+
+#[test]
+fn spsc_channel_a_disconnected_answer_shows_what_the_other_side_did_before_exhaustive() {
+    explore(
+        Model {
+            name: "spsc_channel_a_disconnected_answer_shows_what_the_other_side_did_before",
+            property: "a handle whose is_disconnected() answers true sees every store the other \
+                       side's thread made before it dropped its end",
+            scenario: "capacity 1; the producer's thread stores 7 (Relaxed) into a note and \
+                       drops its end, while the consumer asks is_disconnected and, if true, \
+                       reads the note; then the same with the sides swapped",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            sees_what_the_leaver_did_before(true);
+            sees_what_the_leaver_did_before(false);
+        },
+    );
+}
+
+/// One side's thread stores 7 (Relaxed) into a note and drops its end (the producer's if
+/// `producer_leaves`, else the consumer's), while the other end asks `is_disconnected` and,
+/// if told true, must read 7.
+fn sees_what_the_leaver_did_before(producer_leaves: bool) {
+    let (producer, consumer) = spsc::channel::<u32>(1).unwrap();
+    let note = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+    let leaver_note = Arc::clone(&note);
+    let (leaving, staying): (Box<dyn Send>, Box<dyn Fn() -> bool>) = if producer_leaves {
+        (
+            Box::new(producer),
+            Box::new(move || consumer.is_disconnected()),
+        )
+    } else {
+        (
+            Box::new(consumer),
+            Box::new(move || producer.is_disconnected()),
+        )
+    };
+    let leaver = loom::thread::spawn(move || {
+        leaver_note.store(7, Ordering::Relaxed);
+        drop(leaving);
+    });
+    if staying() {
+        assert_eq!(
+            note.load(Ordering::Relaxed),
+            7,
+            "the leaver's earlier store"
+        );
+    }
+    leaver.join().unwrap();
 }

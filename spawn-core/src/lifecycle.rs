@@ -120,8 +120,11 @@ impl<C: ChildOs> Lifecycle<C> {
     /// Sends signal number `signal` unless reaping has started. `Ok(false)`: the child has
     /// exited (and is being or has been reaped), so nothing was sent.
     pub(crate) fn send_signal(&self, signal: i32) -> io::Result<bool> {
-        // ORDERING: Acquire, to see `REAPING` as soon as possible; nothing is read through it.
-        let mut state = self.state.load(Ordering::Acquire);
+        // Relaxed, here and in the compare-and-swap: nothing is read through this word before
+        // the signal; what keeps the signal from a reaped child is that the increment and the
+        // reaper's `REAPING` are read-modify-writes of one word, so one of them comes first
+        // and the other sees it, whatever their orderings (a stale load only fails the CAS).
+        let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & REAPING != 0 {
                 return Ok(false);
@@ -129,10 +132,8 @@ impl<C: ChildOs> Lifecycle<C> {
             match self.state.compare_exchange_weak(
                 state,
                 state + 1,
-                // ORDERING: Acquire on success, so our signal comes after whatever made the
-                // caller decide to send it; the reaper's CAS on this word orders it after us.
-                Ordering::Acquire,
-                Ordering::Acquire,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => break,
                 Err(current) => state = current,
@@ -140,7 +141,8 @@ impl<C: ChildOs> Lifecycle<C> {
         }
         let sent = self.os.send_signal(signal);
         // ORDERING: Release pairs with the reaper's Acquire load while it waits for the count
-        // to reach zero: our system call happens-before its reap.
+        // to reach zero: our system call (the kernel's record of the signal) happens-before
+        // its reap.
         let before = self.state.fetch_sub(1, Ordering::Release);
         if before & REAPING != 0 && before & SIGNALLERS == 1 {
             // The reaper may be waiting for us, the last signal in flight.
@@ -154,8 +156,12 @@ impl<C: ChildOs> Lifecycle<C> {
         if mutant::EVERY_JOINER_REAPS {
             return self.reap_and_publish();
         }
-        // ORDERING: Acquire, as every load of this word whose value decides what we read next.
-        let mut state = self.state.load(Ordering::Acquire);
+        // Relaxed, here and in the compare-and-swap: a reaper found here reads the status
+        // only after its own Acquire load (`wait_for_status`), and the signallers' decrements
+        // are acquired by the load that waits for them below (our compare-and-swap continues
+        // their release sequences, so that load synchronizes with each of them even when it
+        // reads the value we wrote).
+        let mut state = self.state.load(Ordering::Relaxed);
         loop {
             if state & REAPING != 0 {
                 return self.wait_for_status();
@@ -163,10 +169,8 @@ impl<C: ChildOs> Lifecycle<C> {
             match self.state.compare_exchange_weak(
                 state,
                 state | REAPING,
-                // ORDERING: Acquire pairs with the Release decrements of signallers that
-                // finished before this CAS.
-                Ordering::Acquire,
-                Ordering::Acquire,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
             ) {
                 Ok(_) => break,
                 Err(current) => state = current,
@@ -183,7 +187,9 @@ impl<C: ChildOs> Lifecycle<C> {
     fn reap_and_publish(&self) -> ExitStatus {
         let status = self.os.reap();
         if mutant::PUBLISHES_FLAG_FIRST {
-            // ORDERING: the broken variant: the flag before the status it announces.
+            // ORDERING: the broken variant: the flag before the status it announces. Beyond
+            // the models as an ordering: this line is compiled only into the mutant, which the
+            // models kill by its order, not by this Release.
             self.state.fetch_or(PUBLISHED, Ordering::Release);
         }
         self.status.with_mut(|cell| {

@@ -135,7 +135,9 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
         let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `tail` (every one of them, as each
         // CAS continues the release sequence): we then see every stamp that a push before
-        // `tail` read, so the stamps below are at least one lap behind `tail`, never older.
+        // `tail` read, so the stamps below are at least one lap behind `tail`, never older (a
+        // stamp two laps behind would read as ahead, and the reload below as corruption: the
+        // `laps` models fail with this load Relaxed).
         let mut tail = self.checked(self.cursors.tail.load(Ordering::Acquire))?;
         loop {
             if self.shape.is_closed(tail) {
@@ -225,7 +227,8 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
         let backoff = Backoff::new();
         let mut retries = Retries::default();
         // ORDERING: Acquire pairs with the Release CASes on `head` (see `claim_for_push`), so
-        // the stamps below are at least those of the pops one lap before `head`.
+        // the stamps below are at least those of the pops one lap before `head` (as for
+        // `tail`: the `laps` models fail with this load Relaxed).
         let mut head = self.checked(self.cursors.pops.head.load(Ordering::Acquire))?;
         loop {
             let first = self.slot(head);

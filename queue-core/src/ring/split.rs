@@ -243,16 +243,18 @@ impl<T> SplitRing<T> {
     /// How many values the ring held when the producer of cursor `producer` asked: exact at
     /// the instant of its load of `head`, as only it moves `tail`.
     pub(crate) fn len_for_producer(&self, producer: &Cursor) -> usize {
-        // ORDERING: Acquire, as in `try_push`.
-        let head = self.shape.without_mark(self.head.load(Ordering::Acquire));
+        // Relaxed: nothing is read through the count, which is exact at this load whatever
+        // its ordering; a push after it reads `head` again (Acquire) and, by coherence, finds
+        // it no further back.
+        let head = self.shape.without_mark(self.head.load(Ordering::Relaxed));
         self.shape.steps_between(head, producer.own)
     }
 
     /// How many values the ring held when the consumer of cursor `consumer` asked: exact at
     /// the instant of its load of `tail`, as only it moves `head`.
     pub(crate) fn len_for_consumer(&self, consumer: &Cursor) -> usize {
-        // ORDERING: Acquire, as in `try_pop`.
-        let tail = self.shape.without_mark(self.tail.load(Ordering::Acquire));
+        // Relaxed, as in `len_for_producer`: a pop after it reads `tail` again (Acquire).
+        let tail = self.shape.without_mark(self.tail.load(Ordering::Relaxed));
         self.shape.steps_between(consumer.own, tail)
     }
 
@@ -260,7 +262,9 @@ impl<T> SplitRing<T> {
     /// the close mark.
     pub(crate) fn has_left(&self, producer: bool) -> bool {
         let cursor = if producer { &self.tail } else { &self.head };
-        // ORDERING: Acquire pairs with the Release store of the leaving side.
+        // ORDERING: Acquire pairs with the Release store of the leaving side: a `true` answer
+        // shows everything that side's thread did before it left (its handle's docs promise
+        // it; `loom_spsc` checks it).
         self.shape.is_closed(cursor.load(Ordering::Acquire))
     }
 }

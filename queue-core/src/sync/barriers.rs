@@ -86,11 +86,14 @@ impl Barriers {
     #[inline(always)]
     pub(crate) fn waker_half(self) {
         match self {
-            // ORDERING: SeqCst fence, paired with the one in `sleeper_half`.
+            // ORDERING: SeqCst fence, paired with the one in `sleeper_half`. Beyond the
+            // models: under loom the barrier pair is `sync::mocked`'s (whose fences the
+            // sleeping models kill when weakened); this real one is compiled out there.
             Self::Symmetric => fence(Ordering::SeqCst),
             // ORDERING: the kernel's barrier in `sleeper_half` stands in for a fence here; the
             // compiler fence keeps our store before our load in the machine code, so that
-            // barrier falls before the store, between the two, or after the load.
+            // barrier falls before the store, between the two, or after the load. Beyond the
+            // models, as the fence above.
             Self::WithinProcess | Self::AcrossProcesses => compiler_fence(Ordering::SeqCst),
         }
     }
@@ -102,7 +105,8 @@ impl Barriers {
     pub(crate) fn sleeper_half(self) -> bool {
         let command = match self {
             Self::Symmetric => {
-                // ORDERING: SeqCst fence, paired with the one in `waker_half`.
+                // ORDERING: SeqCst fence, paired with the one in `waker_half`. Beyond the
+                // models: under loom the pair is `sync::mocked`'s; this one is compiled out.
                 fence(Ordering::SeqCst);
                 return true;
             }
@@ -111,9 +115,12 @@ impl Barriers {
         };
         // ORDERING: SeqCst fences around the call order our own accesses before and
         // after it; the call runs a full barrier on every CPU running a registered
-        // thread, which is what pairs with `waker_half`.
+        // thread, which is what pairs with `waker_half`. Beyond the models: loom cannot run
+        // membarrier; under loom the pair is `sync::mocked`'s, and this one is compiled out.
         fence(Ordering::SeqCst);
         let issued = membarrier(command).is_ok();
+        // ORDERING: SeqCst fence, the second of the two around the call, beyond the models
+        // as the first.
         fence(Ordering::SeqCst);
         issued
     }

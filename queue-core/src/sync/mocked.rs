@@ -134,9 +134,11 @@ impl FutexWord {
 
     pub(crate) fn wait(&self, expected: u32, timeout: Option<Duration>) -> bool {
         let mut waiters = self.waiters.lock().unwrap();
-        // ORDERING: Acquire, under the lock that `wake` takes after its caller changed the
-        // word: either this load sees the change, or `wake` runs after we sleep.
-        if self.word.load(Ordering::Acquire) != expected {
+        // Relaxed, as the kernel's own read of the word: the lock that `wake` takes after its
+        // caller changed the word orders the two, so either this load sees the change or
+        // `wake` runs after we sleep. A futex promises nothing more, nor does this stand-in:
+        // the callers' ordering is their barrier pair's (see `wait`).
+        if self.word.load(Ordering::Relaxed) != expected {
             return true;
         }
         if timeout.is_some() {

@@ -3,8 +3,9 @@
 //! threads join, poll and signal one handle at once.
 //!
 //! In every execution explored: the child is reaped exactly once; every observer sees the one
-//! status the reaper published; no signal is sent once reaping has started; nobody waits
-//! forever. The fake's assertions are the properties; loom reports any execution that breaks
+//! status the reaper published; no signal is sent once reaping has started, and every signal
+//! sent happens-before the reap (the fake kernel's record of signals is a plain cell, outside
+//! its lock); nobody waits forever. The fake's assertions are the properties; loom reports any execution that breaks
 //! one, and any data race on the status cell.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" cargo test --release -p spawn-core --lib`.
@@ -15,7 +16,7 @@
 //! - Primitive: ProcessHandle (the lifecycle)
 //! - Proves: a child joined, polled and signalled from several threads at once is reaped exactly
 //!   once, every observer sees the one published status, no signal is sent once reaping has begun,
-//!   and no waiter waits forever.
+//!   every signal sent happens-before the reap, and no waiter waits forever.
 //! - Cannot prove: the kernel is a fake child driven by a model thread; pidfd semantics are tested
 //!   with real processes, not modelled.
 
@@ -23,6 +24,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use loom::cell::UnsafeCell;
 use loom::sync::{Condvar, Mutex};
 use loom::thread;
 use model_check::{Bound, Model, explore};
@@ -46,6 +48,11 @@ struct Kernel {
 struct FakeChild {
     kernel: Mutex<Kernel>,
     changed: Condvar,
+    /// The signals sent, as the reap reads them: a plain cell, outside the kernel's lock, so
+    /// that nothing but the lifecycle's own orderings puts a signal before the reap (loom
+    /// reports a race otherwise). The real kernel has locks of its own, which the lifecycle's
+    /// argument does not lean on.
+    delivered: UnsafeCell<usize>,
 }
 
 impl FakeChild {
@@ -73,6 +80,10 @@ impl ChildOs for FakeChild {
         assert!(kernel.exited, "reaped a child that has not exited");
         assert!(!kernel.reaped, "the child was reaped twice");
         kernel.reaped = true;
+        // SAFETY: a read loom checks: it races with a signaller's write unless that write
+        // happens-before the reap (a model's child has at most one signaller in flight).
+        let delivered = self.delivered.with(|count| unsafe { *count });
+        assert_eq!(delivered, kernel.signals, "a signal the reap did not see");
         STATUS
     }
 
@@ -83,6 +94,10 @@ impl ChildOs for FakeChild {
             "a signal was sent after the child was reaped"
         );
         kernel.signals += 1;
+        drop(kernel);
+        // SAFETY: a write loom checks: each model has at most one signaller in flight, and
+        // the reap reads the cell only once every signal in flight has finished.
+        self.delivered.with_mut(|count| unsafe { *count += 1 });
         Ok(())
     }
 }

@@ -324,9 +324,12 @@ impl Peers<'_> {
             Side::Push => &self.participants.masks.producers,
             Side::Pop => &self.participants.masks.consumers,
         };
-        // ORDERING: Acquire, after the caller's Acquire load of the cursor: a participant
-        // sets its bit (SeqCst) before it announces, and its announcement before its claim.
-        mask.load(crate::sync::Ordering::Acquire)
+        // Relaxed, after the caller's Acquire load of the cursor: a participant sets its bit
+        // before it announces, and its announcement before its claim's Release
+        // compare-and-swap, so a caller whose cursor load saw the claim already has the bit's
+        // store in its past and reads it (or a later value) whatever this load's ordering.
+        // Nothing is read through the mask itself.
+        mask.load(crate::sync::Ordering::Relaxed)
     }
 }
 

@@ -168,9 +168,15 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The state. ORDERING: Acquire pairs with the Release CAS to `Active` in `activate`: a
-    /// reader that sees an active state sees the identity written before it.
+    /// The state.
     pub(crate) fn state(&self) -> State {
+        // ORDERING: Acquire pairs with the Release CAS to `Active` in `activate`: a reader
+        // that sees an active state sees the identity written before it (with Relaxed, a
+        // live participant could be judged dead by a stale identity and its claim robbed).
+        // Beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         State(self.state.load(Ordering::Acquire))
     }
 
@@ -192,7 +198,11 @@ impl Entry {
             return true;
         }
         // ORDERING: AcqRel, as every change of an entry's owner: the joiner that takes the
-        // entry next (Acquire) sees what we saw.
+        // entry next (Acquire) sees what we saw; Acquire on failure, as the state's load.
+        // Beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         self.state
             .compare_exchange(
                 found.0,
@@ -233,7 +243,11 @@ impl Participants {
     pub(crate) fn take(&self, index: usize, found: State, me: Identity, roles: Roles) -> bool {
         debug_assert!(matches!(found.status(), Status::Free | Status::Dead));
         let entry = &self.entries[index];
-        // ORDERING: AcqRel, as in `mark_dead`.
+        // ORDERING: AcqRel, as in `mark_dead`; Acquire on failure, as the state's load.
+        // Beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         entry
             .state
             .compare_exchange(
@@ -262,24 +276,38 @@ impl Participants {
         // ORDERING: SeqCst, the masks' and the state's: before we announce any claim, every
         // recoverer that reads a cursor after our claim's Release compare-and-swap (Acquire)
         // sees our bit, and so reads our announcement. A bit of a role we do not have (left
-        // by the entry's dead owner, whose claim is settled) is cleared.
+        // by the entry's dead owner, whose claim is settled) is cleared. SeqCst also puts the
+        // bits in one order with the masks' other changes, which a side's being gone is read
+        // from. beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         for (mask, ours) in [
             (&self.masks.producers, joining.roles().produces()),
             (&self.masks.consumers, joining.roles().consumes()),
         ] {
             if ours {
+                // ORDERING: SeqCst, as said above, beyond the models.
                 mask.fetch_or(bit, Ordering::SeqCst);
             } else {
+                // ORDERING: SeqCst, as said above, beyond the models.
                 mask.fetch_and(!bit, Ordering::SeqCst);
             }
         }
         // ORDERING: SeqCst, as the masks above (nothing is ordered by it but the answer of a
-        // side being gone, read after the masks).
+        // side being gone, read after the masks). beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         self.masks
             .joined
             .fetch_or(joining.roles().0 as usize, Ordering::SeqCst);
         let active = joining.with_status(Status::Active);
         // ORDERING: AcqRel: Release pairs with the Acquire load in `Entry::state`.
+        // Beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         entry
             .state
             .compare_exchange(joining.0, active.0, Ordering::AcqRel, Ordering::Relaxed)
@@ -291,11 +319,18 @@ impl Participants {
     pub(crate) fn leave(&self, index: usize, mine: State) {
         let bit = 1 << index;
         // ORDERING: Release, so that a joiner that sees the entry free (Acquire) and then
-        // sets the bits again orders its own after ours.
+        // sets the bits again orders its own after ours. beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         self.masks.producers.fetch_and(!bit, Ordering::Release);
         self.masks.consumers.fetch_and(!bit, Ordering::Release);
         // ORDERING: AcqRel, as in `mark_dead`. It fails only if another process marked us
         // dead (we are not: a hostile or mistaken peer) and then the entry is left to it.
+        // Beyond the models: no loom model runs the table (it lives in a mapping, which
+        // loom cannot model; see `MappingError::UnderLoom`); the crash, soak and hostile-peer
+        // tests run it with real processes, on x86, whose loads and stores are all
+        // Acquire/Release, so none of them could show this ordering missing either.
         let _ = self.entries[index].state.compare_exchange(
             mine.0,
             mine.freed().0,

@@ -54,6 +54,7 @@ use crate::sync::crash::{Crashed, crash_after, disarm};
 use crate::sync::{AtomicUsize, Ordering};
 use crate::wait::WaitList;
 
+mod laps;
 mod leaving;
 mod spans;
 
