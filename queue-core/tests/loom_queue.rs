@@ -11,6 +11,8 @@
 //!   and each producer's values come out in its order;
 //! - a value handed back by a `Full` push is the value that was pushed.
 //!
+//! and one model checks that `len` answers a count the queue held during the call.
+//!
 //! Each model prints the number of executions loom explored; with `MODEL_CHECK_RESULTS`
 //! naming a file, it also appends one JSON line per model there.
 //!
@@ -501,6 +503,38 @@ fn a_closed_answer_shows_what_the_closer_did_before_exhaustive() {
                 );
             }
             closer.join().unwrap();
+        },
+    );
+}
+
+// 7. `len` answers a count the queue held at one instant during the call.
+
+#[test]
+fn len_answers_a_count_the_queue_held_exhaustive() {
+    explore(
+        Model {
+            name: "len_answers_a_count_the_queue_held",
+            property: "len() answers a number of values the queue held at one instant during \
+                       the call: here never more than 1, as the queue never holds more",
+            scenario: "capacity 4; one thread pushes and pops twice (it never holds more than \
+                       one value); another asks len",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            let queue = Arc::new(Queue::<u64>::new(4).unwrap());
+            let asker = {
+                let queue = Arc::clone(&queue);
+                loom::thread::spawn(move || queue.len())
+            };
+            for n in 0..2 {
+                queue.try_push(n).unwrap();
+                assert_eq!(queue.try_pop().ok(), Some(n));
+            }
+            let len = asker.join().unwrap();
+            assert!(
+                len <= 1,
+                "len answered {len}: the queue never held more than 1"
+            );
         },
     );
 }
