@@ -299,7 +299,9 @@ impl<T, P: Placement> Queue<T, P> {
     ///
     /// [`TryPopError::Empty`] if the queue was empty, or its oldest value was still being
     /// pushed by another thread (see the [guarantees](Self#guarantees));
-    /// [`TryPopError::Closed`] if the queue was [closed](Self::close) and held no value.
+    /// [`TryPopError::Closed`] if the queue was [closed](Self::close) and held no value (then,
+    /// as for [`is_closed`](Self::is_closed), what the closing thread did before the close is
+    /// visible to the caller).
     ///
     /// # Examples
     ///

@@ -538,3 +538,36 @@ fn len_answers_a_count_the_queue_held_exhaustive() {
         },
     );
 }
+
+#[test]
+fn a_closed_pop_shows_what_the_closer_did_before_exhaustive() {
+    explore(
+        Model {
+            name: "a_closed_pop_shows_what_the_closer_did_before",
+            property: "a pop answered Closed sees every store the closing thread made before \
+                       close()",
+            scenario: "capacity 1; one thread stores 7 (Relaxed) into a flag of its own and \
+                       closes; another pops and, if told Closed, reads the flag",
+            bound: Bound::Exhaustive,
+        },
+        || {
+            let queue = Arc::new(Queue::<u64>::new(1).unwrap());
+            let note = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+            let popper = {
+                let (queue, note) = (Arc::clone(&queue), Arc::clone(&note));
+                loom::thread::spawn(move || {
+                    if queue.try_pop() == Err(queue_core::TryPopError::Closed) {
+                        assert_eq!(
+                            note.load(Ordering::Relaxed),
+                            7,
+                            "a pop was told Closed before the closer's earlier store was visible"
+                        );
+                    }
+                })
+            };
+            note.store(7, Ordering::Relaxed);
+            queue.close();
+            popper.join().unwrap();
+        },
+    );
+}

@@ -182,6 +182,11 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
                     // ORDERING: Acquire, as above. The stamp we read was stored by an operation
                     // after the push at `tail` claimed it, so this load sees a newer `tail`:
                     // the same one again means the stamp was written outside the protocol.
+                    // Acquire for the stamps read at the new `tail`, which may be laps ahead of
+                    // that stamp's writer: as the first load, it keeps them at most one lap
+                    // behind. Beyond the models: the `laps` models fail with the first load
+                    // Relaxed but, within their bound (3 preemptions tried), never reload two
+                    // laps ahead of a stale stamp's writer.
                     tail = self.advanced(tail, self.cursors.tail.load(Ordering::Acquire))?;
                     None
                 }
@@ -195,15 +200,22 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
             if let Some(position) = blocked {
                 let slot = self.slot(position);
                 if self.recheck(slot, position, position) {
-                    // ORDERING: Acquire, as the claim's other stamp loads. (A first slot was
-                    // just found not yet free at `tail`: the answer is decided there.)
+                    // A first slot was just found not yet free at `tail`: the answer is decided
+                    // there. A later one (of a claim of all of a span) is looked at again.
                     let later = (position != tail).then(|| {
+                        // ORDERING: Acquire, as the claim's other stamp loads, and so that a
+                        // stamp found ahead (stale) makes the reload below see `tail` moved:
+                        // its writer saw it move, and on shared memory the same `tail` again
+                        // reads as corruption. Beyond the models: only a claim of all of a span
+                        // reads a later slot here, and no span model finds one ahead of what
+                        // its writer had seen.
                         let stamp = slot.stamp.load(Ordering::Acquire);
                         self.shape.classify_for_push(stamp, position)
                     });
                     match later {
                         Some(Readiness::Stale | Readiness::Skipped) => {
-                            // ORDERING: Acquire, as above.
+                            // ORDERING: Acquire, as the reload of a stale first slot's `tail`
+                            // above, and beyond the models as it is.
                             let now = self.cursors.tail.load(Ordering::Acquire);
                             tail = self.advanced(tail, now)?;
                         }
@@ -268,7 +280,13 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
                     // the next lap, and look at the next position.
                     self.claimer.announce(Side::Pop, head, 1);
                     let next = self.shape.next(head);
-                    // ORDERING: as for the claim of a ready slot.
+                    // ORDERING: as for the claim of a ready slot: Release so that a recoverer
+                    // whose cursor load sees this claim reads its announcement, Acquire on
+                    // failure for the stamps read at the `head` handed back. Beyond the models:
+                    // a dead push's slot is passed over only after a recovery, so killing them
+                    // needs a second victim (this pop dying, or a lapping thread) beside the
+                    // dead push, and each crash model has one victim; the same orderings of the
+                    // ready slot's claim are killed by the `laps` and crash models.
                     match self.cursors.pops.head.compare_exchange(
                         head,
                         next,
@@ -286,7 +304,8 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
                 }
                 Readiness::Stale => {
                     // ORDERING: Acquire, as above; the stamp we read proves `head` moved on,
-                    // unless it was written outside the protocol.
+                    // unless it was written outside the protocol. Beyond the models, as the
+                    // reload of a stale `tail` in `claim_for_push`.
                     head = self.advanced(head, self.cursors.pops.head.load(Ordering::Acquire))?;
                     None
                 }
@@ -298,8 +317,10 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
                     // slot (a message's length, see `spans`) read it before claiming: only if
                     // `head` has not moved since was it the size of the message at `head`
                     // (nobody could have taken it), whose push has not published `position`
-                    // yet; if it has moved, the look was stale.
+                    // yet; if it has moved, the look was stale. Beyond the models, as the
+                    // reload of a stale `tail` in `claim_for_push`.
                     let moved = sized_by_first && {
+                        // ORDERING: Acquire, as said above (beyond the models).
                         let now = self.checked(self.cursors.pops.head.load(Ordering::Acquire))?;
                         let moved = now != head;
                         head = now;
@@ -405,9 +426,11 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
             // answers Full or Empty, and with the fences of the blocking layer (see above).
             fence(Ordering::SeqCst);
         }
-        // ORDERING: Acquire, as for the first stamp load: if it shows `ready`, the caller's
-        // retry reads the slot's value or overwrites it after this load.
-        let stamp = slot.stamp.load(Ordering::Acquire);
+        // Relaxed: this load only decides between an answer and a retry. If it shows `ready`,
+        // the retry reads the stamp again with the claim's Acquire load before it touches the
+        // slot; the exactness of Full and Empty comes from the fence above, which orders a
+        // Relaxed load as well (two SeqCst fences order the accesses around them).
+        let stamp = slot.stamp.load(Ordering::Relaxed);
         stamp != ready && stamp != also_ready
     }
 
@@ -428,10 +451,11 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
         if !(C::RECOVERS && self.claimer.peers_gone(Side::Push)) {
             return Refusal::FullOrEmpty;
         }
-        // ORDERING: Acquire, after the Acquire reads that found the producers gone: their
-        // pushes' claims on `tail` are seen, so `tail == head` means none is left to take (a
-        // claim a dead producer left unfinished is recovered first, by a later look).
-        let tail = self.cursors.tail.load(Ordering::Acquire);
+        // Relaxed, after the Acquire reads that found the producers gone: their pushes' claims
+        // on `tail` happen-before this load, so it reads them or later values whatever its
+        // ordering, and `tail == head` means none is left to take (a claim a dead producer
+        // left unfinished is recovered first, by a later look). Nothing is read through it.
+        let tail = self.cursors.tail.load(Ordering::Relaxed);
         if self.shape.without_mark(tail) == head || mutant::DISCONNECTS_UNDRAINED {
             Refusal::Disconnected
         } else {
@@ -452,7 +476,10 @@ impl<'a, T, V: Values<'a, T>, C: Claimer> Ring<'a, T, V, C> {
         }
         // ORDERING: Acquire, after the fence in `recheck`: the close is an RMW on `tail`, later
         // in `tail`'s modification order than every successful push's CAS, so a marked `tail`
-        // equal to `head` proves that every value ever pushed was claimed by a pop before us.
+        // equal to `head` proves that every value ever pushed was claimed by a pop before us;
+        // Acquire pairs with the mark's Release, so a pop told Closed sees what the closer did
+        // before it closed (the model `a_closed_pop_shows_what_the_closer_did_before` fails
+        // with Relaxed).
         let tail = self.cursors.tail.load(Ordering::Acquire);
         if self.shape.is_closed(tail) && self.shape.without_mark(tail) == head {
             Refusal::Closed
