@@ -31,13 +31,13 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::counted::Counted;
 use common::history::{
-    Answer, Call, Event, Message, Recorded, ThreadLog, assert_popped_exactly_once,
+    Answer, Call, Event, Message, Recorded, ThreadLog, assert_in_each_producers_order,
+    assert_popped_exactly_once,
 };
 use common::linearizability::{Spec, linearize};
 use model_check::{Bound, Model, explore};
@@ -149,20 +149,9 @@ fn run_call(log: &mut ThreadLog, queue: &Queue<Message>, call: Call) {
 fn check_history(capacity: usize, spec: Spec, events: &[Event]) {
     // Exactly once: every pushed id is popped once (the drain empties the queue), no other id.
     assert_popped_exactly_once(events);
-    // Each producer's order, as each consumer sees it: ids are `producer * 100 + n`, pushed in
-    // increasing `n`. (Across consumers, the linearizability check below covers it.)
-    let mut last_seen: HashMap<(usize, u32), u32> = HashMap::new();
-    for event in events {
-        if let Answer::Popped(id) = event.answer {
-            if let Some(previous) = last_seen.insert((event.thread, id / 100), id) {
-                assert!(
-                    previous < id,
-                    "thread {} popped {id} after {previous}",
-                    event.thread
-                );
-            }
-        }
-    }
+    // Each producer's order, as each consumer sees it: ids are `producer * 100 + n`. (Across
+    // consumers, the linearizability check below covers it.)
+    assert_in_each_producers_order(events, 100);
     if let Err(explanation) = linearize(capacity, spec, events) {
         panic!("{explanation}");
     }

@@ -6,6 +6,9 @@
 pub(crate) enum Checker {
     /// loom models; each writes a record (executions, bound) through `model-check`.
     Loom,
+    /// shuttle's randomized schedulers (random and PCT) over scenarios too large for loom, in
+    /// their own build (`--cfg shuttle`).
+    Shuttle,
     /// proptest properties (state machines against a reference model, or stress properties).
     Proptest,
     /// Real processes or threads, with fixed scenarios.
@@ -17,7 +20,13 @@ pub(crate) enum Checker {
 
 impl Checker {
     /// Every checker, in the order their suites run.
-    const ALL: [Self; 4] = [Self::Loom, Self::Proptest, Self::Scenario, Self::Faults];
+    const ALL: [Self; 5] = [
+        Self::Loom,
+        Self::Shuttle,
+        Self::Proptest,
+        Self::Scenario,
+        Self::Faults,
+    ];
 
     /// The checker a suite's `Checker:` line names.
     pub(crate) fn named(name: &str) -> Option<Self> {
@@ -35,6 +44,7 @@ impl Checker {
     pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Loom => "loom",
+            Self::Shuttle => "shuttle",
             Self::Proptest => "proptest",
             Self::Scenario => "scenario",
             Self::Faults => "fault injection",
@@ -58,6 +68,13 @@ pub(crate) const LOOM_BUILD: Build = Build {
     rustflags: "--cfg loom",
     variable: None,
     target_dir: "target/loom",
+};
+
+/// The shuttle build: the randomized schedules, in release.
+pub(crate) const SHUTTLE_BUILD: Build = Build {
+    rustflags: "--cfg shuttle",
+    variable: None,
+    target_dir: "target/shuttle",
 };
 
 /// The build with the fault-injection hook (queue-core's build script sets `queue_faults`).

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use checks::{Checker, FAULTS_BUILD, LOOM_BUILD};
+use checks::{Checker, FAULTS_BUILD, LOOM_BUILD, SHUTTLE_BUILD};
 use mutants::{MUTANTS, Mutant};
 use report::{Header, MutantResult, Report, SuiteResult};
 use suites::Suite;
@@ -93,8 +93,17 @@ fn test_all(root: &Path) -> bool {
         "crash_points",
     ]);
     FAULTS_BUILD.apply(&mut faults, root);
+    let mut shuttle = cargo(&[
+        "test",
+        "--release",
+        "-p",
+        "queue-core",
+        "--test",
+        "shuttle_queue",
+    ]);
+    SHUTTLE_BUILD.apply(&mut shuttle, root);
     let mut benches = cargo(&["test", "--workspace", "--benches"]);
-    let steps: [(&str, Step<'_>); 7] = [
+    let steps: [(&str, Step<'_>); 8] = [
         (
             "unit, behaviour, property and doc tests",
             Box::new(move || command::run_through(&mut tests)),
@@ -114,6 +123,10 @@ fn test_all(root: &Path) -> bool {
         (
             "loom models (release, their own target directory, one job per model on every core)",
             Box::new(|| loom_pool::run_all(root)),
+        ),
+        (
+            "randomized schedules with shuttle (release, target/shuttle): scenarios too large for loom",
+            Box::new(move || command::run_through(&mut shuttle)),
         ),
         (
             "mutants: each must be caught",
@@ -284,6 +297,7 @@ fn suite_command(suite: &Suite, quick: bool) -> (Command, String) {
     );
     let build = match suite.checker {
         Checker::Loom => Some(LOOM_BUILD),
+        Checker::Shuttle => Some(SHUTTLE_BUILD),
         Checker::Faults => Some(FAULTS_BUILD),
         Checker::Proptest | Checker::Scenario => None,
     };

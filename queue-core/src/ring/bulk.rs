@@ -23,7 +23,7 @@ use super::values::WORD;
 const STRING_COPY: usize = 512;
 
 /// Whether this build copies with `rep movsb` at all.
-const STRING_COPIES: bool = cfg!(all(target_arch = "x86_64", not(loom)));
+const STRING_COPIES: bool = cfg!(all(target_arch = "x86_64", not(any(loom, shuttle))));
 
 /// Copies `bytes` into `words` (`bytes.len() == words.len() * WORD`).
 #[inline]
@@ -74,7 +74,7 @@ pub(super) fn copy_out(words: &[AtomicUsize], out: &mut [MaybeUninit<u8>]) {
 /// `from` is valid for reads and `to` for writes of `len` bytes, and the two do not overlap.
 #[inline(always)]
 unsafe fn string_copy(from: *const u8, to: *mut u8, len: usize) {
-    #[cfg(all(target_arch = "x86_64", not(loom)))]
+    #[cfg(all(target_arch = "x86_64", not(any(loom, shuttle))))]
     // SAFETY: the caller's contract; `rep movsb` copies upwards because the direction flag is
     // clear, as the ABI guarantees at every call, and it changes no flag.
     unsafe {
@@ -86,7 +86,7 @@ unsafe fn string_copy(from: *const u8, to: *mut u8, len: usize) {
             options(nostack, preserves_flags)
         );
     }
-    #[cfg(not(all(target_arch = "x86_64", not(loom))))]
+    #[cfg(not(all(target_arch = "x86_64", not(any(loom, shuttle)))))]
     {
         let _ = (from, to, len);
         unreachable!("string copies are made on x86_64 only");

@@ -7,7 +7,7 @@
 //! scheduler's interleaving order (which, under a weak memory model, is not a real-time order).
 
 /// The most threads a history records, main thread included.
-pub const MAX_THREADS: usize = 5;
+pub const MAX_THREADS: usize = 9;
 
 /// A vector clock: entry `t` counts the operations of thread `t` known to have completed.
 pub type Clock = [u16; MAX_THREADS];
@@ -168,4 +168,22 @@ pub fn assert_popped_exactly_once(events: &[Event]) {
         }
     }
     assert!(popped.is_empty(), "popped values nobody pushed: {popped:?}");
+}
+
+/// Panics unless each thread popped each producer's values in the order they were pushed:
+/// ids are `ids_per_producer * producer + n`, pushed in increasing `n`.
+pub fn assert_in_each_producers_order(events: &[Event], ids_per_producer: u32) {
+    let mut last_seen: std::collections::HashMap<(usize, u32), u32> =
+        std::collections::HashMap::new();
+    for event in events {
+        if let Answer::Popped(id) = event.answer {
+            if let Some(previous) = last_seen.insert((event.thread, id / ids_per_producer), id) {
+                assert!(
+                    previous < id,
+                    "thread {} popped {id} after {previous}",
+                    event.thread
+                );
+            }
+        }
+    }
 }

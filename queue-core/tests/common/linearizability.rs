@@ -28,8 +28,11 @@ pub enum Spec {
 ///
 /// Values are identified by their ids, which must be unique among pushes.
 pub fn linearize(capacity: usize, spec: Spec, events: &[Event]) -> Result<Vec<usize>, String> {
-    assert!(events.len() <= 64, "the checker handles at most 64 events");
-    let predecessors: Vec<u64> = events
+    assert!(
+        events.len() <= MAX_EVENTS,
+        "the checker handles at most {MAX_EVENTS} events"
+    );
+    let predecessors: Vec<EventSet> = events
         .iter()
         .enumerate()
         .map(|(j, later)| {
@@ -37,7 +40,7 @@ pub fn linearize(capacity: usize, spec: Spec, events: &[Event]) -> Result<Vec<us
                 .iter()
                 .enumerate()
                 .filter(|&(i, earlier)| i != j && earlier.precedes(later))
-                .fold(0, |mask, (i, _)| mask | 1 << i)
+                .fold(EventSet::default(), |set, (i, _)| set.with(i))
         })
         .collect();
     let mut pusher = HashMap::new();
@@ -67,7 +70,7 @@ pub fn linearize(capacity: usize, spec: Spec, events: &[Event]) -> Result<Vec<us
         queue: ReferenceQueue::new(capacity),
         recent_pushes: VecDeque::new(),
     };
-    if search.extend(0, &start) {
+    if search.extend(EventSet::default(), &start) {
         Ok(search.order)
     } else {
         Err(format!(
@@ -86,6 +89,32 @@ pub fn linearize(capacity: usize, spec: Spec, events: &[Event]) -> Result<Vec<us
     }
 }
 
+/// The most events one history may have.
+pub const MAX_EVENTS: usize = 64 * EVENT_WORDS;
+const EVENT_WORDS: usize = 4;
+
+/// A set of indices into a history's events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct EventSet([u64; EVENT_WORDS]);
+
+impl EventSet {
+    fn with(mut self, i: usize) -> Self {
+        self.0[i / 64] |= 1 << (i % 64);
+        self
+    }
+
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & 1 << (i % 64) != 0
+    }
+
+    fn within(&self, other: &Self) -> bool {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .all(|(mine, theirs)| mine & !theirs == 0)
+    }
+}
+
 /// The sequential state after some events: the queue, and the last `capacity` ids pushed
 /// (whose slots the next pushes reuse).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -98,16 +127,16 @@ struct Search<'a> {
     capacity: usize,
     spec: Spec,
     events: &'a [Event],
-    predecessors: Vec<u64>,
+    predecessors: Vec<EventSet>,
     pusher: HashMap<u32, usize>,
     popper: HashMap<u32, usize>,
     /// States (events done, sequential state) known to lead nowhere.
-    dead_ends: HashSet<(u64, State)>,
+    dead_ends: HashSet<(EventSet, State)>,
     order: Vec<usize>,
 }
 
 impl Search<'_> {
-    fn extend(&mut self, done: u64, state: &State) -> bool {
+    fn extend(&mut self, done: EventSet, state: &State) -> bool {
         if self.order.len() == self.events.len() {
             return true;
         }
@@ -115,15 +144,14 @@ impl Search<'_> {
             return false;
         }
         for i in 0..self.events.len() {
-            let bit = 1u64 << i;
-            if done & bit != 0 || self.predecessors[i] & !done != 0 {
+            if done.contains(i) || !self.predecessors[i].within(&done) {
                 continue;
             }
             let Some(next) = self.apply(state, i) else {
                 continue;
             };
             self.order.push(i);
-            if self.extend(done | bit, &next) {
+            if self.extend(done.with(i), &next) {
                 return true;
             }
             self.order.pop();

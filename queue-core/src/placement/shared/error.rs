@@ -114,11 +114,11 @@ pub enum MappingError {
         /// Which field is wrong.
         field: &'static str,
     },
-    /// Only in a build with `--cfg loom`: a shared queue cannot live inside a loom model. Its
-    /// memory is a file other processes map, which loom does not model (loom's atomics are
-    /// objects of its own, not words in a file); model your code with a heap
-    /// [`Queue`](crate::Queue) or [`BlockingQueue`](crate::BlockingQueue) instead: the same
-    /// ring, with the same guarantees, which this crate's own models check.
+    /// Only in a build with `--cfg loom` (or `--cfg shuttle`, likewise): a shared queue cannot
+    /// live inside a loom model. Its memory is a file other processes map, which loom does not
+    /// model (loom's atomics are objects of its own, not words in a file); model your code
+    /// with a heap [`Queue`](crate::Queue) or [`BlockingQueue`](crate::BlockingQueue) instead:
+    /// the same ring, with the same guarantees, which this crate's own models check.
     UnderLoom,
 }
 

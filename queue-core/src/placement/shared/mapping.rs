@@ -284,11 +284,11 @@ impl<T> core::fmt::Debug for WaitingMapping<T> {
     }
 }
 
-/// `UnderLoom` in a build with `--cfg loom`: a downstream crate's loom model that made a
-/// shared queue would otherwise run loom's atomics over a memory file, and fail far from the
-/// cause ("Model exceeded maximum number of branches", or worse).
+/// `UnderLoom` in a build with `--cfg loom` (or `--cfg shuttle`): a downstream crate's loom
+/// model that made a shared queue would otherwise run loom's atomics over a memory file, and
+/// fail far from the cause ("Model exceeded maximum number of branches", or worse).
 fn refuse_under_loom() -> Result<(), MappingError> {
-    if cfg!(loom) {
+    if cfg!(any(loom, shuttle)) {
         Err(MappingError::UnderLoom)
     } else {
         Ok(())
