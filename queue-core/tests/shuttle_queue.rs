@@ -154,15 +154,20 @@ fn execute(scenario: Scenario) {
     }
 }
 
-/// Runs `scenario` for [`SCHEDULES`] schedules under `scheduler`.
-fn explore_with(scenario: Scenario, scheduler: impl Scheduler + 'static) {
+/// The configuration of every run: a step limit, and a stack for the checker.
+fn config() -> Config {
     let mut config = Config::new();
     config.max_steps = MaxSteps::FailAfter(MAX_STEPS);
     // The checker recurses once per event, on the execution's own stack.
     config.stack_size = 1 << 22;
     // The module docs say what running every atomic as `SeqCst` hides.
     config.silence_warnings = true;
-    Runner::new(scheduler, config).run(move || execute(scenario));
+    config
+}
+
+/// Runs `scenario` for [`SCHEDULES`] schedules under `scheduler`.
+fn explore_with(scenario: Scenario, scheduler: impl Scheduler + 'static) {
+    Runner::new(scheduler, config()).run(move || execute(scenario));
 }
 
 /// Explores `scenario` with the random scheduler and with PCT, and prints what ran.
@@ -286,11 +291,8 @@ fn blocking_execution(capacity: usize, producers: u32, consumers: usize, per_pro
 #[test]
 fn blocking_four_producers_four_consumers_capacity_3() {
     let run = || blocking_execution(3, 4, 4, 24);
-    let mut config = Config::new();
-    config.max_steps = MaxSteps::FailAfter(MAX_STEPS);
-    config.silence_warnings = true;
-    Runner::new(RandomScheduler::new(SCHEDULES), config.clone()).run(run);
-    Runner::new(PctScheduler::new(PCT_DEPTH, SCHEDULES), config).run(run);
+    Runner::new(RandomScheduler::new(SCHEDULES), config()).run(run);
+    Runner::new(PctScheduler::new(PCT_DEPTH, SCHEDULES), config()).run(run);
     println!(
         "figure: blocking_four_producers_four_consumers_capacity_3: 96 blocking pushes and \
          the pops that take them on 8 threads, then close; {SCHEDULES} random schedules and \
